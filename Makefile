@@ -1,0 +1,144 @@
+# ngx_http_torchserve_module: build, test and run.
+#
+#   make deps      install the Debian packages we need (only what is missing)
+#   make           build/ngx_http_torchserve_module.so for Debian's nginx
+#   make test      build everything, make the fixtures, run every test
+#   make run       serve the example model on 8080/8081/8082 (foreground)
+
+SHELL      := /bin/bash
+TOP        := $(CURDIR)
+BUILD      := $(TOP)/build
+NGX_SRC    := $(BUILD)/nginx-src
+PYTHON     := /usr/bin/python3
+NGINX      := /usr/sbin/nginx
+MODULE_SO  := $(BUILD)/ngx_http_torchserve_module.so
+RUNTIME_A  := $(BUILD)/libts_runtime.a
+FIXTURES   := $(BUILD)/fixtures
+
+DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
+	libpcre2-dev libyaml-dev python3-torch python3-sklearn g++ make curl \
+	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
+	libcmocka-dev libjson-pp-perl perl
+
+CC         ?= gcc
+CXX        ?= g++
+CFLAGS_RT  := -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter \
+	-Wno-format-truncation -Werror=implicit-function-declaration -I$(TOP)/runtime
+CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
+	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
+RUNTIME_LIBS := -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ -lm -lpthread
+
+RUNTIME_C   := $(wildcard runtime/*.c)
+RUNTIME_CXX := $(wildcard runtime/*.cpp)
+RUNTIME_H   := $(wildcard runtime/*.h)
+RUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_C)) \
+	$(patsubst runtime/%.cpp,$(BUILD)/runtime/%.o,$(RUNTIME_CXX))
+MODULE_C    := $(wildcard ngx_http_torchserve_module/*.c ngx_http_torchserve_module/*.h)
+
+UNIT_SRC    := $(wildcard runtime/tests/test_*.c)
+UNIT_BIN    := $(patsubst runtime/tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+
+.PHONY: all deps module runtime unit fixtures test test-nginx run clean
+
+all: $(MODULE_SO)
+
+# --- dependencies -----------------------------------------------------------
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "deps: every package is installed"; \
+	fi
+
+# --- runtime (nginx-free) ---------------------------------------------------
+
+runtime: $(RUNTIME_A)
+
+$(BUILD)/runtime/%.o: runtime/%.c $(RUNTIME_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -c $< -o $@
+
+$(BUILD)/runtime/%.o: runtime/%.cpp $(RUNTIME_H)
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_RT) -c $< -o $@
+
+$(RUNTIME_A): $(RUNTIME_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+# --- nginx module -----------------------------------------------------------
+
+# configure runs once; later builds only recompile what changed
+$(NGX_SRC)/objs/Makefile: config
+	@rm -rf $(NGX_SRC)
+	@mkdir -p $(BUILD)
+	cp -r /usr/share/nginx/src $(NGX_SRC)
+	cd $(NGX_SRC) && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(TOP) \
+	    > $(BUILD)/configure.log 2>&1 \
+	    || { tail -30 $(BUILD)/configure.log; exit 1; }
+
+module: $(MODULE_SO)
+
+$(MODULE_SO): $(NGX_SRC)/objs/Makefile $(RUNTIME_A) $(MODULE_C)
+	@# the runtime library is not a dependency nginx's Makefile knows of
+	@rm -f $(NGX_SRC)/objs/ngx_http_torchserve_module.so
+	$(MAKE) -C $(NGX_SRC) -f objs/Makefile modules
+	cp $(NGX_SRC)/objs/ngx_http_torchserve_module.so $@
+
+# --- tests ------------------------------------------------------------------
+
+$(BUILD)/tests/%: runtime/tests/%.c $(RUNTIME_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lcmocka $(RUNTIME_LIBS)
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do \
+	    echo "== $$(basename $$t)"; \
+	    TS_TEST_TMP=$(BUILD)/tests/tmp $$t; \
+	done
+
+fixtures: $(FIXTURES)/.stamp
+
+$(FIXTURES)/.stamp: t/make_fixtures.py
+	@mkdir -p $(FIXTURES)
+	$(PYTHON) t/make_fixtures.py $(FIXTURES)
+	@touch $@
+
+# CPAN's Test::Nginx when installed, else the project's compatible runner
+test-nginx: $(MODULE_SO) fixtures
+	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then inc=""; \
+	    echo "using CPAN's Test::Nginx"; \
+	else inc="-I$(TOP)/t/lib"; echo "using t/lib's Test::Nginx runner"; fi; \
+	TEST_NGINX_BINARY=$(NGINX) \
+	TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
+	TEST_NGINX_FIXTURES=$(FIXTURES) \
+	prove $$inc t/*.t
+	@# the runner's own tests, when it is ours that runs the suite
+	@if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then \
+	    prove -I$(TOP)/t/lib t/selftest/; fi
+
+test: deps
+	$(MAKE) all unit test-nginx
+
+# --- run the example --------------------------------------------------------
+
+run: deps
+	$(MAKE) all fixtures
+	@mkdir -p $(BUILD)/run/logs $(BUILD)/run/tmp
+	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference), 127.0.0.1:8081 (management), 8082 (metrics)"
+	@echo "try: curl -T $(FIXTURES)/digits_input.json http://127.0.0.1:8080/predictions/digits"
+	$(NGINX) -p $(BUILD)/run -c $(TOP)/conf/nginx.conf \
+	    -g "daemon off; load_module $(MODULE_SO);" \
+	    -e $(BUILD)/run/logs/error.log
+
+clean:
+	rm -rf $(BUILD)
