@@ -1,0 +1,525 @@
+/*
+ * ngx_http_torchserve_handler.c: TorchServe's inference API in a location.
+ *
+ *   /ping                                  health
+ *   /predictions/{model}[/{version}]       POST or PUT (curl -T), JSON out
+ *
+ * The body is read by nginx, then preprocess + forward + postprocess run
+ * as a task in the thread pool: never on the event loop.  The request is
+ * kept alive meanwhile with r->main->blocked, as nginx's own thread users
+ * (the file cache) do; on a client abort nginx swaps write_event_handler
+ * for its finalizer, which the completion then calls.
+ */
+
+#include "ngx_http_torchserve_module.h"
+
+
+typedef struct {
+    u_char      *data;        /* in memory, or NULL */
+    ngx_fd_t     fd;          /* else in the body's temp file */
+    off_t        offset;
+    size_t       len;
+} ngx_http_torchserve_body_part_t;
+
+
+typedef struct {
+    ngx_http_request_t               *request;
+    ngx_http_torchserve_model_t      *model;
+    ts_servable_t                    *servable;
+
+    ngx_http_torchserve_body_part_t  *parts;
+    ngx_uint_t                        nparts;
+    size_t                            body_len;
+    u_char                           *body;        /* malloc'd if joined */
+
+    /*
+     * armed while the task runs: a worker process that is shutting down
+     * (reload) exits once no timer is left, and would cut this request
+     */
+    ngx_event_t                       running;
+
+    ts_request_t                      req;
+} ngx_http_torchserve_infer_t;
+
+
+#define NGX_HTTP_TORCHSERVE_RUNNING_LOG  60000
+
+
+static ngx_int_t ngx_http_torchserve_ping(ngx_http_request_t *r);
+static ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *version);
+static void ngx_http_torchserve_body_ready(ngx_http_request_t *r);
+static ngx_int_t ngx_http_torchserve_collect_body(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx);
+static void ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log);
+static void ngx_http_torchserve_infer_event(ngx_event_t *ev);
+static void ngx_http_torchserve_infer_done(ngx_http_request_t *r);
+static void ngx_http_torchserve_infer_running(ngx_event_t *ev);
+static void ngx_http_torchserve_free_infer(void *data);
+
+
+/* the path split on "/", a trailing slash ignored, as TorchServe routes */
+static ngx_uint_t
+ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
+    ngx_uint_t max)
+{
+    u_char      *p, *last, *start;
+    ngx_uint_t   n;
+
+    p = uri->data;
+    last = uri->data + uri->len;
+    n = 0;
+
+    while (p < last) {
+        while (p < last && *p == '/') {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        start = p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (n < max) {
+            segs[n].data = start;
+            segs[n].len = p - start;
+        }
+
+        n++;
+    }
+
+    return n;
+}
+
+
+ngx_int_t
+ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
+{
+    ngx_str_t   segs[3], none = ngx_null_string;
+    ngx_uint_t  n;
+
+    n = ngx_http_torchserve_split_path(&r->uri, segs, 3);
+
+    if (n == 0) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
+                   "Requested method is not allowed, please refer to API "
+                   "document.");
+    }
+
+    if (n == 1 && segs[0].len == 4 && ngx_strncmp(segs[0].data, "ping", 4)
+                                       == 0)
+    {
+        return ngx_http_torchserve_ping(r);
+    }
+
+    if (n >= 2 && segs[0].len == 11
+        && ngx_strncmp(segs[0].data, "predictions", 11) == 0)
+    {
+        return ngx_http_torchserve_predictions(r, &segs[1],
+                                               n >= 3 ? &segs[2] : &none);
+    }
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
+               "Requested resource is not found, please refer to API "
+               "document.");
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_ping(ngx_http_request_t *r)
+{
+    ngx_uint_t                        i;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+    m = tmcf->models.elts;
+
+    for (i = 0; i < tmcf->models.nelts; i++) {
+        if (m[i].workers > 0 && m[i].status != NGX_HTTP_TORCHSERVE_READY) {
+            return ngx_http_torchserve_send_status(r,
+                       NGX_HTTP_INTERNAL_SERVER_ERROR, "Unhealthy");
+        }
+    }
+
+    return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, "Healthy");
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *version)
+{
+    ngx_int_t                         rc;
+    ngx_uint_t                        name_found;
+    ngx_http_torchserve_infer_t      *ctx;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT))) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
+                   "Requested method is not allowed, please refer to API "
+                   "document.");
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    m = ngx_http_torchserve_model_find(tmcf, name, version, &name_found);
+
+    if (m == NULL) {
+        if (!name_found) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "torchserve: model \"%V\" not found", name);
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                       "ModelNotFoundException", "Model not found: %V", name);
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: model \"%V\" has no version \"%V\"",
+                      name, version);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelVersionNotFoundException",
+                   "Model version: %V does not exist for model: %V",
+                   version, name);
+    }
+
+    if (m->status == NGX_HTTP_TORCHSERVE_UNLOADED) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" has no "
+                      "worker", &m->name, &m->version);
+
+        if (version->len) {
+            return ngx_http_torchserve_send_error(r,
+                       NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+                       "Model \"%V\" Version %V\" has no worker to serve "
+                       "inference request. Please use scale workers API to "
+                       "add workers. If this is a sequence inference, please "
+                       "check if it is closed, or expired; or exceeds "
+                       "maxSequenceJobQueueSize", &m->name, version);
+        }
+
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                   NULL,
+                   "Model \"%V\" has no worker to serve inference request. "
+                   "Please use scale workers API to add workers. If this is "
+                   "a sequence inference, please check if it is closed, or "
+                   "expired; or exceeds maxSequenceJobQueueSize", &m->name);
+    }
+
+    if (m->status == NGX_HTTP_TORCHSERVE_FAILED) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" is not "
+                      "loaded: %V", &m->name, &m->version, &m->load_error);
+        return ngx_http_torchserve_send_error(r,
+                   NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                   "Model \"%V\" version %V failed to load: %V",
+                   &m->name, &m->version, &m->load_error);
+    }
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_infer_t));
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->request = r;
+    ctx->model = m;
+    ctx->servable = m->servable;
+
+    ngx_http_set_ctx(r, ctx, ngx_http_torchserve_module);
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_torchserve_body_ready);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_torchserve_body_ready(ngx_http_request_t *r)
+{
+    ngx_thread_task_t                *task;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_torchserve_infer_t      *ctx, **taskp;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (ngx_http_torchserve_collect_body(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    /* the joined body and the response are malloc'd by the thread */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    cln->handler = ngx_http_torchserve_free_infer;
+    cln->data = ctx;
+
+    task = ngx_thread_task_alloc(r->pool,
+                                 sizeof(ngx_http_torchserve_infer_t *));
+    if (task == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    taskp = task->ctx;
+    *taskp = ctx;
+
+    task->handler = ngx_http_torchserve_infer_thread;
+    task->event.handler = ngx_http_torchserve_infer_event;
+    task->event.data = ctx;
+
+    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "torchserve: model \"%V\": thread pool \"%V\" "
+                      "refused the task (queue full?)",
+                      &ctx->model->name, &tmcf->thread_pool_name);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                NULL, "Model \"%V\" has no worker to serve inference "
+                "request: the thread pool's queue is full",
+                &ctx->model->name));
+        return;
+    }
+
+    r->main->blocked++;
+    r->aio = 1;
+    r->write_event_handler = ngx_http_torchserve_infer_done;
+
+    ctx->running.handler = ngx_http_torchserve_infer_running;
+    ctx->running.data = ctx;
+    ctx->running.log = r->connection->log;
+    ngx_add_timer(&ctx->running, NGX_HTTP_TORCHSERVE_RUNNING_LOG);
+}
+
+
+/* a task cannot be cancelled: say that it is slow, and keep waiting */
+static void
+ngx_http_torchserve_infer_running(ngx_event_t *ev)
+{
+    ngx_http_torchserve_infer_t  *ctx = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "torchserve: model \"%V\" version \"%V\": inference "
+                  "still running after %M ms", &ctx->model->name,
+                  &ctx->model->version, (ngx_msec_t)
+                  NGX_HTTP_TORCHSERVE_RUNNING_LOG);
+
+    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_RUNNING_LOG);
+}
+
+
+/* where the body is: memory buffers and temp-file ranges, read in the task */
+static ngx_int_t
+ngx_http_torchserve_collect_body(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx)
+{
+    ngx_uint_t                        n;
+    ngx_buf_t                        *b;
+    ngx_chain_t                      *cl;
+    ngx_http_torchserve_body_part_t  *part;
+
+    if (r->request_body == NULL) {
+        return NGX_OK;
+    }
+
+    n = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        n++;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
+    }
+
+    ctx->parts = ngx_pcalloc(r->pool,
+                             n * sizeof(ngx_http_torchserve_body_part_t));
+    if (ctx->parts == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        b = cl->buf;
+        part = &ctx->parts[ctx->nparts];
+
+        if (b->in_file) {
+            part->fd = b->file->fd;
+            part->offset = b->file_pos;
+            part->len = (size_t) (b->file_last - b->file_pos);
+
+        } else {
+            part->data = b->pos;
+            part->len = b->last - b->pos;
+        }
+
+        if (part->len == 0) {
+            continue;
+        }
+
+        ctx->body_len += part->len;
+        ctx->nparts++;
+    }
+
+    return NGX_OK;
+}
+
+
+/* in a pool thread: no nginx calls but logging, no r->pool */
+static void
+ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_infer_t  *ctx = *(ngx_http_torchserve_infer_t **) data;
+
+    u_char                           *p;
+    ssize_t                           n;
+    size_t                            done;
+    ngx_uint_t                        i;
+    ngx_http_torchserve_body_part_t  *part;
+
+    ngx_memzero(&ctx->req, sizeof(ts_request_t));
+
+    if (ctx->nparts == 1 && ctx->parts[0].data != NULL) {
+        ctx->req.body = ctx->parts[0].data;
+
+    } else if (ctx->nparts > 0) {
+        ctx->body = malloc(ctx->body_len);
+        if (ctx->body == NULL) {
+            ctx->req.status = 500;
+            ngx_cpystrn((u_char *) ctx->req.error,
+                        (u_char *) "no memory for the request body",
+                        TS_ERROR_LEN);
+            return;
+        }
+
+        p = ctx->body;
+
+        for (i = 0; i < ctx->nparts; i++) {
+            part = &ctx->parts[i];
+
+            if (part->data != NULL) {
+                p = ngx_cpymem(p, part->data, part->len);
+                continue;
+            }
+
+            for (done = 0; done < part->len; done += n) {
+                n = pread(part->fd, p, part->len - done,
+                          part->offset + done);
+
+                if (n <= 0) {
+                    ctx->req.status = 500;
+                    ngx_snprintf((u_char *) ctx->req.error, TS_ERROR_LEN - 1,
+                                 "reading the request body's temp file "
+                                 "failed (%d)%Z", n < 0 ? ngx_errno : 0);
+                    return;
+                }
+
+                p += n;
+            }
+        }
+
+        ctx->req.body = ctx->body;
+    }
+
+    ctx->req.len = ctx->body_len;
+
+    ts_servable_infer(ctx->servable, &ctx->req, 1);
+}
+
+
+static void
+ngx_http_torchserve_infer_event(ngx_event_t *ev)
+{
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_torchserve_infer_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    if (ctx->running.timer_set) {
+        ngx_del_timer(&ctx->running);
+    }
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    /* ours, or nginx's finalizer if the client went away meanwhile */
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_torchserve_infer_done(ngx_http_request_t *r)
+{
+    ngx_int_t                     rc;
+    ngx_uint_t                    status, level;
+    ngx_http_torchserve_infer_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    status = ctx->req.status;
+
+    if (status == NGX_HTTP_OK) {
+        rc = ngx_http_torchserve_send(r, NGX_HTTP_OK,
+                                      (u_char *) ctx->req.response,
+                                      ctx->req.response_len);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (status == 0) {
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* client faults at info, as nginx logs them; ours at error */
+    level = status >= NGX_HTTP_INTERNAL_SERVER_ERROR ? NGX_LOG_ERR
+                                                     : NGX_LOG_INFO;
+
+    ngx_log_error(level, r->connection->log, 0,
+                  "torchserve: model \"%V\" version \"%V\": %d: %s",
+                  &ctx->model->name, &ctx->model->version, (int) status,
+                  ctx->req.error);
+
+    rc = ngx_http_torchserve_send_error(r, status,
+             status == 507 ? "InternalServerException"
+                           : ngx_http_torchserve_error_type(status),
+             "%s", ctx->req.error);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static void
+ngx_http_torchserve_free_infer(void *data)
+{
+    ngx_http_torchserve_infer_t  *ctx = data;
+
+    if (ctx->running.timer_set) {
+        ngx_del_timer(&ctx->running);
+    }
+
+    ts_request_clear(&ctx->req);
+
+    free(ctx->body);
+    ctx->body = NULL;
+}

@@ -1,0 +1,545 @@
+/*
+ * ngx_http_torchserve_models.c: the models nginx.conf declares.
+ *
+ * `nginx -t` opens each archive (manifest and entry names only, no
+ * weights) and refuses what could not be served.  Each worker process
+ * loads its own copy in init_process: libtorch does nothing in the master
+ * (OpenMP and CUDA are not fork-safe).
+ */
+
+#include "ngx_http_torchserve_module.h"
+
+
+#define NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP  3
+
+
+static char *
+ngx_http_torchserve_parse_shape(ngx_conf_t *cf, ngx_str_t *value,
+    ts_load_options_t *options)
+{
+    u_char     *p, *last, *start;
+    ngx_int_t   n;
+    int         ndim;
+
+    p = value->data;
+    last = value->data + value->len;
+    ndim = 0;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != ',' && *p != 'x') {
+            p++;
+        }
+
+        n = ngx_atoi(start, p - start);
+
+        if (n <= 0 || ndim == TS_MAX_DIMS - 1) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid input_shape \"%V\": positive sizes "
+                               "separated by \",\", at most %d of them",
+                               value, TS_MAX_DIMS - 1);
+            return NGX_CONF_ERROR;
+        }
+
+        options->input_shape[ndim++] = n;
+
+        if (p < last) {
+            p++;
+        }
+    }
+
+    options->input_ndim = ndim;
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * torchserve_model NAME ARCHIVE [version=V] [handler=H] [workers=N]
+ *     [device=D] [warmup=N] [input_shape=A,B,..] [input_dtype=T];
+ */
+char *
+ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    ngx_str_t                    *value, v;
+    ngx_int_t                     n;
+    ngx_uint_t                    i;
+    ngx_http_torchserve_model_t  *m;
+
+    value = cf->args->elts;
+
+    m = ngx_array_push(&tmcf->models);
+    if (m == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(m, sizeof(ngx_http_torchserve_model_t));
+
+    m->name = value[1];
+    m->archive = value[2];
+    m->workers = 1;
+    m->options.warmup = NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP;
+    m->options.input_ndim = -1;
+    m->options.input_dtype = -1;
+    m->conf_file = cf->conf_file->file.name;
+    m->conf_line = cf->conf_file->line;
+
+    for (i = 0; i < m->name.len; i++) {
+        /* torch-model-archiver's rule for model names */
+        if (!(isalnum(m->name.data[i])
+              || (i > 0 && ngx_strchr("_-.", m->name.data[i]) != NULL)))
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid model name \"%V\": letters, digits, "
+                               "\"_\", \"-\" and \".\", starting with a "
+                               "letter or digit", &m->name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    for (i = 3; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "version=", 8) == 0) {
+            m->version.data = value[i].data + 8;
+            m->version.len = value[i].len - 8;
+            if (m->version.len == 0) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "handler=", 8) == 0) {
+            m->handler.data = value[i].data + 8;
+            m->handler.len = value[i].len - 8;
+            if (m->handler.len == 0) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "device=", 7) == 0) {
+            m->device.data = value[i].data + 7;
+            m->device.len = value[i].len - 7;
+
+            if (!(ngx_strncmp(m->device.data, "cpu", m->device.len) == 0
+                  && m->device.len == 3)
+                && !(m->device.len >= 4
+                     && ngx_strncmp(m->device.data, "cuda", 4) == 0
+                     && (m->device.len == 4
+                         || (m->device.data[4] == ':'
+                             && ngx_atoi(m->device.data + 5,
+                                         m->device.len - 5)
+                                >= 0))))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid device \"%V\": use cpu, cuda "
+                                   "or cuda:N", &m->device);
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "workers=", 8) == 0) {
+            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
+            if (n == NGX_ERROR) {
+                goto invalid;
+            }
+            m->workers = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "warmup=", 7) == 0) {
+            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
+            if (n == NGX_ERROR || n > 1000) {
+                goto invalid;
+            }
+            m->options.warmup = (int) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "input_shape=", 12) == 0) {
+            v.data = value[i].data + 12;
+            v.len = value[i].len - 12;
+            if (v.len == 0) {
+                goto invalid;
+            }
+            if (ngx_http_torchserve_parse_shape(cf, &v, &m->options)
+                != NGX_CONF_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "input_dtype=", 12) == 0) {
+            v.len = value[i].len - 12;
+            v.data = ngx_pnalloc(cf->pool, v.len + 1);
+            if (v.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+            ngx_cpystrn(v.data, value[i].data + 12, v.len + 1);
+
+            m->options.input_dtype = ts_dtype_from_name((char *) v.data);
+            if (m->options.input_dtype < 0) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid input_dtype \"%V\": float32, "
+                                   "float64, float16, int64, int32, int16, "
+                                   "int8, uint8 or bool", &v);
+                return NGX_CONF_ERROR;
+            }
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\" of model \"%V\"",
+                       &value[i], &m->name);
+    return NGX_CONF_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_resolve_path(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m)
+{
+    u_char  *p;
+
+    if (m->archive.data[0] == '/' || tmcf->model_store.len == 0) {
+        m->path = m->archive;
+        if (ngx_conf_full_name(cf->cycle, &m->path, 0) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        m->path.len = tmcf->model_store.len + 1 + m->archive.len;
+        m->path.data = ngx_pnalloc(cf->pool, m->path.len + 1);
+        if (m->path.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(m->path.data, tmcf->model_store.data,
+                       tmcf->model_store.len);
+        *p++ = '/';
+        ngx_memcpy(p, m->archive.data, m->archive.len);
+    }
+
+    /* NUL-terminated for the runtime */
+    p = ngx_pnalloc(cf->pool, m->path.len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(p, m->path.data, m->path.len + 1);
+    m->path.data = p;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_str_set(ngx_pool_t *pool, ngx_str_t *dst, const char *s)
+{
+    dst->len = ngx_strlen(s);
+    dst->data = ngx_pnalloc(pool, dst->len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(dst->data, (u_char *) s, dst->len + 1);
+    return NGX_OK;
+}
+
+
+/* the handler name as a C string: the directive's, else the manifest's */
+static const char *
+ngx_http_torchserve_handler_name(ngx_pool_t *pool,
+    ngx_http_torchserve_model_t *m, const ts_archive_t *a)
+{
+    u_char  *p;
+
+    if (m->handler.len == 0) {
+        return a->manifest.handler;
+    }
+
+    p = ngx_pnalloc(pool, m->handler.len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_cpystrn(p, m->handler.data, m->handler.len + 1);
+    return (const char *) p;
+}
+
+
+/* opens every configured archive without its weights: nginx -t and start */
+ngx_int_t
+ngx_http_torchserve_models_check(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    char                          err[TS_ERROR_LEN];
+    ngx_uint_t                    i, j;
+    ts_archive_t                 *a;
+    const char                   *handler;
+    ts_archive_limits_t           limits;
+    ngx_http_torchserve_model_t  *models, *m;
+
+    models = tmcf->models.elts;
+
+    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
+    limits.max_entry_size = tmcf->max_archive_size;
+    limits.max_total_size = tmcf->max_archive_size;
+    limits.with_data = 0;
+
+    for (i = 0; i < tmcf->models.nelts; i++) {
+        m = &models[i];
+
+        if (ngx_http_torchserve_resolve_path(cf, tmcf, m) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        a = ts_archive_open((char *) m->path.data, &limits, err,
+                            sizeof(err));
+        if (a == NULL) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "torchserve_model \"%V\": %s in %V:%ui",
+                          &m->name, err, &m->conf_file, m->conf_line);
+            return NGX_ERROR;
+        }
+
+        handler = ngx_http_torchserve_handler_name(cf->pool, m, a);
+
+        if (ts_archive_check_torchscript(a, err, sizeof(err)) != 0
+            || ts_handler_find(handler, err, sizeof(err)) == NULL)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "torchserve_model \"%V\" (%V): %s in %V:%ui",
+                          &m->name, &m->path, err, &m->conf_file,
+                          m->conf_line);
+            ts_archive_free(a);
+            return NGX_ERROR;
+        }
+
+        if (m->handler.len == 0
+            && ngx_http_torchserve_str_set(cf->pool, &m->handler, handler)
+               != NGX_OK)
+        {
+            ts_archive_free(a);
+            return NGX_ERROR;
+        }
+
+        if (m->version.len == 0
+            && ngx_http_torchserve_str_set(cf->pool, &m->version,
+                                           a->manifest.model_version
+                                           ? a->manifest.model_version
+                                           : "1.0")
+               != NGX_OK)
+        {
+            ts_archive_free(a);
+            return NGX_ERROR;
+        }
+
+        ts_archive_free(a);
+
+        /* the first version of a name is its default, as in TorchServe */
+        m->is_default = 1;
+
+        for (j = 0; j < i; j++) {
+            if (models[j].name.len != m->name.len
+                || ngx_strncmp(models[j].name.data, m->name.data,
+                               m->name.len) != 0)
+            {
+                continue;
+            }
+
+            m->is_default = 0;
+
+            if (models[j].version.len == m->version.len
+                && ngx_strncmp(models[j].version.data, m->version.data,
+                               m->version.len) == 0)
+            {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "torchserve_model \"%V\" version \"%V\" is "
+                              "duplicate in %V:%ui", &m->name, &m->version,
+                              &m->conf_file, m->conf_line);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_torchserve_model_failed(ngx_cycle_t *cycle,
+    ngx_http_torchserve_model_t *m, const char *err)
+{
+    m->status = NGX_HTTP_TORCHSERVE_FAILED;
+
+    if (ngx_http_torchserve_str_set(cycle->pool, &m->load_error, err)
+        != NGX_OK)
+    {
+        ngx_str_set(&m->load_error, "no memory");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                  "torchserve: model \"%V\" version \"%V\" from \"%V\" "
+                  "failed to load: %s", &m->name, &m->version, &m->path, err);
+}
+
+
+/* in each worker process: libtorch starts here, never in the master */
+ngx_int_t
+ngx_http_torchserve_models_load(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    char                          err[TS_ERROR_LEN], device[64];
+    ngx_uint_t                    i;
+    ngx_msec_t                    start;
+    ts_archive_t                 *a;
+    const ts_handler_t           *handler;
+    ts_archive_limits_t           limits;
+    ngx_http_torchserve_model_t  *m;
+
+    if (tmcf->models.nelts == 0) {
+        return NGX_OK;
+    }
+
+    if (ts_torch_set_intra_op_threads((int) tmcf->intra_op_threads, err,
+                                      sizeof(err))
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "torchserve: setting intra-op threads failed: %s", err);
+    }
+
+    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
+    limits.max_entry_size = tmcf->max_archive_size;
+    limits.max_total_size = tmcf->max_archive_size;
+    limits.with_data = 1;
+
+    m = tmcf->models.elts;
+
+    for (i = 0; i < tmcf->models.nelts; i++, m++) {
+
+        if (m->workers == 0) {
+            m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
+            continue;
+        }
+
+        ngx_time_update();
+        start = ngx_current_msec;
+
+        a = ts_archive_open((char *) m->path.data, &limits, err,
+                            sizeof(err));
+        if (a == NULL) {
+            ngx_http_torchserve_model_failed(cycle, m, err);
+            continue;
+        }
+
+        handler = ts_handler_find((char *) m->handler.data, err,
+                                  sizeof(err));
+        if (handler == NULL) {
+            ts_archive_free(a);
+            ngx_http_torchserve_model_failed(cycle, m, err);
+            continue;
+        }
+
+        ngx_cpystrn((u_char *) device, m->device.data,
+                    ngx_min(m->device.len + 1, sizeof(device)));
+        m->options.device = m->device.len ? device : NULL;
+
+        m->servable = ts_servable_load(a, handler, &m->options, err,
+                                       sizeof(err));
+        m->options.device = NULL;
+        ts_archive_free(a);
+
+        if (m->servable == NULL) {
+            ngx_http_torchserve_model_failed(cycle, m, err);
+            continue;
+        }
+
+        m->status = NGX_HTTP_TORCHSERVE_READY;
+
+        ngx_time_update();
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" loaded from "
+                      "\"%V\" on %s, handler \"%V\", in %M ms",
+                      &m->name, &m->version, &m->path,
+                      ts_model_device(m->servable->model), &m->handler,
+                      ngx_current_msec - start);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_uint_t                    i;
+    ngx_http_torchserve_model_t  *m;
+
+    m = tmcf->models.elts;
+
+    for (i = 0; i < tmcf->models.nelts; i++) {
+        if (m[i].servable != NULL) {
+            ts_servable_free(m[i].servable);
+            m[i].servable = NULL;
+            m[i].status = NGX_HTTP_TORCHSERVE_UNLOADED;
+        }
+    }
+}
+
+
+/*
+ * name and, if given, version; without a version the default one.
+ * *name_found tells a missing name (404 model) from a missing version.
+ */
+ngx_http_torchserve_model_t *
+ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
+{
+    ngx_uint_t                    i;
+    ngx_http_torchserve_model_t  *m;
+
+    *name_found = 0;
+    m = tmcf->models.elts;
+
+    for (i = 0; i < tmcf->models.nelts; i++, m++) {
+        if (m->name.len != name->len
+            || ngx_strncmp(m->name.data, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        *name_found = 1;
+
+        if (version->len == 0) {
+            if (m->is_default) {
+                return m;
+            }
+            continue;
+        }
+
+        if (m->version.len == version->len
+            && ngx_strncmp(m->version.data, version->data, version->len) == 0)
+        {
+            return m;
+        }
+    }
+
+    return NULL;
+}

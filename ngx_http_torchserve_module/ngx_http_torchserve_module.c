@@ -1,0 +1,308 @@
+/*
+ * ngx_http_torchserve_module.c: directives, configuration and the worker
+ * process lifecycle of ngx_http_torchserve_module.
+ */
+
+#include <jansson.h>
+
+#include "ngx_http_torchserve_module.h"
+
+
+static void *ngx_http_torchserve_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_torchserve_inference(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_torchserve_model_store(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_torchserve_thread_pool(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_torchserve_init_process(ngx_cycle_t *cycle);
+static void ngx_http_torchserve_exit_process(ngx_cycle_t *cycle);
+
+
+static ngx_conf_num_bounds_t  ngx_http_torchserve_threads_bounds = {
+    ngx_conf_check_num_bounds, 1, 1024
+};
+
+
+static ngx_command_t  ngx_http_torchserve_commands[] = {
+
+    { ngx_string("torchserve_model_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_torchserve_model_store,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, model_store),
+      NULL },
+
+    { ngx_string("torchserve_model"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_torchserve_model_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("torchserve_thread_pool"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_torchserve_thread_pool,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("torchserve_intra_op_threads"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, intra_op_threads),
+      &ngx_http_torchserve_threads_bounds },
+
+    { ngx_string("torchserve_max_archive_size"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, max_archive_size),
+      NULL },
+
+    { ngx_string("torchserve_inference"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_torchserve_inference,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_torchserve_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
+
+    ngx_http_torchserve_create_main_conf,  /* create main configuration */
+    ngx_http_torchserve_init_main_conf,    /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_torchserve_create_loc_conf,   /* create location configuration */
+    ngx_http_torchserve_merge_loc_conf     /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_torchserve_module = {
+    NGX_MODULE_V1,
+    &ngx_http_torchserve_module_ctx,       /* module context */
+    ngx_http_torchserve_commands,          /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    ngx_http_torchserve_init_process,      /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_torchserve_exit_process,      /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_torchserve_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_torchserve_main_conf_t));
+    if (tmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     tmcf->model_store = { 0, NULL };
+     *     tmcf->thread_pool_name = { 0, NULL };
+     *     tmcf->thread_pool = NULL;
+     */
+
+    if (ngx_array_init(&tmcf->models, cf->pool, 4,
+                       sizeof(ngx_http_torchserve_model_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    tmcf->intra_op_threads = NGX_CONF_UNSET;
+    tmcf->max_archive_size = NGX_CONF_UNSET_SIZE;
+
+    return tmcf;
+}
+
+
+static char *
+ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    ngx_conf_init_value(tmcf->intra_op_threads, 1);
+    ngx_conf_init_size_value(tmcf->max_archive_size,
+                             (size_t) 4 * 1024 * 1024 * 1024);
+
+    if (tmcf->thread_pool == NULL) {
+        ngx_str_set(&tmcf->thread_pool_name, "default");
+
+        tmcf->thread_pool = ngx_thread_pool_add(cf,
+                                                &tmcf->thread_pool_name);
+        if (tmcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    if (ngx_http_torchserve_models_check(cf, tmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_torchserve_loc_conf_t  *tlcf;
+
+    tlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_torchserve_loc_conf_t));
+    if (tlcf == NULL) {
+        return NULL;
+    }
+
+    tlcf->inference = NGX_CONF_UNSET;
+
+    return tlcf;
+}
+
+
+static char *
+ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_torchserve_loc_conf_t *prev = parent;
+    ngx_http_torchserve_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->inference, prev->inference, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_torchserve_model_store(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tmcf->model_store.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    tmcf->model_store = value[1];
+
+    while (tmcf->model_store.len > 1
+           && tmcf->model_store.data[tmcf->model_store.len - 1] == '/')
+    {
+        tmcf->model_store.len--;
+    }
+
+    if (ngx_conf_full_name(cf->cycle, &tmcf->model_store, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* bound here, so that nginx -t names this line for an undefined pool */
+static char *
+ngx_http_torchserve_thread_pool(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (tmcf->thread_pool != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    tmcf->thread_pool_name = value[1];
+
+    tmcf->thread_pool = ngx_thread_pool_add(cf, &tmcf->thread_pool_name);
+    if (tmcf->thread_pool == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_torchserve_inference(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_torchserve_loc_conf_t *tlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (tlcf->inference != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    tlcf->inference = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_torchserve_inference_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    tmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_torchserve_module);
+    if (tmcf == NULL) {
+        return NGX_OK;
+    }
+
+    /* jansson's hash seed, before any thread parses JSON */
+    json_object_seed(0);
+
+    return ngx_http_torchserve_models_load(cycle, tmcf);
+}
+
+
+static void
+ngx_http_torchserve_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_torchserve_module);
+    if (tmcf == NULL) {
+        return;
+    }
+
+    /* the thread pools have finished their tasks by now */
+    ngx_http_torchserve_models_unload(tmcf);
+}

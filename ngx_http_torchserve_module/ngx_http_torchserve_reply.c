@@ -1,0 +1,151 @@
+/*
+ * ngx_http_torchserve_reply.c: JSON answers as TorchServe's frontend writes
+ * them: Gson pretty print (2-space indent) plus one "\n"; errors as
+ * {"code", "type", "message"}, and the connection closed after an error.
+ */
+
+#include "ngx_http_torchserve_module.h"
+
+
+static ngx_str_t  ngx_http_torchserve_json_type =
+    ngx_string("application/json");
+
+
+ngx_int_t
+ngx_http_torchserve_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *body, size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = status;
+    r->headers_out.content_type = ngx_http_torchserve_json_type;
+    r->headers_out.content_type_len = ngx_http_torchserve_json_type.len;
+    r->headers_out.content_length_n = len;
+
+    if (status >= NGX_HTTP_BAD_REQUEST) {
+        /* TorchServe closes the connection after an error */
+        r->keepalive = 0;
+    }
+
+    if (r->method == NGX_HTTP_HEAD || len == 0) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = body;
+    b->last = body + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* appends s as a JSON string body (without quotes) */
+static u_char *
+ngx_http_torchserve_escape(u_char *p, u_char *s, size_t len)
+{
+    return (u_char *) ngx_escape_json(p, s, len);
+}
+
+
+ngx_int_t
+ngx_http_torchserve_send_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *type, const char *fmt, ...)
+{
+    u_char   *body, *p, msg[NGX_MAX_ERROR_STR];
+    size_t    msg_len, len;
+    va_list   args;
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    va_end(args);
+    msg_len = p - msg;
+
+    if (type == NULL) {
+        type = ngx_http_torchserve_error_type(status);
+    }
+
+    len = sizeof("{\n  \"code\": 000,\n  \"type\": \"\",\n"
+                 "  \"message\": \"\"\n}\n") + ngx_strlen(type)
+          + ngx_escape_json(NULL, msg, msg_len) + msg_len + NGX_INT_T_LEN;
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body, "{\n  \"code\": %ui,\n  \"type\": \"%s\",\n"
+                    "  \"message\": \"", status, type);
+    p = ngx_http_torchserve_escape(p, msg, msg_len);
+    p = ngx_cpymem(p, "\"\n}\n", sizeof("\"\n}\n") - 1);
+
+    return ngx_http_torchserve_send(r, status, body, p - body);
+}
+
+
+/* {"status": text} as TorchServe's ping and management answers */
+ngx_int_t
+ngx_http_torchserve_send_status(ngx_http_request_t *r, ngx_uint_t status,
+    const char *text)
+{
+    u_char  *body, *p;
+    size_t   len, text_len;
+
+    text_len = ngx_strlen(text);
+    len = sizeof("{\n  \"status\": \"\"\n}\n")
+          + text_len + ngx_escape_json(NULL, (u_char *) text, text_len);
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{\n  \"status\": \"", 15);
+    p = ngx_http_torchserve_escape(p, (u_char *) text, text_len);
+    p = ngx_cpymem(p, "\"\n}\n", 4);
+
+    return ngx_http_torchserve_send(r, status, body, p - body);
+}
+
+
+const char *
+ngx_http_torchserve_error_type(ngx_uint_t status)
+{
+    switch (status) {
+    case NGX_HTTP_BAD_REQUEST:
+        return "BadRequestException";
+    case NGX_HTTP_NOT_FOUND:
+        return "ResourceNotFoundException";
+    case NGX_HTTP_NOT_ALLOWED:
+        return "MethodNotAllowedException";
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        return "RequestTimeoutException";
+    case NGX_HTTP_CONFLICT:
+        return "ConflictStatusException";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "ServiceUnavailableException";
+    default:
+        return "InternalServerException";
+    }
+}
