@@ -1,0 +1,132 @@
+# /ping and the inference location's routing (API.md section 1).
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+repeat_each(1);
+plan tests => repeat_each() * blocks() * 3;
+
+no_shuffle();
+no_root_location();
+run_tests();
+
+__DATA__
+
+=== TEST 1: ping with a loaded model is healthy
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location / { torchserve_inference; }
+--- request
+GET /ping
+--- error_code: 200
+--- response_body
+{
+  "status": "Healthy"
+}
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: ping with no model is healthy
+--- config
+    location / { torchserve_inference; }
+--- request
+POST /ping
+--- error_code: 200
+--- response_body
+{
+  "status": "Healthy"
+}
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: a model with 0 workers does not make ping unhealthy
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar workers=0;
+--- config
+    location / { torchserve_inference; }
+--- request
+GET /ping/
+--- error_code: 200
+--- response_body
+{
+  "status": "Healthy"
+}
+--- no_error_log
+[error]
+
+
+
+=== TEST 4: a model that failed to load makes ping unhealthy
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar input_shape=63;
+--- config
+    location / { torchserve_inference; }
+--- request
+GET /ping
+--- error_code: 500
+--- response_body
+{
+  "status": "Unhealthy"
+}
+--- error_log
+failed to load: warm-up forward on a zero input of shape [1, 63]
+
+
+
+=== TEST 5: unknown path
+--- config
+    location / { torchserve_inference; }
+--- request
+GET /nothing/here
+--- error_code: 404
+--- response_body
+{
+  "code": 404,
+  "type": "ResourceNotFoundException",
+  "message": "Requested resource is not found, please refer to API document."
+}
+--- no_error_log
+[error]
+
+
+
+=== TEST 6: /predictions without a model name
+--- config
+    location / { torchserve_inference; }
+--- request
+POST /predictions
+--- error_code: 404
+--- response_body
+{
+  "code": 404,
+  "type": "ResourceNotFoundException",
+  "message": "Requested resource is not found, please refer to API document."
+}
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: the root path answers 405 as TorchServe does
+--- config
+    location / { torchserve_inference; }
+--- request
+GET /
+--- error_code: 405
+--- response_body
+{
+  "code": 405,
+  "type": "MethodNotAllowedException",
+  "message": "Requested method is not allowed, please refer to API document."
+}
+--- no_error_log
+[error]

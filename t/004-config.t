@@ -1,0 +1,123 @@
+# nginx -t refuses what cannot be served, naming the directive, the file
+# and the line.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+repeat_each(1);
+plan tests => repeat_each() * blocks() * 2;
+
+no_shuffle();
+no_root_location();
+run_tests();
+
+__DATA__
+
+=== TEST 1: a missing archive
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model nothing nothing.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "nothing": .*nothing\.mar.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 2: an eager-mode archive names --export-torchscript
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model eager eager.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "eager" .*TorchScript.*archive_tool --export-torchscript.* in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 3: a Python handler cannot run here
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model pyhandler pyhandler.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/handler "my_handler\.py" is a Python handler, and Python handlers cannot run here: use a built-in handler \(tensor\)/
+
+
+
+=== TEST 4: handler= overrides the manifest's and must be ours
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar handler=image_classifier;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/TorchServe's handler "image_classifier" is not available yet/
+
+
+
+=== TEST 5: the same name and version twice
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_model digits digits_stored.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "digits" version "1\.0" is duplicate in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 6: an unknown parameter
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar colour=blue;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/invalid parameter "colour=blue" of model "digits" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 7: an undefined thread pool
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_thread_pool nosuchpool;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/unknown thread pool "nosuchpool" in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 8: an invalid device
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar device=tpu;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/invalid device "tpu": use cpu, cuda or cuda:N/
+
+
+
+=== TEST 9: a directory that is not a model archive
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits /var/empty-nonexistent-dir;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "digits": .*empty-nonexistent-dir/

@@ -1,0 +1,122 @@
+# nginx -s reload keeps service: requests keep coming (a fan-out of
+# sequential requests through nginx itself) while the master is sent HUP
+# three times; every answer is right, and a request right after a reload
+# succeeds.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+master_on();
+workers(2);
+worker_connections(1024);
+repeat_each(1);
+plan tests => repeat_each() * (blocks() * 3 + 1);
+
+no_shuffle();
+no_root_location();
+
+our $Sample = sample(1);
+
+# From a child process: once the fan-out is under way (its requests show
+# in the access log), sends HUP to the master $count times.
+sub main::reload_while_serving {
+    my ($count, $interval) = @_;
+    my $pidfile = $Test::Nginx::Util::PidFile;
+    my $access = "$Test::Nginx::Util::LogDir/access.log";
+    my $pid = fork();
+
+    die "fork failed: $!" unless defined $pid;
+    return if $pid;
+
+    for (1 .. 600) {
+        select(undef, undef, undef, 0.05);
+        open my $log, '<', $access or next;
+        my $n = grep { m{POST /predictions/digits} } <$log>;
+        close $log;
+        last if $n >= 50;
+    }
+
+    for (1 .. $count) {
+        open my $fh, '<', $pidfile or last;
+        my $master = <$fh>;
+        close $fh;
+        chomp $master;
+        kill 'HUP', $master if $master;
+        select(undef, undef, undef, $interval);
+    }
+
+    require POSIX;
+    POSIX::_exit(0);
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_');
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar input_shape=64;
+_EOC_
+
+    $block->set_value("config", <<"_EOC_");
+    location = /fan.html {
+        ssi on;
+    }
+    location = /one {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Type application/json;
+        proxy_set_body '$Sample';
+    }
+    location / {
+        torchserve_inference;
+    }
+_EOC_
+
+    $block->set_value("user_files",
+        ">>> fan.html\n"
+        . ('<!--# include virtual="/one" wait="yes" -->' x 3000));
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: served before the reloads
+--- request eval
+"POST /predictions/digits\n" . main::sample(1)
+--- response_body_filters eval
+main::close_to("digits", 1)
+--- response_body
+close
+--- no_error_log
+[error]
+
+
+
+=== TEST 2: 3000 requests in a row while nginx reloads three times
+--- request eval
+main::reload_while_serving(3, 0.5);
+"GET /fan.html"
+--- timeout: 60
+--- response_body_filters eval
+main::close_to_each("digits", 1, 3000)
+--- response_body
+close
+--- no_error_log
+[error]
+--- error_log
+reconfiguring
+
+
+
+=== TEST 3: a request right after the reloads
+--- request eval
+"POST /predictions/digits\n" . main::sample(1)
+--- response_body_filters eval
+main::close_to("digits", 1)
+--- response_body
+close
+--- no_error_log
+[error]

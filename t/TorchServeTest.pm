@@ -1,0 +1,121 @@
+package TorchServeTest;
+
+# Helpers shared by t/*.t: where the fixtures are, their files, and a
+# response_body_filters sub that compares a JSON answer with the output
+# Python computed for the same input (t/make_fixtures.py), to 1e-5.
+# Plain Perl (JSON::PP is core): the .t files stay runnable by CPAN's
+# Test::Nginx as well as by t/lib's runner.
+
+use strict;
+use warnings;
+
+use FindBin;
+use JSON::PP ();
+use Exporter 'import';
+
+our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample);
+
+$ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
+
+sub fixture_path {
+    my ($name) = @_;
+    return "$ENV{TEST_NGINX_FIXTURES}/$name";
+}
+
+sub fixture {
+    my ($name) = @_;
+    my $path = fixture_path($name);
+    open my $fh, '<', $path
+        or die "cannot read $path: $! (run 'make fixtures' first)\n";
+    local $/;
+    my $data = <$fh>;
+    close $fh;
+    return $data;
+}
+
+my $expected;
+
+sub expected {
+    my ($key, $index) = @_;
+    $expected ||= JSON::PP::decode_json(fixture('expected.json'));
+    my $v = $expected->{$key};
+    die "no expected output '$key'\n" unless defined $v;
+    return defined $index ? $v->[$index] : $v;
+}
+
+my $samples;
+
+# the JSON text of digits sample i (t/make_fixtures.py's digits_samples)
+sub sample {
+    my ($i) = @_;
+    $samples ||= JSON::PP::decode_json(fixture('digits_samples.json'));
+    return JSON::PP::encode_json($samples->[$i]);
+}
+
+sub _compare {
+    my ($got, $want, $path) = @_;
+
+    if (ref $want eq 'ARRAY') {
+        return "$path: expected an array\n" unless ref $got eq 'ARRAY';
+        return "$path: expected " . scalar(@$want) . " elements, got "
+            . scalar(@$got) . "\n" unless @$got == @$want;
+        for my $i (0 .. $#$want) {
+            my $d = _compare($got->[$i], $want->[$i], "$path\[$i]");
+            return $d if $d;
+        }
+        return '';
+    }
+
+    if (ref $want eq 'HASH') {
+        return "$path: expected an object\n" unless ref $got eq 'HASH';
+        my $gk = join ',', sort keys %$got;
+        my $wk = join ',', sort keys %$want;
+        return "$path: keys $gk, expected $wk\n" unless $gk eq $wk;
+        for my $k (sort keys %$want) {
+            my $d = _compare($got->{$k}, $want->{$k}, "$path\{$k}");
+            return $d if $d;
+        }
+        return '';
+    }
+
+    return "$path: got " . (ref $got || $got) . ", expected $want\n"
+        if ref $got || !defined $got;
+
+    my $tol = 1e-5 * (abs($want) > 1 ? abs($want) : 1);
+    return "$path: got $got, expected $want\n" if abs($got - $want) > $tol;
+    return '';
+}
+
+# response_body_filters: "close\n" when the JSON body matches, else why not
+sub close_to {
+    my ($key, $index) = @_;
+    my $want = expected($key, $index);
+
+    return sub {
+        my ($body) = @_;
+        my $got = eval { JSON::PP->new->allow_nonref->decode($body) };
+        return "not JSON: $@ in: $body\n" if $@;
+        my $diff = _compare($got, $want, '$');
+        return $diff eq '' ? "close\n" : $diff;
+    };
+}
+
+# the same for a body that concatenates $count JSON arrays (SSI fan-out)
+sub close_to_each {
+    my ($key, $index, $count) = @_;
+    my $one = close_to($key, $index);
+
+    return sub {
+        my ($body) = @_;
+        my @parts = split /(?<=\])\s*(?=\[)/, $body;
+        return "got " . scalar(@parts) . " answers, expected $count\n"
+            unless @parts == $count;
+        for my $p (@parts) {
+            my $r = $one->($p);
+            return $r unless $r eq "close\n";
+        }
+        return "close\n";
+    };
+}
+
+1;

@@ -1,0 +1,237 @@
+#!/usr/bin/python3
+"""Makes the test and example models: small TorchScript models with fixed
+seeds, trained on scikit-learn's digits where training matters, packed as
+TorchServe archives in every layout torch-model-archiver writes, with the
+inputs the tests send and the outputs Python computes for them.
+
+Run with Debian's python3 (python3-torch, python3-sklearn):
+    /usr/bin/python3 t/make_fixtures.py build/fixtures
+"""
+
+import io
+import json
+import os
+import shutil
+import sys
+import tarfile
+import time
+import zipfile
+from typing import Dict, Tuple
+
+import torch
+from torch import nn
+
+ARCHIVER_VERSION = "0.12.0"
+
+
+# --- models -----------------------------------------------------------------
+
+class DigitsMLP(nn.Module):
+    """8x8 digits flattened to 64 values -> probabilities of 10 classes."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(64, 32)
+        self.fc2 = nn.Linear(32, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(self.fc2(torch.relu(self.fc1(x))), dim=-1)
+
+
+class DigitsTuple(nn.Module):
+    """Returns a tuple: (probabilities, predicted class)."""
+
+    def __init__(self, mlp: DigitsMLP):
+        super().__init__()
+        self.mlp = mlp
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        p = self.mlp(x)
+        return p, torch.argmax(p, dim=-1)
+
+
+class DigitsDict(nn.Module):
+    """Returns a dict of tensors."""
+
+    def __init__(self, mlp: DigitsMLP):
+        super().__init__()
+        self.mlp = mlp
+
+    def forward(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        p = self.mlp(x)
+        return {"probs": p, "label": torch.argmax(p, dim=-1)}
+
+
+class Stats(nn.Module):
+    """Any length of input: its sum and mean (for large bodies)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([x.sum(-1), x.mean(-1)], dim=-1)
+
+
+def train_digits(seed, epochs):
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.tensor(digits.data, dtype=torch.float32) / 16.0
+    y = torch.tensor(digits.target, dtype=torch.long)
+
+    torch.manual_seed(seed)
+    model = DigitsMLP()
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    logits_model = lambda v: model.fc2(torch.relu(model.fc1(v)))
+
+    for _ in range(epochs):
+        for i in range(0, len(x), 128):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(logits_model(x[i:i + 128]),
+                                               y[i:i + 128])
+            loss.backward()
+            opt.step()
+
+    model.eval()
+    return model, x
+
+
+# --- packing (a minimal torch-model-archiver until archive_tool) ------------
+
+def manifest(name, version, serialized, handler, model_file=None):
+    model = {"modelName": name, "serializedFile": serialized,
+             "handler": handler}
+    if model_file:
+        model["modelFile"] = model_file
+    model["modelVersion"] = version
+    return json.dumps({
+        "createdOn": time.strftime("%d/%m/%Y %H:%M:%S"),
+        "runtime": "python",
+        "model": model,
+        "archiverVersion": ARCHIVER_VERSION,
+    }, indent=2)
+
+
+def pack_mar(path, files, man, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression) as z:
+        for arcname, data in files.items():
+            z.writestr(arcname, data)
+        z.writestr("MAR-INF/MANIFEST.json", man)
+
+
+def pack_tgz(path, name, files, man):
+    with tarfile.open(path, "w:gz") as t:
+        entries = dict(files)
+        entries["MAR-INF/MANIFEST.json"] = man.encode()
+        for arcname, data in entries.items():
+            info = tarfile.TarInfo(name + "/" + arcname)
+            info.size = len(data)
+            info.mtime = int(time.time())
+            t.addfile(info, io.BytesIO(data))
+
+
+def pack_dir(path, files, man):
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(os.path.join(path, "MAR-INF"))
+    for arcname, data in files.items():
+        with open(os.path.join(path, arcname), "wb") as f:
+            f.write(data)
+    with open(os.path.join(path, "MAR-INF", "MANIFEST.json"), "w") as f:
+        f.write(man)
+
+
+def script_bytes(module):
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(module), buf)
+    return buf.getvalue()
+
+
+def write_json(path, value):
+    with open(path, "w") as f:
+        json.dump(value, f)
+
+
+def expected(module, instances):
+    """What each instance must answer, computed in Python, one at a time."""
+    out = []
+    with torch.inference_mode():
+        for inst in instances:
+            y = module(torch.tensor([inst], dtype=torch.float32))
+            out.append(unbatch(y))
+    return out
+
+
+def unbatch(y):
+    if isinstance(y, torch.Tensor):
+        return y[0].tolist()
+    if isinstance(y, tuple):
+        return [unbatch(v) for v in y]
+    if isinstance(y, dict):
+        return {k: unbatch(v) for k, v in y.items()}
+    return y
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else "build/fixtures"
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+
+    mlp, x = train_digits(seed=7, epochs=20)
+    mlp2, _ = train_digits(seed=11, epochs=3)
+
+    samples = [x[i].tolist() for i in (0, 1, 2, 3, 10)]
+    write_json(os.path.join(out, "digits_input.json"), samples[0])
+    write_json(os.path.join(out, "digits_samples.json"), samples)
+
+    expect = {
+        "digits": expected(mlp, samples),
+        "digits_v2": expected(mlp2, samples),
+        "digits_tuple": expected(DigitsTuple(mlp), samples),
+        "digits_dict": expected(DigitsDict(mlp), samples),
+    }
+
+    pt = {"digits.pt": script_bytes(mlp)}
+    pack_mar(os.path.join(out, "digits.mar"), pt,
+             manifest("digits", "1.0", "digits.pt", "tensor"))
+    pack_mar(os.path.join(out, "digits_v2.mar"),
+             {"digits.pt": script_bytes(mlp2)},
+             manifest("digits", "2.0", "digits.pt", "tensor"))
+    pack_mar(os.path.join(out, "digits_stored.mar"), pt,
+             manifest("digits", "1.0", "digits.pt", "tensor"),
+             zipfile.ZIP_STORED)
+    pack_tgz(os.path.join(out, "digits.tar.gz"), "digits", pt,
+             manifest("digits", "1.0", "digits.pt", "tensor"))
+    pack_dir(os.path.join(out, "digits"), pt,
+             manifest("digits", "1.0", "digits.pt", "tensor"))
+
+    pack_mar(os.path.join(out, "digits_tuple.mar"),
+             {"m.pt": script_bytes(DigitsTuple(mlp))},
+             manifest("digits_tuple", "1.0", "m.pt", "tensor"))
+    pack_mar(os.path.join(out, "digits_dict.mar"),
+             {"m.pt": script_bytes(DigitsDict(mlp))},
+             manifest("digits_dict", "1.0", "m.pt", "tensor"))
+    pack_mar(os.path.join(out, "stats.mar"),
+             {"stats.pt": script_bytes(Stats())},
+             manifest("stats", "1.0", "stats.pt", "tensor"))
+
+    # refused archives: an eager model and a Python handler
+    sd = io.BytesIO()
+    torch.save(mlp.state_dict(), sd)
+    pack_mar(os.path.join(out, "eager.mar"),
+             {"model.py": b"import torch\n", "eager_sd.pt": sd.getvalue()},
+             manifest("eager", "1.0", "eager_sd.pt", "tensor",
+                      model_file="model.py"))
+    pack_mar(os.path.join(out, "pyhandler.mar"),
+             {"digits.pt": pt["digits.pt"],
+              "my_handler.py": b"def handle(data, ctx):\n    return data\n"},
+             manifest("pyhandler", "1.0", "digits.pt", "my_handler.py"))
+
+    # a body of about 1 MB for stats: 60000 numbers
+    big = [((i * 37) % 1000) / 7.0 for i in range(60000)]
+    write_json(os.path.join(out, "big_input.json"), big)
+    with torch.inference_mode():
+        expect["stats_big"] = unbatch(Stats()(torch.tensor([big])))
+
+    write_json(os.path.join(out, "expected.json"), expect)
+    print("fixtures written to", out)
+
+
+if __name__ == "__main__":
+    main()
