@@ -106,6 +106,8 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
     n = ngx_http_torchserve_split_path(&r->uri, segs, 3);
 
     if (n == 0) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: no API at \"/\"");
         return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
                    "Requested method is not allowed, please refer to API "
                    "document.");
@@ -123,6 +125,9 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
         return ngx_http_torchserve_predictions(r, &segs[1],
                                                n >= 3 ? &segs[2] : &none);
     }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: no API at \"%V\"", &r->uri);
 
     return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
                "Requested resource is not found, please refer to API "
@@ -162,6 +167,10 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
     ngx_http_torchserve_main_conf_t  *tmcf;
 
     if (!(r->method & (NGX_HTTP_POST|NGX_HTTP_PUT))) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: model \"%V\": method %V is not allowed "
+                      "for predictions (POST or PUT)", name,
+                      &r->method_name);
         return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
                    "Requested method is not allowed, please refer to API "
                    "document.");

@@ -75,8 +75,8 @@ GET /predictions/digits
   "type": "MethodNotAllowedException",
   "message": "Requested method is not allowed, please refer to API document."
 }
---- no_error_log
-[error]
+--- error_log
+torchserve: model "digits": method GET is not allowed for predictions
 
 
 
