@@ -28,14 +28,15 @@ CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
 	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
 RUNTIME_LIBS := -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ -lm -lpthread
 
-RUNTIME_C   := $(wildcard runtime/*.c)
+RUNTIME_WIP := runtime/ts_model_config.c runtime/ts_archive_write.c
+RUNTIME_C   := $(filter-out $(RUNTIME_WIP),$(wildcard runtime/*.c))
 RUNTIME_CXX := $(wildcard runtime/*.cpp)
 RUNTIME_H   := $(wildcard runtime/*.h)
 RUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_C)) \
 	$(patsubst runtime/%.cpp,$(BUILD)/runtime/%.o,$(RUNTIME_CXX))
 MODULE_C    := $(wildcard ngx_http_torchserve_module/*.c ngx_http_torchserve_module/*.h)
 
-UNIT_SRC    := $(wildcard runtime/tests/test_*.c)
+UNIT_SRC    := $(filter-out runtime/tests/test_model_config.c runtime/tests/test_archive_write.c,$(wildcard runtime/tests/test_*.c))
 UNIT_BIN    := $(patsubst runtime/tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
 .PHONY: all deps module runtime unit fixtures test test-nginx test-runner run clean

@@ -24,6 +24,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_request_t               *request;
+    ngx_http_torchserve_main_conf_t  *tmcf;
     ngx_http_torchserve_model_t      *model;
     ts_servable_t                    *servable;
 
@@ -48,6 +49,10 @@ typedef struct {
 static ngx_int_t ngx_http_torchserve_ping(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *version);
+static ngx_int_t ngx_http_torchserve_predictions_resume(
+    ngx_http_torchserve_waiter_t *w);
+static ngx_int_t ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
+    ngx_http_torchserve_model_t *m, ngx_str_t *version);
 static void ngx_http_torchserve_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_collect_body(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
@@ -138,15 +143,23 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_torchserve_ping(ngx_http_request_t *r)
 {
-    ngx_uint_t                        i;
+    ngx_queue_t                      *q;
     ngx_http_torchserve_model_t      *m;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
-    m = tmcf->models.elts;
 
-    for (i = 0; i < tmcf->models.nelts; i++) {
-        if (m[i].workers > 0 && m[i].status != NGX_HTTP_TORCHSERVE_READY) {
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (!m->removed && m->workers > 0
+            && m->status != NGX_HTTP_TORCHSERVE_READY)
+        {
             return ngx_http_torchserve_send_status(r,
                        NGX_HTTP_INTERNAL_SERVER_ERROR, "Unhealthy");
         }
@@ -162,7 +175,8 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 {
     ngx_int_t                         rc;
     ngx_uint_t                        name_found;
-    ngx_http_torchserve_infer_t      *ctx;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_torchserve_waiter_t     *w;
     ngx_http_torchserve_model_t      *m;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
@@ -177,6 +191,8 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
     }
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
 
     m = ngx_http_torchserve_model_find(tmcf, name, version, &name_found);
 
@@ -197,7 +213,66 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
                    version, name);
     }
 
-    if (m->status == NGX_HTTP_TORCHSERVE_UNLOADED) {
+    if (m->status == NGX_HTTP_TORCHSERVE_LOADING) {
+        /* scaled up or registered elsewhere: wait for our own copy */
+        w = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_waiter_t));
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (w == NULL || cln == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        cln->handler = ngx_http_torchserve_waiter_cleanup;
+        cln->data = w;
+
+        w->request = r;
+        w->tmcf = tmcf;
+        w->model = m;
+        w->version = *version;
+        w->answer = ngx_http_torchserve_predictions_resume;
+
+        rc = ngx_http_torchserve_wait(r, w);
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+    }
+
+    return ngx_http_torchserve_predictions_start(r, m, version);
+}
+
+
+/* a parked prediction: the model it waited for is settled */
+static ngx_int_t
+ngx_http_torchserve_predictions_resume(ngx_http_torchserve_waiter_t *w)
+{
+    ngx_str_t  none = ngx_null_string;
+
+    if (w->model == NULL) {
+        return ngx_http_torchserve_send_error(w->request, NGX_HTTP_NOT_FOUND,
+                   "ModelNotFoundException", "Model not found");
+    }
+
+    return ngx_http_torchserve_predictions_start(w->request, w->model,
+                                                 w->version.len ? &w->version
+                                                                : &none);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
+    ngx_http_torchserve_model_t *m, ngx_str_t *version)
+{
+    ngx_int_t                         rc;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_torchserve_infer_t      *ctx;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
+        || m->status == NGX_HTTP_TORCHSERVE_LOADING)
+    {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" has no "
                       "worker", &m->name, &m->version);
@@ -223,11 +298,11 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
     if (m->status == NGX_HTTP_TORCHSERVE_FAILED) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" is not "
-                      "loaded: %V", &m->name, &m->version, &m->load_error);
+                      "loaded: %s", &m->name, &m->version, m->load_error);
         return ngx_http_torchserve_send_error(r,
                    NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
-                   "Model \"%V\" version %V failed to load: %V",
-                   &m->name, &m->version, &m->load_error);
+                   "Model \"%V\" version %V failed to load: %s",
+                   &m->name, &m->version, m->load_error);
     }
 
     ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_infer_t));
@@ -235,9 +310,23 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /*
+     * the model stays loaded (and its entry alive) until this request is
+     * freed; the cleanup also frees what the thread malloc'd
+     */
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx->request = r;
+    ctx->tmcf = tmcf;
     ctx->model = m;
     ctx->servable = m->servable;
+
+    m->inflight++;
+    cln->handler = ngx_http_torchserve_free_infer;
+    cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_torchserve_module);
 
@@ -255,7 +344,6 @@ static void
 ngx_http_torchserve_body_ready(ngx_http_request_t *r)
 {
     ngx_thread_task_t                *task;
-    ngx_pool_cleanup_t               *cln;
     ngx_http_torchserve_infer_t      *ctx, **taskp;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
@@ -266,16 +354,6 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
-
-    /* the joined body and the response are malloc'd by the thread */
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (cln == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    cln->handler = ngx_http_torchserve_free_infer;
-    cln->data = ctx;
 
     task = ngx_thread_task_alloc(r->pool,
                                  sizeof(ngx_http_torchserve_infer_t *));
@@ -531,4 +609,6 @@ ngx_http_torchserve_free_infer(void *data)
 
     free(ctx->body);
     ctx->body = NULL;
+
+    ngx_http_torchserve_model_release(ctx->tmcf, ctx->model);
 }

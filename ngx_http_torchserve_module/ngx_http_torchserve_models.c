@@ -65,10 +65,10 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_torchserve_main_conf_t *tmcf = conf;
 
-    ngx_str_t                    *value, v;
-    ngx_int_t                     n;
-    ngx_uint_t                    i;
-    ngx_http_torchserve_model_t  *m;
+    ngx_str_t                         *value, v;
+    ngx_int_t                          n;
+    ngx_uint_t                         i;
+    ngx_http_torchserve_conf_model_t  *m;
 
     value = cf->args->elts;
 
@@ -77,7 +77,7 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_ERROR;
     }
 
-    ngx_memzero(m, sizeof(ngx_http_torchserve_model_t));
+    ngx_memzero(m, sizeof(ngx_http_torchserve_conf_model_t));
 
     m->name = value[1];
     m->archive = value[2];
@@ -211,7 +211,8 @@ invalid:
 
 static ngx_int_t
 ngx_http_torchserve_resolve_path(ngx_conf_t *cf,
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m)
+    ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_conf_model_t *m)
 {
     u_char  *p;
 
@@ -264,7 +265,7 @@ ngx_http_torchserve_str_set(ngx_pool_t *pool, ngx_str_t *dst, const char *s)
 /* the handler name as a C string: the directive's, else the manifest's */
 static const char *
 ngx_http_torchserve_handler_name(ngx_pool_t *pool,
-    ngx_http_torchserve_model_t *m, const ts_archive_t *a)
+    ngx_http_torchserve_conf_model_t *m, const ts_archive_t *a)
 {
     u_char  *p;
 
@@ -287,12 +288,12 @@ ngx_int_t
 ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf)
 {
-    char                          err[TS_ERROR_LEN];
-    ngx_uint_t                    i, j;
-    ts_archive_t                 *a;
-    const char                   *handler;
-    ts_archive_limits_t           limits;
-    ngx_http_torchserve_model_t  *models, *m;
+    char                               err[TS_ERROR_LEN];
+    ngx_uint_t                         i, j;
+    ts_archive_t                      *a;
+    const char                        *handler;
+    ts_archive_limits_t                limits;
+    ngx_http_torchserve_conf_model_t  *models, *m;
 
     models = tmcf->models.elts;
 
@@ -349,10 +350,16 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        ts_archive_free(a);
+        if (ngx_http_torchserve_str_set(cf->pool, &m->runtime,
+                                        a->manifest.runtime
+                                        ? a->manifest.runtime : "python")
+            != NGX_OK)
+        {
+            ts_archive_free(a);
+            return NGX_ERROR;
+        }
 
-        /* the first version of a name is its default, as in TorchServe */
-        m->is_default = 1;
+        ts_archive_free(a);
 
         for (j = 0; j < i; j++) {
             if (models[j].name.len != m->name.len
@@ -361,8 +368,6 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
             {
                 continue;
             }
-
-            m->is_default = 0;
 
             if (models[j].version.len == m->version.len
                 && ngx_strncmp(models[j].version.data, m->version.data,
@@ -381,125 +386,425 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
 }
 
 
-static void
-ngx_http_torchserve_model_failed(ngx_cycle_t *cycle,
-    ngx_http_torchserve_model_t *m, const char *err)
-{
-    m->status = NGX_HTTP_TORCHSERVE_FAILED;
 
-    if (ngx_http_torchserve_str_set(cycle->pool, &m->load_error, err)
-        != NGX_OK)
-    {
-        ngx_str_set(&m->load_error, "no memory");
+
+/* --- this worker process's table, reconciled with the registry ---------- */
+
+
+typedef struct {
+    ngx_http_torchserve_main_conf_t  *tmcf;
+    ngx_http_torchserve_model_t      *model;
+    ts_servable_t                    *servable;
+    size_t                            max_archive_size;
+    char                              err[TS_ERROR_LEN];
+} ngx_http_torchserve_load_t;
+
+
+static void ngx_http_torchserve_model_load(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
+    ngx_uint_t at_start);
+static void ngx_http_torchserve_load_thread(void *data, ngx_log_t *log);
+static void ngx_http_torchserve_load_done(ngx_event_t *ev);
+static void ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld);
+static void ngx_http_torchserve_model_idle(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
+
+
+static ngx_int_t
+ngx_http_torchserve_copy_str(ngx_pool_t *pool, ngx_str_t *dst, u_char *src)
+{
+    dst->len = ngx_strlen(src);
+    dst->data = ngx_pnalloc(pool, dst->len + 1);
+    if (dst->data == NULL) {
+        return NGX_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                  "torchserve: model \"%V\" version \"%V\" from \"%V\" "
-                  "failed to load: %s", &m->name, &m->version, &m->path, err);
+    ngx_memcpy(dst->data, src, dst->len + 1);
+    return NGX_OK;
 }
 
 
-/* in each worker process: libtorch starts here, never in the master */
-ngx_int_t
-ngx_http_torchserve_models_load(ngx_cycle_t *cycle,
-    ngx_http_torchserve_main_conf_t *tmcf)
+static ngx_http_torchserve_model_t *
+ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_record_t *rec, ngx_log_t *log)
 {
-    char                          err[TS_ERROR_LEN], device[64];
-    ngx_uint_t                    i;
-    ngx_msec_t                    start;
+    ngx_pool_t                   *pool;
+    ngx_http_torchserve_model_t  *m;
+
+    pool = ngx_create_pool(1024, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    m = ngx_pcalloc(pool, sizeof(ngx_http_torchserve_model_t));
+    if (m == NULL
+        || ngx_http_torchserve_copy_str(pool, &m->name, rec->name) != NGX_OK
+        || ngx_http_torchserve_copy_str(pool, &m->version, rec->version)
+           != NGX_OK
+        || ngx_http_torchserve_copy_str(pool, &m->path, rec->path) != NGX_OK
+        || ngx_http_torchserve_copy_str(pool, &m->handler, rec->handler)
+           != NGX_OK
+        || ngx_http_torchserve_copy_str(pool, &m->device, rec->device)
+           != NGX_OK)
+    {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    m->pool = pool;
+    m->id = rec->id;
+    m->options = rec->options;
+    m->options.device = NULL;
+    m->workers = rec->min_workers;
+    m->is_default = rec->is_default;
+    m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
+    ngx_queue_init(&m->waiters);
+
+    ngx_queue_insert_tail(&tmcf->local, &m->queue);
+
+    return m;
+}
+
+
+static void
+ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
+{
+    ngx_queue_remove(&m->queue);
+
+    if (m->servable != NULL) {
+        ts_servable_free(m->servable);
+    }
+
+    ngx_destroy_pool(m->pool);
+}
+
+
+/*
+ * Brings this process's table to the registry's generation: new records
+ * are loaded (in the thread pool; synchronously while the process
+ * starts, so that no request sees a half-loaded model), removed ones are
+ * dropped once their requests are done, scale changes applied.
+ */
+void
+ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start)
+{
+    size_t                         n, i;
+    ngx_uint_t                     generation, found;
+    ngx_queue_t                   *q, *next;
+    ngx_http_torchserve_model_t   *m;
+    ngx_http_torchserve_record_t  *snap, *rec;
+
+    if (tmcf->sh == NULL) {
+        return;
+    }
+
+    generation = tmcf->sh->generation;
+
+    if (generation == tmcf->local_generation) {
+        return;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    n = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    snap = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t),
+                     cycle->log);
+    if (snap == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return;
+    }
+
+    i = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+        ngx_memcpy(&snap[i++], rec, sizeof(ngx_http_torchserve_record_t));
+    }
+
+    generation = tmcf->sh->generation;
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    tmcf->local_generation = generation;
+
+    /* gone from the registry */
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->removed) {
+            continue;
+        }
+
+        found = 0;
+        for (i = 0; i < n; i++) {
+            if (snap[i].id == m->id) {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            m->removed = 1;
+            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                          "torchserve: model \"%V\" version \"%V\" "
+                          "unregistered", &m->name, &m->version);
+            ngx_http_torchserve_wake_waiters(m);
+            ngx_http_torchserve_model_idle(tmcf, m);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        rec = &snap[i];
+        m = NULL;
+
+        for (q = ngx_queue_head(&tmcf->local);
+             q != ngx_queue_sentinel(&tmcf->local);
+             q = ngx_queue_next(q))
+        {
+            m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+            if (m->id == rec->id && !m->removed) {
+                break;
+            }
+            m = NULL;
+        }
+
+        if (m == NULL) {
+            m = ngx_http_torchserve_model_create(tmcf, rec, cycle->log);
+            if (m == NULL) {
+                continue;
+            }
+
+            if (m->workers > 0) {
+                ngx_http_torchserve_model_load(tmcf, m, at_start);
+            } else {
+                ngx_http_torchserve_set_proc_status(tmcf, m);
+            }
+
+            continue;
+        }
+
+        m->is_default = rec->is_default;
+
+        if (m->workers == rec->min_workers) {
+            continue;
+        }
+
+        m->workers = rec->min_workers;
+
+        if (m->workers > 0
+            && (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
+                || m->status == NGX_HTTP_TORCHSERVE_FAILED))
+        {
+            ngx_http_torchserve_model_load(tmcf, m, at_start);
+
+        } else if (m->workers == 0) {
+            ngx_http_torchserve_model_idle(tmcf, m);
+            ngx_http_torchserve_wake_waiters(m);
+        }
+    }
+
+    ngx_free(snap);
+}
+
+
+/* unloads or frees what is no longer wanted, once nothing uses it */
+static void
+ngx_http_torchserve_model_idle(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m)
+{
+    if (m->inflight > 0 || m->status == NGX_HTTP_TORCHSERVE_LOADING) {
+        return;
+    }
+
+    if (m->removed) {
+        ngx_http_torchserve_model_destroy(m);
+        return;
+    }
+
+    if (m->workers == 0 && m->servable != NULL) {
+        ts_servable_free(m->servable);
+        m->servable = NULL;
+        m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" unloaded "
+                      "(0 workers)", &m->name, &m->version);
+
+        ngx_http_torchserve_set_proc_status(tmcf, m);
+    }
+}
+
+
+void
+ngx_http_torchserve_model_release(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m)
+{
+    m->inflight--;
+    ngx_http_torchserve_model_idle(tmcf, m);
+}
+
+
+static void
+ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_uint_t at_start)
+{
+    ngx_thread_task_t           *task;
+    ngx_http_torchserve_load_t  *ld;
+
+    /* heap: the load may outlive the request that asked for it */
+    task = ngx_calloc(sizeof(ngx_thread_task_t)
+                      + sizeof(ngx_http_torchserve_load_t), ngx_cycle->log);
+    if (task == NULL) {
+        return;
+    }
+
+    ld = (ngx_http_torchserve_load_t *) (task + 1);
+    task->ctx = ld;
+
+    ld->tmcf = tmcf;
+    ld->model = m;
+    ld->max_archive_size = tmcf->max_archive_size;
+
+    m->status = NGX_HTTP_TORCHSERVE_LOADING;
+
+    if (at_start) {
+        ngx_http_torchserve_load_thread(ld, ngx_cycle->log);
+        ngx_http_torchserve_load_finish(ld);
+        ngx_free(task);
+        return;
+    }
+
+    task->handler = ngx_http_torchserve_load_thread;
+    task->event.handler = ngx_http_torchserve_load_done;
+    task->event.data = task;
+
+    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
+        ngx_cpystrn(m->load_error,
+                    (u_char *) "the thread pool refused the load task",
+                    TS_ERROR_LEN);
+        m->status = NGX_HTTP_TORCHSERVE_FAILED;
+        ngx_http_torchserve_set_proc_status(tmcf, m);
+        ngx_http_torchserve_wake_waiters(m);
+        ngx_free(task);
+    }
+}
+
+
+/* in a pool thread (or in init_process): no nginx state touched */
+static void
+ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_load_t *ld = data;
+
     ts_archive_t                 *a;
     const ts_handler_t           *handler;
+    ts_load_options_t             options;
     ts_archive_limits_t           limits;
     ngx_http_torchserve_model_t  *m;
 
-    if (tmcf->models.nelts == 0) {
-        return NGX_OK;
-    }
-
-    if (ts_torch_set_intra_op_threads((int) tmcf->intra_op_threads, err,
-                                      sizeof(err))
-        != 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
-                      "torchserve: setting intra-op threads failed: %s", err);
-    }
+    m = ld->model;
 
     ngx_memzero(&limits, sizeof(ts_archive_limits_t));
-    limits.max_entry_size = tmcf->max_archive_size;
-    limits.max_total_size = tmcf->max_archive_size;
+    limits.max_entry_size = ld->max_archive_size;
+    limits.max_total_size = ld->max_archive_size;
     limits.with_data = 1;
 
-    m = tmcf->models.elts;
-
-    for (i = 0; i < tmcf->models.nelts; i++, m++) {
-
-        if (m->workers == 0) {
-            m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
-            continue;
-        }
-
-        ngx_time_update();
-        start = ngx_current_msec;
-
-        a = ts_archive_open((char *) m->path.data, &limits, err,
-                            sizeof(err));
-        if (a == NULL) {
-            ngx_http_torchserve_model_failed(cycle, m, err);
-            continue;
-        }
-
-        handler = ts_handler_find((char *) m->handler.data, err,
-                                  sizeof(err));
-        if (handler == NULL) {
-            ts_archive_free(a);
-            ngx_http_torchserve_model_failed(cycle, m, err);
-            continue;
-        }
-
-        ngx_cpystrn((u_char *) device, m->device.data,
-                    ngx_min(m->device.len + 1, sizeof(device)));
-        m->options.device = m->device.len ? device : NULL;
-
-        m->servable = ts_servable_load(a, handler, &m->options, err,
-                                       sizeof(err));
-        m->options.device = NULL;
-        ts_archive_free(a);
-
-        if (m->servable == NULL) {
-            ngx_http_torchserve_model_failed(cycle, m, err);
-            continue;
-        }
-
-        m->status = NGX_HTTP_TORCHSERVE_READY;
-
-        ngx_time_update();
-
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                      "torchserve: model \"%V\" version \"%V\" loaded from "
-                      "\"%V\" on %s, handler \"%V\", in %M ms",
-                      &m->name, &m->version, &m->path,
-                      ts_model_device(m->servable->model), &m->handler,
-                      ngx_current_msec - start);
+    a = ts_archive_open((char *) m->path.data, &limits, ld->err,
+                        sizeof(ld->err));
+    if (a == NULL) {
+        return;
     }
 
-    return NGX_OK;
+    handler = ts_handler_find((char *) m->handler.data, ld->err,
+                              sizeof(ld->err));
+    if (handler != NULL) {
+        options = m->options;
+        options.device = m->device.len ? (char *) m->device.data : NULL;
+
+        ld->servable = ts_servable_load(a, handler, &options, ld->err,
+                                        sizeof(ld->err));
+    }
+
+    ts_archive_free(a);
+}
+
+
+static void
+ngx_http_torchserve_load_done(ngx_event_t *ev)
+{
+    ngx_thread_task_t  *task = ev->data;
+
+    ngx_http_torchserve_load_finish(task->ctx);
+    ngx_free(task);
+}
+
+
+static void
+ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
+{
+    ngx_http_torchserve_model_t  *m;
+
+    m = ld->model;
+
+    if (ld->servable == NULL) {
+        m->status = NGX_HTTP_TORCHSERVE_FAILED;
+        ngx_cpystrn(m->load_error, (u_char *) ld->err, TS_ERROR_LEN);
+
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" from \"%V\" "
+                      "failed to load: %s", &m->name, &m->version, &m->path,
+                      ld->err);
+
+    } else {
+        m->servable = ld->servable;
+        m->status = NGX_HTTP_TORCHSERVE_READY;
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" loaded from "
+                      "\"%V\" on %s, handler \"%V\"", &m->name, &m->version,
+                      &m->path, ts_model_device(m->servable->model),
+                      &m->handler);
+    }
+
+    if (!m->removed) {
+        ngx_http_torchserve_set_proc_status(ld->tmcf, m);
+    }
+
+    ngx_http_torchserve_wake_waiters(m);
+
+    /* removed or scaled to 0 while it loaded */
+    ngx_http_torchserve_model_idle(ld->tmcf, m);
 }
 
 
 void
 ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf)
 {
-    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
     ngx_http_torchserve_model_t  *m;
 
-    m = tmcf->models.elts;
+    if (tmcf->local.next == NULL) {
+        return;
+    }
 
-    for (i = 0; i < tmcf->models.nelts; i++) {
-        if (m[i].servable != NULL) {
-            ts_servable_free(m[i].servable);
-            m[i].servable = NULL;
-            m[i].status = NGX_HTTP_TORCHSERVE_UNLOADED;
-        }
+    while (!ngx_queue_empty(&tmcf->local)) {
+        q = ngx_queue_head(&tmcf->local);
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+        ngx_http_torchserve_model_destroy(m);
     }
 }
 
@@ -512,14 +817,19 @@ ngx_http_torchserve_model_t *
 ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
 {
-    ngx_uint_t                    i;
+    ngx_queue_t                  *q;
     ngx_http_torchserve_model_t  *m;
 
     *name_found = 0;
-    m = tmcf->models.elts;
 
-    for (i = 0; i < tmcf->models.nelts; i++, m++) {
-        if (m->name.len != name->len
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->removed
+            || m->name.len != name->len
             || ngx_strncmp(m->name.data, name->data, name->len) != 0)
         {
             continue;

@@ -19,6 +19,12 @@ static char *ngx_http_torchserve_model_store(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_torchserve_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_torchserve_management(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static void ngx_http_torchserve_sync_handler(ngx_event_t *ev);
+
+
+#define NGX_HTTP_TORCHSERVE_SYNC_INTERVAL  1000
 static ngx_int_t ngx_http_torchserve_init_process(ngx_cycle_t *cycle);
 static void ngx_http_torchserve_exit_process(ngx_cycle_t *cycle);
 
@@ -63,6 +69,34 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_torchserve_main_conf_t, max_archive_size),
+      NULL },
+
+    { ngx_string("torchserve_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_torchserve_zone_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("torchserve_state"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, state_path),
+      NULL },
+
+    { ngx_string("torchserve_management"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_torchserve_management,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("torchserve_model_api"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_loc_conf_t, model_api),
       NULL },
 
     { ngx_string("torchserve_inference"),
@@ -126,7 +160,7 @@ ngx_http_torchserve_create_main_conf(ngx_conf_t *cf)
      */
 
     if (ngx_array_init(&tmcf->models, cf->pool, 4,
-                       sizeof(ngx_http_torchserve_model_t))
+                       sizeof(ngx_http_torchserve_conf_model_t))
         != NGX_OK)
     {
         return NULL;
@@ -143,6 +177,8 @@ static char *
 ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    u_char  *p;
 
     ngx_conf_init_value(tmcf->intra_op_threads, 1);
     ngx_conf_init_size_value(tmcf->max_archive_size,
@@ -162,6 +198,25 @@ ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (tmcf->state_path.len) {
+        if (ngx_conf_full_name(cf->cycle, &tmcf->state_path, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        /* NUL-terminated for open() and rename() */
+        p = ngx_pnalloc(cf->pool, tmcf->state_path.len + 1);
+        if (p == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        ngx_cpystrn(p, tmcf->state_path.data, tmcf->state_path.len + 1);
+        tmcf->state_path.data = p;
+    }
+
+    if (ngx_http_torchserve_zone_init_conf(cf, tmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -177,6 +232,8 @@ ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf)
     }
 
     tlcf->inference = NGX_CONF_UNSET;
+    tlcf->management = NGX_CONF_UNSET;
+    tlcf->model_api = NGX_CONF_UNSET;
 
     return tlcf;
 }
@@ -189,6 +246,8 @@ ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_torchserve_loc_conf_t *conf = child;
 
     ngx_conf_merge_value(conf->inference, prev->inference, 0);
+    ngx_conf_merge_value(conf->management, prev->management, 0);
+    ngx_conf_merge_value(conf->model_api, prev->model_api, 1);
 
     return NGX_CONF_OK;
 }
@@ -268,9 +327,31 @@ ngx_http_torchserve_inference(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
+static char *
+ngx_http_torchserve_management(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_loc_conf_t *tlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (tlcf->management != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    tlcf->management = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_torchserve_management_handler;
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
 {
+    char                              err[TS_ERROR_LEN];
     ngx_http_torchserve_main_conf_t  *tmcf;
 
     if (ngx_process != NGX_PROCESS_WORKER
@@ -288,7 +369,42 @@ ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
     /* jansson's hash seed, before any thread parses JSON */
     json_object_seed(0);
 
-    return ngx_http_torchserve_models_load(cycle, tmcf);
+    if (ts_torch_set_intra_op_threads((int) tmcf->intra_op_threads, err,
+                                      sizeof(err))
+        != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0,
+                      "torchserve: setting intra-op threads failed: %s", err);
+    }
+
+    ngx_queue_init(&tmcf->local);
+    tmcf->local_generation = 0;
+
+    ngx_http_torchserve_models_sync(cycle, tmcf, 1);
+
+    /* idle processes follow the registry too */
+    tmcf->sync_timer.handler = ngx_http_torchserve_sync_handler;
+    tmcf->sync_timer.data = tmcf;
+    tmcf->sync_timer.log = cycle->log;
+    tmcf->sync_timer.cancelable = 1;
+    ngx_add_timer(&tmcf->sync_timer, NGX_HTTP_TORCHSERVE_SYNC_INTERVAL);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_torchserve_sync_handler(ngx_event_t *ev)
+{
+    ngx_http_torchserve_main_conf_t  *tmcf = ev->data;
+
+    if (ngx_exiting) {
+        return;
+    }
+
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_SYNC_INTERVAL);
 }
 
 

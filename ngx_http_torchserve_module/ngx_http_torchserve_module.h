@@ -23,65 +23,195 @@
 #endif
 
 
+#define NGX_HTTP_TORCHSERVE_NAME_LEN       128
+#define NGX_HTTP_TORCHSERVE_VERSION_LEN    64
+#define NGX_HTTP_TORCHSERVE_PATH_LEN       1024
+#define NGX_HTTP_TORCHSERVE_SHORT_LEN      64
+#define NGX_HTTP_TORCHSERVE_MAX_PROCESSES  64
+
+
 typedef enum {
     NGX_HTTP_TORCHSERVE_UNLOADED = 0,   /* workers=0: registered only */
+    NGX_HTTP_TORCHSERVE_LOADING,
     NGX_HTTP_TORCHSERVE_READY,
     NGX_HTTP_TORCHSERVE_FAILED
 } ngx_http_torchserve_model_status_e;
 
 
+/* a model as nginx.conf declares it (torchserve_model) */
 typedef struct {
     ngx_str_t                        name;
     ngx_str_t                        version;
     ngx_str_t                        archive;      /* as written */
     ngx_str_t                        path;         /* resolved, with NUL */
     ngx_str_t                        handler;      /* "" -> manifest's */
+    ngx_str_t                        runtime;
     ngx_str_t                        device;       /* "" -> cpu */
     ngx_uint_t                       workers;
     ts_load_options_t                options;
 
-    ngx_flag_t                       is_default;
-
     /* where the directive stands, for messages */
     ngx_str_t                        conf_file;
     ngx_uint_t                       conf_line;
+} ngx_http_torchserve_conf_model_t;
 
-    /* this worker process's copy */
+
+/* one worker process's copy of a model, as the registry shows it */
+typedef struct {
+    ngx_pid_t                        pid;
+    ngx_uint_t                       status;
+    uint64_t                         start_ms;
+    uint64_t                         memory;
+} ngx_http_torchserve_proc_t;
+
+
+/*
+ * A registered model in the shared zone: fixed-size fields only, no
+ * pointer into a process's heap.  Changed under the zone's mutex.
+ */
+typedef struct {
+    ngx_queue_t                      queue;
+    ngx_uint_t                       id;
+    u_char                           name[NGX_HTTP_TORCHSERVE_NAME_LEN];
+    u_char                           version[NGX_HTTP_TORCHSERVE_VERSION_LEN];
+    u_char                           url[NGX_HTTP_TORCHSERVE_PATH_LEN];
+    u_char                           path[NGX_HTTP_TORCHSERVE_PATH_LEN];
+    u_char                           handler[NGX_HTTP_TORCHSERVE_NAME_LEN];
+    u_char                           runtime[NGX_HTTP_TORCHSERVE_SHORT_LEN];
+    u_char                           device[NGX_HTTP_TORCHSERVE_SHORT_LEN];
+    ngx_uint_t                       min_workers;
+    ngx_uint_t                       max_workers;
+    ngx_uint_t                       batch_size;
+    ngx_uint_t                       max_batch_delay;    /* ms */
+    ngx_uint_t                       response_timeout;   /* s */
+    ts_load_options_t                options;            /* device NULL */
+    unsigned                         is_default:1;
+    unsigned                         from_config:1;
+    uint64_t                         registered_ms;
+    ngx_http_torchserve_proc_t       procs[NGX_HTTP_TORCHSERVE_MAX_PROCESSES];
+} ngx_http_torchserve_record_t;
+
+
+typedef struct {
+    ngx_atomic_t                     generation;
+    ngx_atomic_t                     state_written;
+    ngx_queue_t                      records;
+    ngx_uint_t                       next_id;
+} ngx_http_torchserve_shctx_t;
+
+
+/* this worker process's model, reconciled with its registry record */
+typedef struct {
+    ngx_queue_t                      queue;
+    ngx_pool_t                      *pool;          /* the entry's own */
+    ngx_uint_t                       id;
+    ngx_str_t                        name;
+    ngx_str_t                        version;
+    ngx_str_t                        path;
+    ngx_str_t                        handler;
+    ngx_str_t                        device;
+    ts_load_options_t                options;
+    ngx_uint_t                       workers;
+    ngx_flag_t                       is_default;
+
     ngx_http_torchserve_model_status_e  status;
     ts_servable_t                   *servable;
-    ngx_str_t                        load_error;
+    ngx_uint_t                       inflight;
+    unsigned                         removed:1;
+    unsigned                         reload:1;      /* load again when idle */
+    u_char                           load_error[TS_ERROR_LEN];
+    ngx_queue_t                      waiters;       /* management requests */
 } ngx_http_torchserve_model_t;
 
 
 typedef struct {
     ngx_str_t                        model_store;
-    ngx_array_t                      models;   /* ngx_http_torchserve_model_t */
+    ngx_array_t                      models;   /* _conf_model_t */
     ngx_str_t                        thread_pool_name;
     ngx_thread_pool_t               *thread_pool;
     ngx_int_t                        intra_op_threads;
     size_t                           max_archive_size;
+
+    ngx_shm_zone_t                  *shm_zone;
+    ngx_slab_pool_t                 *shpool;
+    ngx_http_torchserve_shctx_t     *sh;
+    ngx_str_t                        state_path;
+
+    /* this worker process */
+    ngx_queue_t                      local;    /* _model_t */
+    ngx_atomic_uint_t                local_generation;
+    ngx_event_t                      sync_timer;
 } ngx_http_torchserve_main_conf_t;
+
+
+typedef struct ngx_http_torchserve_waiter_s  ngx_http_torchserve_waiter_t;
+
+/* a request parked until this process has loaded (or failed) a model */
+struct ngx_http_torchserve_waiter_s {
+    ngx_queue_t                      queue;     /* in model->waiters */
+    ngx_http_request_t              *request;
+    ngx_http_torchserve_main_conf_t *tmcf;
+    ngx_http_torchserve_model_t     *model;     /* NULL once removed */
+    /* the rc to finalize the request with */
+    ngx_int_t                      (*answer)(ngx_http_torchserve_waiter_t *w);
+    ngx_uint_t                       registering;
+    ngx_uint_t                       workers;
+    ngx_str_t                        version;   /* as given in the URL */
+    unsigned                         scaling:1;
+    unsigned                         waiting:1;
+};
 
 
 typedef struct {
     ngx_flag_t                       inference;
+    ngx_flag_t                       management;
+    ngx_flag_t                       model_api;
 } ngx_http_torchserve_loc_conf_t;
 
 
 extern ngx_module_t  ngx_http_torchserve_module;
 
 
-/* _models.c */
+/* _models.c: nginx.conf's models and this process's table */
 char *ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
-ngx_int_t ngx_http_torchserve_models_load(ngx_cycle_t *cycle,
-    ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);
 ngx_http_torchserve_model_t *ngx_http_torchserve_model_find(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version, ngx_uint_t *name_found);
+void ngx_http_torchserve_model_release(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m);
+
+/* _registry.c: the shared zone */
+char *ngx_http_torchserve_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_torchserve_zone_init_conf(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf);
+ngx_http_torchserve_record_t *ngx_http_torchserve_record_find_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t *name_found);
+ngx_http_torchserve_record_t *ngx_http_torchserve_record_add_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_log_t *log);
+void ngx_http_torchserve_record_remove_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec);
+void ngx_http_torchserve_registry_changed_locked(
+    ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_log_t *log);
+void ngx_http_torchserve_set_proc_status(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
+void ngx_http_torchserve_strlcpy(u_char *dst, ngx_str_t *src, size_t size);
+
+/* _management.c */
+ngx_int_t ngx_http_torchserve_management_handler(ngx_http_request_t *r);
+void ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m);
+ngx_int_t ngx_http_torchserve_wait(ngx_http_request_t *r,
+    ngx_http_torchserve_waiter_t *w);
+void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);

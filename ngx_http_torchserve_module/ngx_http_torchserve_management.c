@@ -1,0 +1,1430 @@
+/*
+ * ngx_http_torchserve_management.c: TorchServe's Management API over the
+ * shared registry (API.md section 2).
+ *
+ *   POST   /models?url=...                  register
+ *   GET    /models[?limit=&next_page_token=] list
+ *   GET    /models/{m}[/{v}|/all]           describe
+ *   PUT    /models/{m}[/{v}]?min_worker=..  scale
+ *   DELETE /models/{m}[/{v}]                unregister
+ *   PUT    /models/{m}/{v}/set-default      set the default version
+ *
+ * Changes go to the zone under its mutex and bump its generation; this
+ * process reconciles at once, the others at their next request or timer
+ * tick.  Archives are opened in the thread pool; a synchronous request
+ * waits for this process's load (a waiter on the model).
+ */
+
+#include <jansson.h>
+
+#include "ngx_http_torchserve_module.h"
+
+
+typedef struct {
+    ngx_str_t                         url;
+    ngx_str_t                         path;      /* NUL-terminated */
+    ngx_str_t                         model_name;
+    ngx_str_t                         handler;
+    ngx_uint_t                        batch_size;
+    ngx_uint_t                        max_batch_delay;
+    ngx_uint_t                        initial_workers;
+    ngx_uint_t                        response_timeout;
+    ngx_flag_t                        synchronous;
+
+    /* from the archive, read in the thread pool */
+    char                             *m_name;
+    char                             *m_version;
+    char                             *m_handler;
+    char                             *m_runtime;
+    ngx_uint_t                        not_found;
+    char                              err[TS_ERROR_LEN];
+    size_t                            max_archive_size;
+
+    ngx_http_torchserve_waiter_t      waiter;
+} ngx_http_torchserve_register_t;
+
+
+static ngx_int_t ngx_http_torchserve_list(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf);
+static ngx_int_t ngx_http_torchserve_describe(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t all);
+static ngx_int_t ngx_http_torchserve_register(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf);
+static ngx_int_t ngx_http_torchserve_scale(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+static ngx_int_t ngx_http_torchserve_unregister(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+static ngx_int_t ngx_http_torchserve_set_default(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+static void ngx_http_torchserve_register_thread(void *data, ngx_log_t *log);
+static void ngx_http_torchserve_register_event(ngx_event_t *ev);
+static void ngx_http_torchserve_register_finish(ngx_http_request_t *r);
+static ngx_int_t ngx_http_torchserve_answer_waiter(
+    ngx_http_torchserve_waiter_t *w);
+static void ngx_http_torchserve_register_cleanup(void *data);
+
+
+#define ngx_http_torchserve_is(s, lit)                                       \
+    ((s)->len == sizeof(lit) - 1 && ngx_strncmp((s)->data, lit,             \
+                                                 sizeof(lit) - 1) == 0)
+
+
+static ngx_int_t
+ngx_http_torchserve_not_allowed(ngx_http_request_t *r)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: management: method %V not allowed for \"%V\"",
+                  &r->method_name, &r->uri);
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
+               "Requested method is not allowed, please refer to API "
+               "document.");
+}
+
+
+ngx_int_t
+ngx_http_torchserve_management_handler(ngx_http_request_t *r)
+{
+    u_char                           *p, *last, *start;
+    ngx_int_t                         rc;
+    ngx_str_t                         segs[4], none = ngx_null_string;
+    ngx_uint_t                        n;
+    ngx_http_torchserve_loc_conf_t   *tlcf;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_torchserve_module);
+
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    /* the path split on "/", a trailing slash ignored */
+    p = r->uri.data;
+    last = r->uri.data + r->uri.len;
+    n = 0;
+
+    while (p < last) {
+        while (p < last && *p == '/') {
+            p++;
+        }
+        if (p == last) {
+            break;
+        }
+        start = p;
+        while (p < last && *p != '/') {
+            p++;
+        }
+        if (n < 4) {
+            segs[n].data = start;
+            segs[n].len = p - start;
+        }
+        n++;
+    }
+
+    if (n == 0) {
+        return ngx_http_torchserve_not_allowed(r);
+    }
+
+    if (n > 4 || !ngx_http_torchserve_is(&segs[0], "models")) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: no API at \"%V\"", &r->uri);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
+                   "Requested resource is not found, please refer to API "
+                   "document.");
+    }
+
+    switch (n) {
+
+    case 1:
+        if (r->method == NGX_HTTP_GET) {
+            return ngx_http_torchserve_list(r, tmcf);
+        }
+
+        if (r->method == NGX_HTTP_POST && tlcf->model_api) {
+            return ngx_http_torchserve_register(r, tmcf);
+        }
+
+        return ngx_http_torchserve_not_allowed(r);
+
+    case 2:
+    case 3:
+        if (r->method == NGX_HTTP_GET) {
+            if (n == 3 && ngx_http_torchserve_is(&segs[2], "all")) {
+                return ngx_http_torchserve_describe(r, tmcf, &segs[1], &none,
+                                                    1);
+            }
+
+            return ngx_http_torchserve_describe(r, tmcf, &segs[1],
+                                                n == 3 ? &segs[2] : &none, 0);
+        }
+
+        if (r->method == NGX_HTTP_PUT) {
+            return ngx_http_torchserve_scale(r, tmcf, &segs[1],
+                                             n == 3 ? &segs[2] : &none);
+        }
+
+        if (r->method == NGX_HTTP_DELETE && tlcf->model_api) {
+            return ngx_http_torchserve_unregister(r, tmcf, &segs[1],
+                                                  n == 3 ? &segs[2] : &none);
+        }
+
+        return ngx_http_torchserve_not_allowed(r);
+
+    default: /* 4 */
+        if (!ngx_http_torchserve_is(&segs[3], "set-default")) {
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
+                       "Requested resource is not found, please refer to "
+                       "API document.");
+        }
+
+        if (r->method != NGX_HTTP_PUT) {
+            return ngx_http_torchserve_not_allowed(r);
+        }
+
+        return ngx_http_torchserve_set_default(r, tmcf, &segs[1], &segs[2]);
+    }
+}
+
+
+/* --- query parameters ----------------------------------------------------- */
+
+/*
+ * Checks that every parameter is one of names (NULL-terminated); an
+ * unknown one is a 400 naming it.  Returns the offending name or NULL.
+ */
+static ngx_int_t
+ngx_http_torchserve_check_args(ngx_http_request_t *r, const char **names,
+    ngx_str_t *bad)
+{
+    u_char      *p, *last, *start;
+    ngx_uint_t   i, ok;
+
+    p = r->args.data;
+    last = r->args.data + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '=' && *p != '&') {
+            p++;
+        }
+
+        bad->data = start;
+        bad->len = p - start;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        if (p < last) {
+            p++;
+        }
+
+        if (bad->len == 0) {
+            continue;
+        }
+
+        ok = 0;
+        for (i = 0; names[i] != NULL; i++) {
+            if (ngx_strlen(names[i]) == bad->len
+                && ngx_strncmp(names[i], bad->data, bad->len) == 0)
+            {
+                ok = 1;
+                break;
+            }
+        }
+
+        if (!ok) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* the decoded value of a query parameter; NGX_DECLINED when absent */
+static ngx_int_t
+ngx_http_torchserve_arg(ngx_http_request_t *r, const char *name,
+    ngx_str_t *value)
+{
+    u_char     *dst, *src;
+    ngx_str_t   raw;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    value->data = ngx_pnalloc(r->pool, raw.len + 1);
+    if (value->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst = value->data;
+    src = raw.data;
+    ngx_unescape_uri(&dst, &src, raw.len, NGX_UNESCAPE_URI);
+    value->len = dst - value->data;
+    *dst = '\0';
+
+    return NGX_OK;
+}
+
+
+/* a whole number >= 0; absent -> dflt; NGX_ERROR: not one (400) */
+static ngx_int_t
+ngx_http_torchserve_arg_uint(ngx_http_request_t *r, const char *name,
+    ngx_uint_t dflt, ngx_uint_t *out)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    switch (ngx_http_torchserve_arg(r, name, &v)) {
+    case NGX_DECLINED:
+        *out = dflt;
+        return NGX_OK;
+    case NGX_ERROR:
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+    if (n == NGX_ERROR) {
+        return NGX_DECLINED;
+    }
+
+    *out = (ngx_uint_t) n;
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_arg_bool(ngx_http_request_t *r, const char *name,
+    ngx_flag_t dflt, ngx_flag_t *out)
+{
+    ngx_str_t  v;
+
+    switch (ngx_http_torchserve_arg(r, name, &v)) {
+    case NGX_DECLINED:
+        *out = dflt;
+        return NGX_OK;
+    case NGX_ERROR:
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_torchserve_is(&v, "true")) {
+        *out = 1;
+        return NGX_OK;
+    }
+
+    if (ngx_http_torchserve_is(&v, "false")) {
+        *out = 0;
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_bad_param(ngx_http_request_t *r, const char *name,
+    const char *expect)
+{
+    ngx_str_t  v;
+
+    if (ngx_http_torchserve_arg(r, name, &v) != NGX_OK) {
+        ngx_str_null(&v);
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: management: invalid %s \"%V\"", name, &v);
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+               "Invalid value for parameter %s: \"%V\" (%s)", name, &v,
+               expect);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_unknown_param(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: management: unknown parameter \"%V\"", name);
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                                          "Unknown parameter: %V", name);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_model_not_found(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t name_found)
+{
+    if (!name_found) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelNotFoundException", "Model not found: %V", name);
+    }
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+               "ModelVersionNotFoundException",
+               "Model version: %V does not exist for model: %V",
+               version, name);
+}
+
+
+/* JSON as TorchServe's Gson pretty-prints it, plus one "\n" */
+static ngx_int_t
+ngx_http_torchserve_send_json(ngx_http_request_t *r, ngx_uint_t status,
+    json_t *j)
+{
+    char    *text;
+    u_char  *body;
+    size_t   len;
+
+    if (j == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(j);
+
+    if (text == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    len = ngx_strlen(text);
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL) {
+        free(text);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(body, text, len);
+    body[len] = '\n';
+    free(text);
+
+    return ngx_http_torchserve_send(r, status, body, len + 1);
+}
+
+
+/* --- list and describe ---------------------------------------------------- */
+
+static int
+ngx_http_torchserve_cmp_names(const void *a, const void *b)
+{
+    const ngx_http_torchserve_record_t  *ra = *(void * const *) a;
+    const ngx_http_torchserve_record_t  *rb = *(void * const *) b;
+
+    return ngx_strcmp(ra->name, rb->name);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_list(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    json_t                         *root, *models, *m;
+    ngx_int_t                       limit, token, n;
+    ngx_str_t                       v, bad;
+    ngx_uint_t                      i, count;
+    ngx_queue_t                    *q;
+    ngx_http_torchserve_record_t  **recs, *rec;
+    static const char              *names[] = { "limit", "next_page_token",
+                                                NULL };
+
+    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    /* TorchServe: junk and out-of-range values fall back to defaults */
+    limit = 100;
+    if (ngx_http_torchserve_arg(r, "limit", &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n != NGX_ERROR && n <= 100) {
+            limit = n;
+        }
+    }
+
+    token = 0;
+    if (ngx_http_torchserve_arg(r, "next_page_token", &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+        if (n != NGX_ERROR) {
+            token = n;
+        }
+    }
+
+    root = json_object();
+    models = json_array();
+    if (root == NULL || models == NULL) {
+        json_decref(root);
+        json_decref(models);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    count = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        count++;
+    }
+
+    recs = ngx_palloc(r->pool, (count + 1) * sizeof(void *));
+    if (recs == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        json_decref(root);
+        json_decref(models);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    count = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+        if (rec->is_default) {
+            recs[count++] = rec;
+        }
+    }
+
+    ngx_qsort(recs, count, sizeof(void *), ngx_http_torchserve_cmp_names);
+
+    for (i = (ngx_uint_t) token; i < count && i < (ngx_uint_t) (token + limit);
+         i++)
+    {
+        m = json_pack("{s:s, s:s}", "modelName", recs[i]->name,
+                      "modelUrl", recs[i]->url);
+        json_array_append_new(models, m);
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    if ((ngx_uint_t) (token + limit) <= count && count > 0) {
+        json_object_set_new(root, "nextPageToken",
+                            json_sprintf("%d", (int) (token + limit)));
+    }
+
+    json_object_set_new(root, "models", models);
+
+    return ngx_http_torchserve_send_json(r, NGX_HTTP_OK, root);
+}
+
+
+static json_t *
+ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
+{
+    json_t                      *m, *workers, *w;
+    u_char                       start[64], id[NGX_INT_T_LEN + 1];
+    time_t                       sec;
+    ngx_tm_t                     tm;
+    ngx_uint_t                   i, ready, gpu;
+    ngx_http_torchserve_proc_t  *proc;
+
+    gpu = ngx_strncmp(rec->device, "cuda", 4) == 0;
+
+    workers = json_array();
+    ready = 0;
+
+    for (i = 0; i < NGX_HTTP_TORCHSERVE_MAX_PROCESSES; i++) {
+        proc = &rec->procs[i];
+
+        if (proc->pid == 0 || proc->status == NGX_HTTP_TORCHSERVE_UNLOADED
+            || kill(proc->pid, 0) != 0)
+        {
+            continue;
+        }
+
+        sec = (time_t) (proc->start_ms / 1000);
+        ngx_localtime(sec, &tm);
+        ngx_sprintf(start, "%4d-%02d-%02dT%02d:%02d:%02d.%03dZ%Z",
+                    tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                    tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
+                    (int) (proc->start_ms % 1000));
+
+        ready += (proc->status == NGX_HTTP_TORCHSERVE_READY);
+
+        ngx_sprintf(id, "%ui%Z", i);
+
+        w = json_pack("{s:s, s:s, s:s, s:I, s:i, s:b, s:s}",
+                      "id", id,
+                      "startTime", start,
+                      "status", proc->status == NGX_HTTP_TORCHSERVE_READY
+                                ? "READY"
+                                : proc->status == NGX_HTTP_TORCHSERVE_LOADING
+                                  ? "LOADING" : "FAILED",
+                      "memoryUsage", (json_int_t) proc->memory,
+                      "pid", (int) proc->pid,
+                      "gpu", (int) gpu,
+                      "gpuUsage", "N/A");
+
+        json_array_append_new(workers, w);
+    }
+
+    m = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:i, s:i,"
+                  " s:i, s:s, s:i, s:s}",
+                  "modelName", rec->name,
+                  "modelVersion", rec->version,
+                  "modelUrl", rec->url,
+                  "runtime", rec->runtime,
+                  "minWorkers", (json_int_t) rec->min_workers,
+                  "maxWorkers", (json_int_t) rec->max_workers,
+                  "batchSize", (json_int_t) rec->batch_size,
+                  "maxBatchDelay", (json_int_t) rec->max_batch_delay,
+                  "responseTimeout", (json_int_t) rec->response_timeout,
+                  "startupTimeout", 120,
+                  "maxRetryTimeoutInSec", 300,
+                  "clientTimeoutInMills", 0,
+                  "parallelType", "",
+                  "parallelLevel", 0,
+                  "deviceType", gpu ? "gpu" : "cpu");
+
+    if (m == NULL) {
+        json_decref(workers);
+        return NULL;
+    }
+
+    if (gpu && rec->device[4] == ':') {
+        json_object_set_new(m, "deviceIds",
+                            json_pack("[i]", atoi((char *) rec->device + 5)));
+    }
+
+    json_object_set_new(m, "continuousBatching", json_false());
+    json_object_set_new(m, "useJobTicket", json_false());
+    json_object_set_new(m, "useVenv", json_false());
+    json_object_set_new(m, "stateful", json_false());
+    json_object_set_new(m, "sequenceMaxIdleMSec", json_integer(0));
+    json_object_set_new(m, "sequenceTimeoutMSec", json_integer(0));
+    json_object_set_new(m, "maxNumSequence", json_integer(0));
+    json_object_set_new(m, "maxSequenceJobQueueSize", json_integer(0));
+    json_object_set_new(m, "loadedAtStartup",
+                        json_boolean(rec->from_config));
+    json_object_set_new(m, "workers", workers);
+    json_object_set_new(m, "jobQueueStatus",
+                        json_pack("{s:i, s:i}", "remainingCapacity", 100,
+                                  "pendingRequests", 0));
+
+    (void) ready;
+
+    return m;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_describe(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t all)
+{
+    json_t                        *arr;
+    ngx_str_t                      bad;
+    ngx_uint_t                     name_found;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec;
+    static const char             *names[] = { "customized", NULL };
+
+    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    arr = json_array();
+    if (arr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    if (!all) {
+        rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
+                                                     &name_found);
+        if (rec == NULL) {
+            ngx_shmtx_unlock(&tmcf->shpool->mutex);
+            json_decref(arr);
+            return ngx_http_torchserve_model_not_found(r, name, version,
+                                                       name_found);
+        }
+
+        json_array_append_new(arr, ngx_http_torchserve_describe_record(rec));
+
+    } else {
+        for (q = ngx_queue_head(&tmcf->sh->records);
+             q != ngx_queue_sentinel(&tmcf->sh->records);
+             q = ngx_queue_next(q))
+        {
+            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+            if (ngx_strlen(rec->name) == name->len
+                && ngx_strncmp(rec->name, name->data, name->len) == 0)
+            {
+                json_array_append_new(arr,
+                    ngx_http_torchserve_describe_record(rec));
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    if (json_array_size(arr) == 0) {
+        json_decref(arr);
+        return ngx_http_torchserve_model_not_found(r, name, version, 0);
+    }
+
+    return ngx_http_torchserve_send_json(r, NGX_HTTP_OK, arr);
+}
+
+
+/* --- register -------------------------------------------------------------- */
+
+static ngx_int_t
+ngx_http_torchserve_register(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    u_char                          *p;
+    ngx_str_t                        bad, runtime;
+    ngx_thread_task_t               *task;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_torchserve_register_t  *reg, **taskp;
+    static const char               *names[] = {
+        "url", "model_name", "handler", "runtime", "batch_size",
+        "max_batch_delay", "initial_workers", "synchronous",
+        "response_timeout", "startup_timeout", "s3_sse_kms", NULL };
+
+    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    reg = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_register_t));
+    if (reg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_torchserve_arg(r, "url", &reg->url) != NGX_OK) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                                              "Parameter url is required.");
+    }
+
+    if (reg->url.len == 0) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelNotFoundException", "empty url");
+    }
+
+    if (ngx_strstr(reg->url.data, "..") != NULL) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelNotFoundException",
+                   "Relative path is not allowed in url: %V", &reg->url);
+    }
+
+    if (ngx_strstr(reg->url.data, "://") != NULL || reg->url.data[0] == '/') {
+        /* no torchserve_allowed_urls yet: nothing remote is allowed */
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "torchserve: management: url \"%V\" refused: it "
+                      "matches no allowed URL", &reg->url);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelNotFoundException",
+                   "Given URL %V does not match any allowed URL(s)",
+                   &reg->url);
+    }
+
+    if (ngx_http_torchserve_arg(r, "runtime", &runtime) == NGX_OK
+        && !ngx_http_torchserve_is(&runtime, "python")
+        && !ngx_http_torchserve_is(&runtime, "python3")
+        && !ngx_http_torchserve_is(&runtime, "LSP"))
+    {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "Invalid RuntimeType value: %V", &runtime);
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "batch_size", 1, &reg->batch_size)
+        != NGX_OK || reg->batch_size == 0)
+    {
+        return ngx_http_torchserve_bad_param(r, "batch_size",
+                                             "a whole number >= 1");
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "max_batch_delay", 100,
+                                     &reg->max_batch_delay) != NGX_OK)
+    {
+        return ngx_http_torchserve_bad_param(r, "max_batch_delay",
+                                             "milliseconds, >= 0");
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "initial_workers", 0,
+                                     &reg->initial_workers) != NGX_OK)
+    {
+        return ngx_http_torchserve_bad_param(r, "initial_workers",
+                                             "a whole number >= 0");
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "response_timeout", 120,
+                                     &reg->response_timeout) != NGX_OK)
+    {
+        return ngx_http_torchserve_bad_param(r, "response_timeout",
+                                             "seconds, >= 0");
+    }
+
+    if (ngx_http_torchserve_arg_bool(r, "synchronous", 1, &reg->synchronous)
+        != NGX_OK)
+    {
+        return ngx_http_torchserve_bad_param(r, "synchronous",
+                                             "true or false");
+    }
+
+    if (ngx_http_torchserve_arg(r, "model_name", &reg->model_name)
+        == NGX_ERROR
+        || ngx_http_torchserve_arg(r, "handler", &reg->handler) == NGX_ERROR)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    reg->path.len = tmcf->model_store.len + 1 + reg->url.len;
+    reg->path.data = ngx_pnalloc(r->pool, reg->path.len + 1);
+    if (reg->path.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(reg->path.data, tmcf->model_store.data,
+                   tmcf->model_store.len);
+    *p++ = '/';
+    p = ngx_cpymem(p, reg->url.data, reg->url.len);
+    *p = '\0';
+
+    reg->max_archive_size = tmcf->max_archive_size;
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_torchserve_register_cleanup;
+    cln->data = reg;
+
+    ngx_http_set_ctx(r, reg, ngx_http_torchserve_module);
+
+    /* the manifest is read in the thread pool, never on the event loop */
+    task = ngx_thread_task_alloc(r->pool, sizeof(void *));
+    if (task == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    taskp = task->ctx;
+    *taskp = reg;
+    task->handler = ngx_http_torchserve_register_thread;
+    task->event.handler = ngx_http_torchserve_register_event;
+    task->event.data = r;
+
+    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
+        return ngx_http_torchserve_send_error(r,
+                   NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+                   "the thread pool's queue is full");
+    }
+
+    r->main->count++;
+    r->main->blocked++;
+    r->aio = 1;
+    r->write_event_handler = ngx_http_torchserve_register_finish;
+
+    return NGX_DONE;
+}
+
+
+static char *
+ngx_http_torchserve_strdup_or_null(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+
+static void
+ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_register_t  *reg = *(void **) data;
+
+    ts_archive_t         *a;
+    const char           *handler;
+    ts_archive_limits_t   limits;
+
+    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
+    limits.max_entry_size = reg->max_archive_size;
+    limits.max_total_size = reg->max_archive_size;
+    limits.with_data = 0;
+
+    if (access((char *) reg->path.data, F_OK) != 0) {
+        reg->not_found = 1;
+        return;
+    }
+
+    a = ts_archive_open((char *) reg->path.data, &limits, reg->err,
+                        sizeof(reg->err));
+    if (a == NULL) {
+        return;
+    }
+
+    handler = reg->handler.len ? (char *) reg->handler.data
+                               : a->manifest.handler;
+
+    if (ts_archive_check_torchscript(a, reg->err, sizeof(reg->err)) == 0
+        && ts_handler_find(handler, reg->err, sizeof(reg->err)) != NULL)
+    {
+        reg->m_name = ngx_http_torchserve_strdup_or_null(
+                                                    a->manifest.model_name);
+        reg->m_version = ngx_http_torchserve_strdup_or_null(
+                                                 a->manifest.model_version);
+        reg->m_handler = strdup(handler);
+        reg->m_runtime = ngx_http_torchserve_strdup_or_null(
+                                                       a->manifest.runtime);
+    }
+
+    ts_archive_free(a);
+}
+
+
+static void
+ngx_http_torchserve_register_cleanup(void *data)
+{
+    ngx_http_torchserve_register_t  *reg = data;
+
+    free(reg->m_name);
+    free(reg->m_version);
+    free(reg->m_handler);
+    free(reg->m_runtime);
+
+    ngx_http_torchserve_waiter_cleanup(&reg->waiter);
+}
+
+
+static void
+ngx_http_torchserve_register_event(ngx_event_t *ev)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = ev->data;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    r->main->blocked--;
+    r->aio = 0;
+
+    r->write_event_handler(r);
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+static void
+ngx_http_torchserve_register_finish(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         name, version;
+    ngx_uint_t                        name_found, workers;
+    u_char                            msg[NGX_MAX_ERROR_STR];
+    ngx_http_torchserve_record_t     *rec;
+    ngx_http_torchserve_register_t   *reg;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    reg = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (reg->not_found) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: no \"%V\" in the model store",
+                      &reg->path);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                "ModelNotFoundException", "Model not found at: %V",
+                &reg->url));
+        return;
+    }
+
+    if (reg->m_handler == NULL) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: \"%V\" refused: %s",
+                      &reg->url, reg->err);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException", "%s", reg->err));
+        return;
+    }
+
+    if (reg->model_name.len) {
+        name = reg->model_name;
+    } else {
+        name.data = (u_char *) reg->m_name;
+        name.len = ngx_strlen(reg->m_name);
+    }
+
+    if (reg->m_version) {
+        version.data = (u_char *) reg->m_version;
+        version.len = ngx_strlen(reg->m_version);
+    } else {
+        ngx_str_set(&version, "1.0");
+    }
+
+    if (name.len >= NGX_HTTP_TORCHSERVE_NAME_LEN
+        || version.len >= NGX_HTTP_TORCHSERVE_VERSION_LEN
+        || reg->path.len >= NGX_HTTP_TORCHSERVE_PATH_LEN)
+    {
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException",
+                "model name, version or url too long"));
+        return;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_find_locked(tmcf, &name, &version,
+                                                 &name_found);
+    if (rec != NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: model \"%V\" version \"%V\" "
+                      "is already registered", &name, &version);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_CONFLICT, NULL,
+                "Model version %V is already registered for model %V",
+                &version, &name));
+        return;
+    }
+
+    rec = ngx_http_torchserve_record_add_locked(tmcf, r->connection->log);
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, 507, "InternalServerException",
+                "torchserve zone \"%V\" is full: raise its size with "
+                "torchserve_zone", &tmcf->shm_zone->shm.name));
+        return;
+    }
+
+    ngx_http_torchserve_strlcpy(rec->name, &name, sizeof(rec->name));
+    ngx_http_torchserve_strlcpy(rec->version, &version,
+                                sizeof(rec->version));
+    ngx_http_torchserve_strlcpy(rec->url, &reg->url, sizeof(rec->url));
+    ngx_http_torchserve_strlcpy(rec->path, &reg->path, sizeof(rec->path));
+    ngx_cpystrn(rec->handler, (u_char *) reg->m_handler,
+                sizeof(rec->handler));
+    ngx_cpystrn(rec->runtime,
+                (u_char *) (reg->m_runtime ? reg->m_runtime : "python"),
+                sizeof(rec->runtime));
+    rec->min_workers = reg->initial_workers;
+    rec->max_workers = reg->initial_workers;
+    rec->batch_size = reg->batch_size;
+    rec->max_batch_delay = reg->max_batch_delay;
+    rec->response_timeout = reg->response_timeout;
+    rec->options.warmup = 3;
+    rec->is_default = !name_found;
+
+    ngx_http_torchserve_registry_changed_locked(tmcf);
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "torchserve: model \"%V\" version \"%V\" registered from "
+                  "\"%V\" with %ui initial workers", &name, &version,
+                  &reg->url, reg->initial_workers);
+
+    ngx_http_torchserve_registry_save(tmcf, r->connection->log);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    workers = reg->initial_workers;
+
+    if (workers == 0) {
+        ngx_snprintf(msg, sizeof(msg) - 1, "Model \"%V\" Version: %V "
+                     "registered with 0 initial workers. Use scale workers "
+                     "API to add workers for the model.%Z", &name, &version);
+        rc = ngx_http_torchserve_send_status(r, NGX_HTTP_OK, (char *) msg);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (!reg->synchronous) {
+        rc = ngx_http_torchserve_send_status(r, NGX_HTTP_ACCEPTED,
+                                             "Processing worker updates...");
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    m = ngx_http_torchserve_model_find(tmcf, &name, &version, &name_found);
+
+    reg->waiter.request = r;
+    reg->waiter.tmcf = tmcf;
+    reg->waiter.model = m;
+    reg->waiter.registering = 1;
+    reg->waiter.workers = workers;
+    reg->waiter.answer = ngx_http_torchserve_answer_waiter;
+
+    rc = ngx_http_torchserve_wait(r, &reg->waiter);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/* --- waiting for this process's load --------------------------------------- */
+
+static ngx_int_t
+ngx_http_torchserve_answer_waiter(ngx_http_torchserve_waiter_t *w)
+{
+    u_char                            msg[NGX_MAX_ERROR_STR];
+    ngx_uint_t                        found;
+    ngx_http_request_t               *r;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_record_t     *rec;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    r = w->request;
+    m = w->model;
+    tmcf = w->tmcf;
+
+    if (m != NULL
+        && (m->status == NGX_HTTP_TORCHSERVE_READY
+            || (w->scaling && w->workers == 0)))
+    {
+        if (w->registering) {
+            ngx_snprintf(msg, sizeof(msg) - 1, "Model \"%V\" Version: %V "
+                         "registered with %ui initial workers%Z", &m->name,
+                         &m->version, w->workers);
+        } else if (w->version.len) {
+            ngx_snprintf(msg, sizeof(msg) - 1, "Workers scaled to %ui for "
+                         "model: %V, version: %V%Z", w->workers, &m->name,
+                         &w->version);
+        } else {
+            ngx_snprintf(msg, sizeof(msg) - 1, "Workers scaled to %ui for "
+                         "model: %V%Z", w->workers, &m->name);
+        }
+
+        return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, (char *) msg);
+    }
+
+    if (m == NULL) {
+        return ngx_http_torchserve_send_error(r,
+                   NGX_HTTP_INTERNAL_SERVER_ERROR, NULL,
+                   "Failed to start workers: the model was unregistered");
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "torchserve: model \"%V\" version \"%V\" failed to start: "
+                  "%s", &m->name, &m->version, m->load_error);
+
+    if (w->registering) {
+        /* TorchServe unregisters a model whose workers fail to start */
+        ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+        rec = ngx_http_torchserve_record_find_locked(tmcf, &m->name,
+                                                     &m->version, &found);
+        if (rec != NULL && rec->id == m->id) {
+            ngx_http_torchserve_record_remove_locked(tmcf, rec);
+            ngx_http_torchserve_registry_changed_locked(tmcf);
+        }
+
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+        ngx_http_torchserve_registry_save(tmcf, r->connection->log);
+    }
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+               NULL, "Failed to start workers for model %V version: %V (%s)",
+               &m->name, &m->version, m->load_error);
+}
+
+
+/* answers now if the model is settled, else parks r on it (NGX_DONE) */
+ngx_int_t
+ngx_http_torchserve_wait(ngx_http_request_t *r,
+    ngx_http_torchserve_waiter_t *w)
+{
+    if (w->model == NULL
+        || w->model->status != NGX_HTTP_TORCHSERVE_LOADING
+        || (w->scaling && w->workers == 0))
+    {
+        return w->answer(w);
+    }
+
+    ngx_queue_insert_tail(&w->model->waiters, &w->queue);
+    w->waiting = 1;
+
+    /* notice a client that goes away while it waits */
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_DONE;
+}
+
+
+void
+ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m)
+{
+    ngx_int_t                      rc;
+    ngx_queue_t                   *q;
+    ngx_connection_t              *c;
+    ngx_http_request_t            *r;
+    ngx_http_torchserve_waiter_t  *w;
+
+    if (m->status == NGX_HTTP_TORCHSERVE_LOADING && !m->removed) {
+        return;
+    }
+
+    while (!ngx_queue_empty(&m->waiters)) {
+        q = ngx_queue_head(&m->waiters);
+        w = ngx_queue_data(q, ngx_http_torchserve_waiter_t, queue);
+
+        ngx_queue_remove(q);
+        w->waiting = 0;
+
+        if (m->removed) {
+            w->model = NULL;
+        }
+
+        r = w->request;
+        c = r->connection;
+
+        rc = w->answer(w);
+        ngx_http_finalize_request(r, rc);
+        ngx_http_run_posted_requests(c);
+    }
+}
+
+
+void
+ngx_http_torchserve_waiter_cleanup(void *data)
+{
+    ngx_http_torchserve_waiter_t  *w = data;
+
+    if (w->waiting) {
+        ngx_queue_remove(&w->queue);
+        w->waiting = 0;
+    }
+}
+
+
+/* --- scale, unregister, set-default ---------------------------------------- */
+
+static ngx_int_t
+ngx_http_torchserve_scale(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      bad, v;
+    ngx_flag_t                     sync;
+    ngx_uint_t                     min, max, name_found;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_torchserve_record_t  *rec;
+    ngx_http_torchserve_waiter_t  *w;
+    static const char             *names[] = {
+        "min_worker", "max_worker", "synchronous", "timeout", "number_gpu",
+        "model_version", NULL };
+
+    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    if (version->len == 0
+        && ngx_http_torchserve_arg(r, "model_version", &v) == NGX_OK)
+    {
+        *version = v;
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "min_worker", 1, &min) != NGX_OK) {
+        return ngx_http_torchserve_bad_param(r, "min_worker",
+                                             "a whole number >= 0");
+    }
+
+    if (ngx_http_torchserve_arg_uint(r, "max_worker", min, &max) != NGX_OK) {
+        return ngx_http_torchserve_bad_param(r, "max_worker",
+                                             "a whole number >= 0");
+    }
+
+    if (max < min) {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "max_worker cannot be less than min_worker.");
+    }
+
+    if (ngx_http_torchserve_arg_bool(r, "synchronous", 0, &sync) != NGX_OK) {
+        return ngx_http_torchserve_bad_param(r, "synchronous",
+                                             "true or false");
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
+                                                 &name_found);
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return ngx_http_torchserve_model_not_found(r, name, version,
+                                                   name_found);
+    }
+
+    rec->min_workers = min;
+    rec->max_workers = max;
+
+    ngx_http_torchserve_registry_changed_locked(tmcf);
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "torchserve: model \"%V\" scaled to %ui workers", name,
+                  min);
+
+    ngx_http_torchserve_registry_save(tmcf, r->connection->log);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    if (!sync) {
+        return ngx_http_torchserve_send_status(r, NGX_HTTP_ACCEPTED,
+                                               "Processing worker updates...");
+    }
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_waiter_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (w == NULL || cln == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    cln->handler = ngx_http_torchserve_waiter_cleanup;
+    cln->data = w;
+
+    w->request = r;
+    w->tmcf = tmcf;
+    w->model = ngx_http_torchserve_model_find(tmcf, name, version,
+                                              &name_found);
+    w->workers = min;
+    w->version = *version;
+    w->scaling = 1;
+    w->answer = ngx_http_torchserve_answer_waiter;
+
+    /* to 0: unloaded once its requests are done, nothing to wait for */
+    rc = ngx_http_torchserve_wait(r, w);
+
+    if (rc == NGX_DONE) {
+        r->main->count++;
+    }
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_unregister(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version)
+{
+    u_char                         msg[NGX_MAX_ERROR_STR];
+    ngx_str_t                      bad;
+    ngx_uint_t                     name_found, others;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec, *other;
+    static const char             *names[] = { "synchronous", "timeout",
+                                               NULL };
+
+    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
+                                                 &name_found);
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return ngx_http_torchserve_model_not_found(r, name, version,
+                                                   name_found);
+    }
+
+    others = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+        others += (other != rec && ngx_strcmp(other->name, rec->name) == 0);
+    }
+
+    if (rec->is_default && others > 0) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_FORBIDDEN,
+                   "InvalidModelVersionException",
+                   "Cannot remove default version for model %V", name);
+    }
+
+    ngx_http_torchserve_record_remove_locked(tmcf, rec);
+    ngx_http_torchserve_registry_changed_locked(tmcf);
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                  "torchserve: model \"%V\" unregistered through the API",
+                  name);
+
+    ngx_http_torchserve_registry_save(tmcf, r->connection->log);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    ngx_snprintf(msg, sizeof(msg) - 1, "Model \"%V\" unregistered%Z", name);
+
+    return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, (char *) msg);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_set_default(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version)
+{
+    u_char                         msg[NGX_MAX_ERROR_STR];
+    ngx_uint_t                     name_found;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec, *other;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
+                                                 &name_found);
+    if (rec == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+        if (!name_found) {
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                       "ModelNotFoundException", "Model not found: %V",
+                       name);
+        }
+
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                   "ModelVersionNotFoundException",
+                   "Model version %V does not exist for model %V",
+                   version, name);
+    }
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (ngx_strcmp(other->name, rec->name) == 0) {
+            other->is_default = (other == rec);
+        }
+    }
+
+    ngx_http_torchserve_registry_changed_locked(tmcf);
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    ngx_http_torchserve_registry_save(tmcf, r->connection->log);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    ngx_snprintf(msg, sizeof(msg) - 1, "Default version successfully "
+                 "updated for model \"%V\" to \"%V\"%Z", name, version);
+
+    return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, (char *) msg);
+}

@@ -1,0 +1,984 @@
+/*
+ * ngx_http_torchserve_registry.c: the model registry in shared memory.
+ *
+ * One zone (torchserve_zone NAME:SIZE) holds every registered model as a
+ * fixed-size record, and a generation number bumped by each change, so
+ * that every worker process can reconcile its own table (_models.c).
+ * The zone is reused across reload (same name and size), where the
+ * models of nginx.conf are re-synced; API registrations stay.  With
+ * torchserve_state, the registry is also written to a file after each
+ * change (temp file, fsync, rename, in the thread pool) and read when
+ * the zone is new, so that registrations survive a restart.
+ */
+
+#include <jansson.h>
+
+#include "ngx_http_torchserve_module.h"
+
+
+#define NGX_HTTP_TORCHSERVE_ZONE_SIZE  (16 * 1024 * 1024)
+
+
+typedef struct {
+    ngx_str_t    path;          /* NUL-terminated */
+    char        *json;          /* malloc'd */
+    size_t       len;
+    ngx_uint_t   generation;
+    ngx_atomic_t *written;
+    ngx_int_t    rc;
+    char         err[256];
+    ngx_log_t   *log;
+} ngx_http_torchserve_save_t;
+
+
+static ngx_int_t ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_torchserve_sync_config_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf);
+static void ngx_http_torchserve_state_load_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf);
+static json_t *ngx_http_torchserve_state_json_locked(
+    ngx_http_torchserve_main_conf_t *tmcf);
+static void ngx_http_torchserve_save_thread(void *data, ngx_log_t *log);
+static void ngx_http_torchserve_save_done(ngx_event_t *ev);
+
+
+void
+ngx_http_torchserve_strlcpy(u_char *dst, ngx_str_t *src, size_t size)
+{
+    size_t  len;
+
+    len = ngx_min(src->len, size - 1);
+    ngx_memcpy(dst, src->data, len);
+    dst[len] = '\0';
+}
+
+
+/* torchserve_zone NAME:SIZE; */
+char *
+ngx_http_torchserve_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, name, s;
+
+    if (tmcf->shm_zone != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = (u_char *) ngx_strchr(value[1].data, ':');
+    if (p == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\": use NAME:SIZE", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    name.data = value[1].data;
+    name.len = p - value[1].data;
+
+    s.data = p + 1;
+    s.len = value[1].data + value[1].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (name.len == 0 || size == NGX_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\": use NAME:SIZE", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    tmcf->shm_zone = ngx_shared_memory_add(cf, &name, size,
+                                           &ngx_http_torchserve_module);
+    if (tmcf->shm_zone == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (tmcf->shm_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", &name);
+        return NGX_CONF_ERROR;
+    }
+
+    tmcf->shm_zone->init = ngx_http_torchserve_init_zone;
+    tmcf->shm_zone->data = tmcf;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the default zone, when nginx.conf names none */
+ngx_int_t
+ngx_http_torchserve_zone_init_conf(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_str_t  name = ngx_string("torchserve");
+
+    if (tmcf->shm_zone != NULL) {
+        return NGX_OK;
+    }
+
+    tmcf->shm_zone = ngx_shared_memory_add(cf, &name,
+                                           NGX_HTTP_TORCHSERVE_ZONE_SIZE,
+                                           &ngx_http_torchserve_module);
+    if (tmcf->shm_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    tmcf->shm_zone->init = ngx_http_torchserve_init_zone;
+    tmcf->shm_zone->data = tmcf;
+
+    return NGX_OK;
+}
+
+
+/* runs in the master at start and at each reload */
+static ngx_int_t
+ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_torchserve_main_conf_t  *otmcf = data;
+
+    size_t                            len;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = shm_zone->data;
+
+    if (otmcf) {
+        /* reload with the same zone: keep API registrations */
+        tmcf->sh = otmcf->sh;
+        tmcf->shpool = otmcf->shpool;
+
+        ngx_shmtx_lock(&tmcf->shpool->mutex);
+        ngx_http_torchserve_sync_config_locked(shm_zone->shm.log, tmcf);
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+        return NGX_OK;
+    }
+
+    tmcf->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        tmcf->sh = tmcf->shpool->data;
+        return NGX_OK;
+    }
+
+    tmcf->sh = ngx_slab_alloc(tmcf->shpool,
+                              sizeof(ngx_http_torchserve_shctx_t));
+    if (tmcf->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    tmcf->shpool->data = tmcf->sh;
+
+    ngx_queue_init(&tmcf->sh->records);
+    tmcf->sh->generation = 1;
+    tmcf->sh->state_written = 0;
+    tmcf->sh->next_id = 1;
+
+    len = sizeof(" in torchserve zone \"\"") + shm_zone->shm.name.len;
+
+    tmcf->shpool->log_ctx = ngx_slab_alloc(tmcf->shpool, len);
+    if (tmcf->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(tmcf->shpool->log_ctx, " in torchserve zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* we report a full zone ourselves, with a sizing hint */
+    tmcf->shpool->log_nomem = 0;
+
+    if (!ngx_is_init_cycle(ngx_cycle)) {
+        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                      "torchserve zone \"%V\" is new (its size changed?): "
+                      "the registry is rebuilt from nginx.conf%s",
+                      &shm_zone->shm.name,
+                      tmcf->state_path.len ? " and torchserve_state" : "");
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    if (tmcf->state_path.len) {
+        ngx_http_torchserve_state_load_locked(shm_zone->shm.log, tmcf);
+    }
+
+    ngx_http_torchserve_sync_config_locked(shm_zone->shm.log, tmcf);
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    return NGX_OK;
+}
+
+
+ngx_http_torchserve_record_t *
+ngx_http_torchserve_record_find_locked(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
+{
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec;
+
+    *name_found = 0;
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (ngx_strlen(rec->name) != name->len
+            || ngx_strncmp(rec->name, name->data, name->len) != 0)
+        {
+            continue;
+        }
+
+        *name_found = 1;
+
+        if (version == NULL || version->len == 0) {
+            if (rec->is_default) {
+                return rec;
+            }
+            continue;
+        }
+
+        if (ngx_strlen(rec->version) == version->len
+            && ngx_strncmp(rec->version, version->data, version->len) == 0)
+        {
+            return rec;
+        }
+    }
+
+    return NULL;
+}
+
+
+ngx_http_torchserve_record_t *
+ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_log_t *log)
+{
+    ngx_http_torchserve_record_t  *rec;
+
+    rec = ngx_slab_calloc_locked(tmcf->shpool,
+                                 sizeof(ngx_http_torchserve_record_t));
+    if (rec == NULL) {
+        ngx_log_error(NGX_LOG_ALERT, log, 0,
+                      "torchserve zone \"%V\" is full: raise its size with "
+                      "torchserve_zone %V:SIZE (each model takes about "
+                      "%uzKB)", &tmcf->shm_zone->shm.name,
+                      &tmcf->shm_zone->shm.name,
+                      sizeof(ngx_http_torchserve_record_t) / 1024 + 1);
+        return NULL;
+    }
+
+    rec->id = tmcf->sh->next_id++;
+    rec->registered_ms = (uint64_t) ngx_time() * 1000
+                         + (ngx_timeofday())->msec;
+    rec->options.input_ndim = -1;
+    rec->options.input_dtype = -1;
+
+    ngx_queue_insert_tail(&tmcf->sh->records, &rec->queue);
+
+    return rec;
+}
+
+
+/* removes rec; another version of its name becomes default if needed */
+void
+ngx_http_torchserve_record_remove_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec)
+{
+    ngx_uint_t                     was_default;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *other;
+
+    was_default = rec->is_default;
+
+    ngx_queue_remove(&rec->queue);
+
+    if (was_default) {
+        for (q = ngx_queue_head(&tmcf->sh->records);
+             q != ngx_queue_sentinel(&tmcf->sh->records);
+             q = ngx_queue_next(q))
+        {
+            other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+            if (ngx_strcmp(other->name, rec->name) == 0) {
+                other->is_default = 1;
+                break;
+            }
+        }
+    }
+
+    ngx_slab_free_locked(tmcf->shpool, rec);
+}
+
+
+void
+ngx_http_torchserve_registry_changed_locked(
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    tmcf->sh->generation++;
+}
+
+
+static void
+ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
+    ngx_http_torchserve_conf_model_t *cm)
+{
+    ngx_http_torchserve_strlcpy(rec->name, &cm->name, sizeof(rec->name));
+    ngx_http_torchserve_strlcpy(rec->version, &cm->version,
+                                sizeof(rec->version));
+    ngx_http_torchserve_strlcpy(rec->url, &cm->archive, sizeof(rec->url));
+    ngx_http_torchserve_strlcpy(rec->path, &cm->path, sizeof(rec->path));
+    ngx_http_torchserve_strlcpy(rec->handler, &cm->handler,
+                                sizeof(rec->handler));
+    ngx_http_torchserve_strlcpy(rec->runtime, &cm->runtime,
+                                sizeof(rec->runtime));
+    ngx_http_torchserve_strlcpy(rec->device, &cm->device,
+                                sizeof(rec->device));
+
+    rec->min_workers = cm->workers;
+    rec->max_workers = cm->workers;
+    rec->batch_size = 1;
+    rec->max_batch_delay = 100;
+    rec->response_timeout = 120;
+    rec->options = cm->options;
+    rec->options.device = NULL;
+    rec->from_config = 1;
+}
+
+
+/*
+ * nginx.conf's models into the registry: added, changed (a new id, so
+ * that workers load them again), removed; API registrations stay.
+ */
+static void
+ngx_http_torchserve_sync_config_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_uint_t                         i, found, has_default;
+    ngx_queue_t                       *q, *next;
+    ngx_http_torchserve_record_t      *rec, *other, tmp;
+    ngx_http_torchserve_conf_model_t  *cm;
+
+    cm = tmcf->models.elts;
+
+    /* drop the config's records that nginx.conf no longer has */
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (!rec->from_config) {
+            continue;
+        }
+
+        found = 0;
+
+        for (i = 0; i < tmcf->models.nelts; i++) {
+            if (ngx_strlen(rec->name) == cm[i].name.len
+                && ngx_strncmp(rec->name, cm[i].name.data, cm[i].name.len)
+                   == 0
+                && ngx_strlen(rec->version) == cm[i].version.len
+                && ngx_strncmp(rec->version, cm[i].version.data,
+                               cm[i].version.len) == 0)
+            {
+                found = 1;
+                break;
+            }
+        }
+
+        if (!found) {
+            ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                          "torchserve: model \"%s\" version \"%s\" left "
+                          "nginx.conf: unregistered", rec->name,
+                          rec->version);
+            ngx_http_torchserve_record_remove_locked(tmcf, rec);
+        }
+    }
+
+    for (i = 0; i < tmcf->models.nelts; i++) {
+        rec = ngx_http_torchserve_record_find_locked(tmcf, &cm[i].name,
+                                                     &cm[i].version, &found);
+
+        if (rec != NULL) {
+            ngx_memzero(&tmp, sizeof(tmp));
+            ngx_http_torchserve_record_from_conf(&tmp, &cm[i]);
+
+            if (ngx_strcmp(tmp.path, rec->path) != 0
+                || ngx_strcmp(tmp.handler, rec->handler) != 0
+                || ngx_strcmp(tmp.device, rec->device) != 0
+                || ngx_memcmp(&tmp.options, &rec->options,
+                              sizeof(ts_load_options_t)) != 0
+                || !rec->from_config)
+            {
+                /* changed: a new id makes every worker load it again */
+                rec->id = tmcf->sh->next_id++;
+            }
+
+            ngx_http_torchserve_record_from_conf(rec, &cm[i]);
+            continue;
+        }
+
+        rec = ngx_http_torchserve_record_add_locked(tmcf, log);
+        if (rec == NULL) {
+            continue;
+        }
+
+        ngx_http_torchserve_record_from_conf(rec, &cm[i]);
+
+        /* the first version of a name is its default, as in TorchServe */
+        rec->is_default = !found;
+    }
+
+    /* every name keeps exactly one default */
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+        has_default = 0;
+
+        for (next = ngx_queue_head(&tmcf->sh->records);
+             next != ngx_queue_sentinel(&tmcf->sh->records);
+             next = ngx_queue_next(next))
+        {
+            other = ngx_queue_data(next, ngx_http_torchserve_record_t,
+                                   queue);
+            if (ngx_strcmp(other->name, rec->name) == 0
+                && other->is_default)
+            {
+                has_default = 1;
+                break;
+            }
+        }
+
+        if (!has_default) {
+            rec->is_default = 1;
+        }
+    }
+
+    ngx_http_torchserve_registry_changed_locked(tmcf);
+}
+
+
+void
+ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m)
+{
+    ngx_uint_t                     found;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_proc_t    *proc;
+    ngx_http_torchserve_record_t  *rec;
+
+    if (ngx_worker >= NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
+        return;
+    }
+
+    found = 0;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (rec->id != m->id) {
+            continue;
+        }
+
+        proc = &rec->procs[ngx_worker];
+        proc->pid = ngx_pid;
+        proc->status = m->status;
+        proc->start_ms = (uint64_t) ngx_time() * 1000
+                         + (ngx_timeofday())->msec;
+        proc->memory = 0;
+        found = 1;
+        break;
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    (void) found;
+}
+
+
+/* --- torchserve_state ---------------------------------------------------- */
+
+static json_t *
+ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    json_t                        *root, *models, *m, *shape;
+    ngx_int_t                      i;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec;
+
+    root = json_object();
+    models = json_array();
+
+    if (root == NULL || models == NULL) {
+        json_decref(root);
+        json_decref(models);
+        return NULL;
+    }
+
+    json_object_set_new(root, "generation",
+                        json_integer((json_int_t) tmcf->sh->generation));
+    json_object_set_new(root, "models", models);
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        shape = json_array();
+        for (i = 0; i < rec->options.input_ndim; i++) {
+            json_array_append_new(shape,
+                json_integer(rec->options.input_shape[i]));
+        }
+
+        m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I,"
+                      " s:I, s:I, s:b, s:b, s:I, s:o, s:i, s:i}",
+                      "modelName", rec->name,
+                      "modelVersion", rec->version,
+                      "modelUrl", rec->url,
+                      "path", rec->path,
+                      "handler", rec->handler,
+                      "runtime", rec->runtime,
+                      "device", rec->device,
+                      "minWorkers", (json_int_t) rec->min_workers,
+                      "maxWorkers", (json_int_t) rec->max_workers,
+                      "batchSize", (json_int_t) rec->batch_size,
+                      "maxBatchDelay", (json_int_t) rec->max_batch_delay,
+                      "responseTimeout", (json_int_t) rec->response_timeout,
+                      "isDefault", (int) rec->is_default,
+                      "loadedAtStartup", (int) rec->from_config,
+                      "registeredAt", (json_int_t) rec->registered_ms,
+                      "inputShape", shape,
+                      "warmup", rec->options.warmup,
+                      "inputDtype", rec->options.input_dtype);
+
+        if (m == NULL || json_array_append_new(models, m) != 0) {
+            json_decref(root);
+            return NULL;
+        }
+    }
+
+    return root;
+}
+
+
+/* after a change: write the state file from the thread pool */
+void
+ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_log_t *log)
+{
+    json_t                      *root;
+    ngx_uint_t                   generation;
+    ngx_thread_task_t           *task;
+    ngx_http_torchserve_save_t  *save;
+
+    if (tmcf->state_path.len == 0) {
+        return;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+    root = ngx_http_torchserve_state_json_locked(tmcf);
+    generation = tmcf->sh->generation;
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    if (root == NULL) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "torchserve_state: no memory for the snapshot");
+        return;
+    }
+
+    /* the task outlives any request: it lives on the heap */
+    task = ngx_calloc(sizeof(ngx_thread_task_t)
+                      + sizeof(ngx_http_torchserve_save_t), log);
+    if (task == NULL) {
+        json_decref(root);
+        return;
+    }
+
+    save = (ngx_http_torchserve_save_t *) (task + 1);
+    task->ctx = save;
+
+    save->json = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+
+    if (save->json == NULL) {
+        ngx_free(task);
+        return;
+    }
+
+    save->len = ngx_strlen(save->json);
+    save->path = tmcf->state_path;
+    save->generation = generation;
+    save->written = &tmcf->sh->state_written;
+    save->log = ngx_cycle->log;
+
+    task->handler = ngx_http_torchserve_save_thread;
+    task->event.handler = ngx_http_torchserve_save_done;
+    task->event.data = task;
+
+    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, log, 0,
+                      "torchserve_state \"%V\": the thread pool refused "
+                      "the write", &tmcf->state_path);
+        free(save->json);
+        ngx_free(task);
+    }
+}
+
+
+static void
+ngx_http_torchserve_save_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_save_t *save = data;
+
+    int         fd;
+    char        tmp[NGX_HTTP_TORCHSERVE_PATH_LEN + 64];
+    size_t      done;
+    ssize_t     n;
+    ngx_uint_t  seen;
+
+    save->rc = NGX_ERROR;
+
+    ngx_snprintf((u_char *) tmp, sizeof(tmp) - 1, "%V.%P.%ui.tmp%Z",
+                 &save->path, ngx_pid, save->generation);
+
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd == -1) {
+        ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
+                     "open(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                     strerror(errno));
+        return;
+    }
+
+    for (done = 0; done < save->len; done += n) {
+        n = write(fd, save->json + done, save->len - done);
+        if (n <= 0) {
+            ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
+                         "write(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                         strerror(errno));
+            close(fd);
+            unlink(tmp);
+            return;
+        }
+    }
+
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
+                     "fsync(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                     strerror(errno));
+        unlink(tmp);
+        return;
+    }
+
+    /* only a newer snapshot may replace the file */
+    for ( ;; ) {
+        seen = *save->written;
+
+        if (seen >= save->generation) {
+            unlink(tmp);
+            save->rc = NGX_OK;
+            return;
+        }
+
+        if (ngx_atomic_cmp_set(save->written, seen, save->generation)) {
+            break;
+        }
+    }
+
+    if (rename(tmp, (char *) save->path.data) != 0) {
+        ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
+                     "rename(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                     strerror(errno));
+        unlink(tmp);
+        return;
+    }
+
+    save->rc = NGX_OK;
+}
+
+
+static void
+ngx_http_torchserve_save_done(ngx_event_t *ev)
+{
+    ngx_thread_task_t           *task = ev->data;
+    ngx_http_torchserve_save_t  *save = task->ctx;
+
+    if (save->rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "torchserve_state \"%V\": %s", &save->path, save->err);
+    }
+
+    free(save->json);
+    ngx_free(task);
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_state_str(json_t *m, const char *key, u_char *dst,
+    size_t size, char *err, size_t errlen)
+{
+    json_t      *v;
+    const char  *s;
+
+    v = json_object_get(m, key);
+
+    if (!json_is_string(v) || json_string_length(v) >= size) {
+        snprintf(err, errlen, "\"%s\" is missing, not a string or too long",
+                 key);
+        return NGX_ERROR;
+    }
+
+    s = json_string_value(v);
+    ngx_memcpy(dst, s, json_string_length(v) + 1);
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_torchserve_state_uint(json_t *m, const char *key, ngx_uint_t *dst,
+    char *err, size_t errlen)
+{
+    json_t  *v;
+
+    v = json_object_get(m, key);
+
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        snprintf(err, errlen, "\"%s\" is missing or not a whole number", key);
+        return NGX_ERROR;
+    }
+
+    *dst = (ngx_uint_t) json_integer_value(v);
+    return NGX_OK;
+}
+
+
+/* one model of the state file into a record (not yet in the zone) */
+static ngx_int_t
+ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
+    char *err, size_t errlen)
+{
+    json_t      *shape, *v;
+    size_t       i;
+    ngx_uint_t   n;
+
+    if (!json_is_object(m)) {
+        snprintf(err, errlen, "a model is not an object");
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(rec, sizeof(ngx_http_torchserve_record_t));
+
+    if (ngx_http_torchserve_state_str(m, "modelName", rec->name,
+                                      sizeof(rec->name), err, errlen)
+        != NGX_OK
+        || ngx_http_torchserve_state_str(m, "modelVersion", rec->version,
+                                         sizeof(rec->version), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_str(m, "modelUrl", rec->url,
+                                         sizeof(rec->url), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_str(m, "path", rec->path,
+                                         sizeof(rec->path), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_str(m, "handler", rec->handler,
+                                         sizeof(rec->handler), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_str(m, "runtime", rec->runtime,
+                                         sizeof(rec->runtime), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_str(m, "device", rec->device,
+                                         sizeof(rec->device), err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "minWorkers", &rec->min_workers,
+                                          err, errlen) != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "maxWorkers", &rec->max_workers,
+                                          err, errlen) != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "batchSize", &rec->batch_size,
+                                          err, errlen) != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "maxBatchDelay",
+                                          &rec->max_batch_delay, err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "responseTimeout",
+                                          &rec->response_timeout, err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_state_uint(m, "warmup", &n, err, errlen)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    rec->options.warmup = (int) n;
+
+    if (!json_is_boolean(json_object_get(m, "isDefault"))
+        || !json_is_boolean(json_object_get(m, "loadedAtStartup")))
+    {
+        snprintf(err, errlen, "\"isDefault\" or \"loadedAtStartup\" is "
+                 "missing or not a boolean");
+        return NGX_ERROR;
+    }
+
+    rec->is_default = json_is_true(json_object_get(m, "isDefault"));
+    rec->from_config = json_is_true(json_object_get(m, "loadedAtStartup"));
+
+    v = json_object_get(m, "inputDtype");
+    if (!json_is_integer(v) || json_integer_value(v) < -1
+        || json_integer_value(v) > TS_BOOL)
+    {
+        snprintf(err, errlen, "\"inputDtype\" is invalid");
+        return NGX_ERROR;
+    }
+
+    rec->options.input_dtype = (int) json_integer_value(v);
+
+    shape = json_object_get(m, "inputShape");
+    if (!json_is_array(shape) || json_array_size(shape) >= TS_MAX_DIMS) {
+        snprintf(err, errlen, "\"inputShape\" is invalid");
+        return NGX_ERROR;
+    }
+
+    rec->options.input_ndim = json_array_size(shape) ? 0 : -1;
+
+    for (i = 0; i < json_array_size(shape); i++) {
+        v = json_array_get(shape, i);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0) {
+            snprintf(err, errlen, "\"inputShape\" is invalid");
+            return NGX_ERROR;
+        }
+        rec->options.input_shape[i] = json_integer_value(v);
+        rec->options.input_ndim = (int) i + 1;
+    }
+
+    if (rec->name[0] == '\0' || rec->version[0] == '\0'
+        || rec->path[0] != '/')
+    {
+        snprintf(err, errlen, "a model has an empty name, version or path");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Reads torchserve_state into a new zone: all of it or nothing.  A
+ * corrupt file is moved aside (PATH.corrupt) and said so in the log.
+ */
+static void
+ngx_http_torchserve_state_load_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    char                           err[256], aside[NGX_HTTP_TORCHSERVE_PATH_LEN
+                                                   + 16];
+    json_t                        *root, *models;
+    size_t                         i, n;
+    json_error_t                   jerr;
+    ngx_uint_t                     found;
+    ngx_str_t                      name, version;
+    ngx_http_torchserve_record_t  *recs, *rec;
+
+    if (access((char *) tmcf->state_path.data, F_OK) != 0) {
+        return;
+    }
+
+    recs = NULL;
+    root = json_load_file((char *) tmcf->state_path.data,
+                          JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        snprintf(err, sizeof(err), "invalid JSON at line %d, column %d: %s",
+                 jerr.line, jerr.column, jerr.text);
+        goto corrupt;
+    }
+
+    models = json_object_get(root, "models");
+    if (!json_is_array(models)) {
+        snprintf(err, sizeof(err), "no \"models\" array");
+        goto corrupt;
+    }
+
+    n = json_array_size(models);
+    recs = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t), log);
+    if (recs == NULL) {
+        json_decref(root);
+        return;
+    }
+
+    /* check everything first: never half-applied */
+    for (i = 0; i < n; i++) {
+        if (ngx_http_torchserve_state_record(json_array_get(models, i),
+                                             &recs[i], err, sizeof(err))
+            != NGX_OK)
+        {
+            goto corrupt;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        name.data = recs[i].name;
+        name.len = ngx_strlen(recs[i].name);
+        version.data = recs[i].version;
+        version.len = ngx_strlen(recs[i].version);
+
+        if (ngx_http_torchserve_record_find_locked(tmcf, &name, &version,
+                                                   &found)
+            != NULL)
+        {
+            continue;
+        }
+
+        rec = ngx_http_torchserve_record_add_locked(tmcf, log);
+        if (rec == NULL) {
+            break;
+        }
+
+        recs[i].id = rec->id;
+        recs[i].queue = rec->queue;
+        recs[i].registered_ms = rec->registered_ms;
+        ngx_memcpy(rec, &recs[i], sizeof(ngx_http_torchserve_record_t));
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, log, 0,
+                  "torchserve_state \"%V\": %uz model(s) restored",
+                  &tmcf->state_path, n);
+
+    ngx_free(recs);
+    json_decref(root);
+    return;
+
+corrupt:
+
+    ngx_snprintf((u_char *) aside, sizeof(aside) - 1, "%V.corrupt%Z",
+                 &tmcf->state_path);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "torchserve_state \"%V\" is refused: %s; starting without "
+                  "it, the file is kept as \"%s\"", &tmcf->state_path, err,
+                  aside);
+
+    (void) rename((char *) tmcf->state_path.data, aside);
+
+    if (recs != NULL) {
+        ngx_free(recs);
+    }
+
+    json_decref(root);
+}
