@@ -24,7 +24,7 @@ static char *ngx_http_torchserve_management(ngx_conf_t *cf,
 static void ngx_http_torchserve_sync_handler(ngx_event_t *ev);
 
 
-#define NGX_HTTP_TORCHSERVE_SYNC_INTERVAL  1000
+#define NGX_HTTP_TORCHSERVE_SYNC_INTERVAL  250
 static ngx_int_t ngx_http_torchserve_init_process(ngx_cycle_t *cycle);
 static void ngx_http_torchserve_exit_process(ngx_cycle_t *cycle);
 
@@ -181,6 +181,8 @@ ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
     u_char  *p;
 
     ngx_conf_init_value(tmcf->intra_op_threads, 1);
+
+    tmcf->cycle = cf->cycle;
     ngx_conf_init_size_value(tmcf->max_archive_size,
                              (size_t) 4 * 1024 * 1024 * 1024);
 

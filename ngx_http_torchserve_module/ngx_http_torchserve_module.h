@@ -132,6 +132,7 @@ typedef struct {
     ngx_int_t                        intra_op_threads;
     size_t                           max_archive_size;
 
+    ngx_cycle_t                     *cycle;    /* for init_zone's log */
     ngx_shm_zone_t                  *shm_zone;
     ngx_slab_pool_t                 *shpool;
     ngx_http_torchserve_shctx_t     *sh;

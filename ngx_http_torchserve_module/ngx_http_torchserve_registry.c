@@ -149,9 +149,13 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_torchserve_main_conf_t  *otmcf = data;
 
     size_t                            len;
+    ngx_log_t                        *log;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
     tmcf = shm_zone->data;
+
+    /* the new cycle's log: nginx.conf's error_log is open by now */
+    log = tmcf->cycle->log;
 
     if (otmcf) {
         /* reload with the same zone: keep API registrations */
@@ -159,7 +163,7 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         tmcf->shpool = otmcf->shpool;
 
         ngx_shmtx_lock(&tmcf->shpool->mutex);
-        ngx_http_torchserve_sync_config_locked(shm_zone->shm.log, tmcf);
+        ngx_http_torchserve_sync_config_locked(log, tmcf);
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
         return NGX_OK;
@@ -199,7 +203,7 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     tmcf->shpool->log_nomem = 0;
 
     if (!ngx_is_init_cycle(ngx_cycle)) {
-        ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+        ngx_log_error(NGX_LOG_NOTICE, log, 0,
                       "torchserve zone \"%V\" is new (its size changed?): "
                       "the registry is rebuilt from nginx.conf%s",
                       &shm_zone->shm.name,
@@ -209,10 +213,10 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
     if (tmcf->state_path.len) {
-        ngx_http_torchserve_state_load_locked(shm_zone->shm.log, tmcf);
+        ngx_http_torchserve_state_load_locked(log, tmcf);
     }
 
-    ngx_http_torchserve_sync_config_locked(shm_zone->shm.log, tmcf);
+    ngx_http_torchserve_sync_config_locked(log, tmcf);
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 

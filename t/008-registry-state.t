@@ -1,0 +1,98 @@
+# torchserve_state: API registrations survive a full restart; a corrupt
+# state file is refused with a clear log line, never half-applied.
+use FindBin;
+use lib $FindBin::Bin;
+use File::Temp qw(tempdir);
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+$ENV{TEST_NGINX_STATE_DIR} ||= tempdir(CLEANUP => 1);
+
+master_on();
+workers(2);
+repeat_each(1);
+
+plan tests => repeat_each() * (3 * (1 + 2 + 1) + 1);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+
+# TEST 3's corrupt state file, written before any nginx starts
+{
+    open my $fh, '>', "$ENV{TEST_NGINX_STATE_DIR}/bad.json" or die $!;
+    print $fh '{"generation": 3, "models": [{"modelName": "half"';
+    close $fh;
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    if (!defined $block->config) {
+        $block->set_value("config", <<'_EOC_');
+    location /models { torchserve_management; }
+    location / { torchserve_inference; }
+_EOC_
+    }
+
+    if (!defined $block->no_error_log) {
+        $block->set_value("no_error_log", "[crit]");
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a registration is written to the state file
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/state.json;
+--- request
+POST /models?url=digits_v2.mar&model_name=api&initial_workers=1
+--- response_body_like: "status": "Model \\"api\\" Version: 2\.0 registered with 1 initial workers"
+
+
+
+=== TEST 2: after a restart, the registration is back and serves
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/state.json;
+--- request eval
+[
+"GET /models/api",
+"POST /predictions/api\n$::S0",
+]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[
+qr/"modelName": "api",\n    "modelVersion": "2\.0",\n    "modelUrl": "digits_v2\.mar",(?s:.*)"loadedAtStartup": false/,
+qr/^\[\n  0\.979980/,
+]
+
+
+
+=== TEST 3: a corrupt state file is refused and kept aside
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/bad.json;
+--- request
+GET /models
+--- response_body
+{
+  "models": [
+    {
+      "modelName": "digits",
+      "modelUrl": "digits.mar"
+    }
+  ]
+}
+--- error_log eval
+qr/torchserve_state "\S+bad\.json" is refused: invalid JSON at line 1, column \d+: .*; starting without it, the file is kept as "\S+bad\.json\.corrupt"/
+--- no_error_log
+[crit]

@@ -1,0 +1,116 @@
+# The shared zone survives nginx -s reload: a model registered through
+# the API stays registered and keeps serving through reloads, with no
+# failed request while requests keep coming.
+BEGIN { $ENV{TEST_NGINX_USE_HUP} = 1; }
+
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+master_on();
+workers(2);
+worker_connections(1024);
+repeat_each(1);
+
+plan tests => repeat_each() * (3 * 4 + 1);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+
+# From a child process: once the fan-out is under way (its requests show
+# in the access log), sends HUP to the master $count times.
+sub main::reload_while_serving {
+    my ($count, $interval) = @_;
+    my $pidfile = $Test::Nginx::Util::PidFile;
+    my $access = "$Test::Nginx::Util::LogDir/access.log";
+    my $pid = fork();
+
+    die "fork failed: $!" unless defined $pid;
+    return if $pid;
+
+    for (1 .. 600) {
+        select(undef, undef, undef, 0.05);
+        open my $log, '<', $access or next;
+        my $n = grep { m{POST /predictions/api} } <$log>;
+        close $log;
+        last if $n >= 50;
+    }
+
+    for (1 .. $count) {
+        open my $fh, '<', $pidfile or last;
+        my $master = <$fh>;
+        close $fh;
+        chomp $master;
+        kill 'HUP', $master if $master;
+        select(undef, undef, undef, $interval);
+    }
+
+    require POSIX;
+    POSIX::_exit(0);
+}
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("http_config", <<'_EOC_');
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+_EOC_
+
+    $block->set_value("config", <<"_EOC_");
+    location /models { torchserve_management; }
+    location = /fan.html { ssi on; }
+    location = /one {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/api;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '$::S0';
+    }
+    location / { torchserve_inference; }
+_EOC_
+
+    $block->set_value("user_files",
+        ">>> fan.html\n"
+        . ('<!--# include virtual="/one" wait="yes" -->' x 2000));
+
+    if (!defined $block->no_error_log) {
+        $block->set_value("no_error_log", "[error]");
+    }
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: register through the API
+--- request
+POST /models?url=digits_v2.mar&model_name=api&initial_workers=1
+--- response_body_like: "status": "Model \\"api\\" Version: 2\.0 registered with 1 initial workers"
+
+
+
+=== TEST 2: still registered and served after a reload
+--- request eval
+"POST /predictions/api\n$::S0"
+--- response_body_like: ^\[\n  0\.979980
+
+
+
+=== TEST 3: 2000 requests in a row while nginx reloads three times
+--- request eval
+main::reload_while_serving(3, 0.5);
+"GET /fan.html"
+--- timeout: 90
+--- response_body_like: ^(?:\[\n  0\.979980[^\]]*\]){2000}$
+--- error_log
+reconfiguring
+
+
+
+=== TEST 4: still registered after the reloads
+--- request
+GET /models/api
+--- response_body_like: "modelName": "api",\n    "modelVersion": "2\.0"
