@@ -396,6 +396,7 @@ typedef struct {
     ngx_http_torchserve_model_t      *model;
     ts_servable_t                    *servable;
     size_t                            max_archive_size;
+    uint64_t                          memory;
     char                              err[TS_ERROR_LEN];
 } ngx_http_torchserve_load_t;
 
@@ -404,6 +405,7 @@ static void ngx_http_torchserve_model_load(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
     ngx_uint_t at_start);
 static void ngx_http_torchserve_load_thread(void *data, ngx_log_t *log);
+static uint64_t ngx_http_torchserve_private_memory(void);
 static void ngx_http_torchserve_load_done(ngx_event_t *ev);
 static void ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld);
 static void ngx_http_torchserve_model_idle(
@@ -740,6 +742,40 @@ ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
     }
 
     ts_archive_free(a);
+
+    ld->memory = ngx_http_torchserve_private_memory();
+}
+
+
+/*
+ * The process's private memory (USS) in bytes: RSS would count the
+ * libtorch pages every worker shares with the master.
+ */
+static uint64_t
+ngx_http_torchserve_private_memory(void)
+{
+    FILE                *f;
+    char                 line[256];
+    unsigned long long   kb, total;
+
+    f = fopen("/proc/self/smaps_rollup", "r");
+    if (f == NULL) {
+        return 0;
+    }
+
+    total = 0;
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (sscanf(line, "Private_Clean: %llu kB", &kb) == 1
+            || sscanf(line, "Private_Dirty: %llu kB", &kb) == 1)
+        {
+            total += kb;
+        }
+    }
+
+    fclose(f);
+
+    return (uint64_t) total * 1024;
 }
 
 
@@ -779,6 +815,8 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
                       &m->path, ts_model_device(m->servable->model),
                       &m->handler);
     }
+
+    m->memory = ld->memory;
 
     if (!m->removed) {
         ngx_http_torchserve_set_proc_status(ld->tmcf, m);

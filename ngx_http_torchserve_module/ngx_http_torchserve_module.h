@@ -117,6 +117,7 @@ typedef struct {
     ngx_http_torchserve_model_status_e  status;
     ts_servable_t                   *servable;
     ngx_uint_t                       inflight;
+    uint64_t                         memory;        /* USS after load */
     unsigned                         removed:1;
     unsigned                         reload:1;      /* load again when idle */
     u_char                           load_error[TS_ERROR_LEN];

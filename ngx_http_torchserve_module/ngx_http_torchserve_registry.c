@@ -509,7 +509,7 @@ ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
         proc->status = m->status;
         proc->start_ms = (uint64_t) ngx_time() * 1000
                          + (ngx_timeofday())->msec;
-        proc->memory = 0;
+        proc->memory = m->status == NGX_HTTP_TORCHSERVE_READY ? m->memory : 0;
         found = 1;
         break;
     }

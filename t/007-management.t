@@ -11,7 +11,7 @@ worker_connections(1024);
 repeat_each(1);
 
 # every request is checked for its status, its body and the error log
-plan tests => repeat_each() * 3 * (6 + 9 + 15 + 4 + 7);
+plan tests => repeat_each() * 3 * (6 + 9 + 15 + 4 + 7 + 3 + 2);
 
 no_shuffle();
 no_root_location();
@@ -41,11 +41,21 @@ _EOC_
         proxy_pass_request_body off;
         proxy_set_body '$::S0';
     }
+
+    # two registrations of the same name and version at once
+    location = /race.html { ssi on; }
+    location = /register {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models?url=digits_v2.mar&model_name=race;
+        proxy_method POST;
+        proxy_pass_request_body off;
+    }
 _EOC_
     }
 
     $block->set_value("user_files",
-        ">>> fan.html\n" . ('<!--# include virtual="/one" -->' x 50));
+        ">>> fan.html\n" . ('<!--# include virtual="/one" -->' x 50)
+        . "\n>>> race.html\n"
+        . ('<!--# include virtual="/register" -->' x 2));
 
     if (!defined $block->no_error_log) {
         $block->set_value("no_error_log", "[crit]");
@@ -200,4 +210,42 @@ qr/"status": "Workers scaled to 1 for model: digits"/,
 qr/^\[\n  0\.99968/,
 qr/"status": "Model \\"digits\\" unregistered"/,
 qr/"message": "Model not found: digits"/,
+]
+
+
+
+=== TEST 6: a full zone: a clear 507, and nothing registered is harmed
+--- http_config
+    torchserve_zone small:32k;
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar input_shape=64;
+--- request eval
+[
+"POST /models?url=digits_v2.mar&model_name=a",
+"POST /models?url=digits_v2.mar&model_name=b",
+"GET /models/digits",
+]
+--- error_code eval
+[200, 507, 200]
+--- response_body_like eval
+[
+qr/"status": "Model \\"a\\" Version: 2\.0 registered/,
+qr/"code": 507,\n  "type": "InternalServerException",\n  "message": "torchserve zone \\"small\\" is full: raise its size with torchserve_zone"/,
+qr/"modelName": "digits",(?s:.*)"loadedAtStartup": true,(?s:.*)"status": "READY",\n        "memoryUsage": [1-9]\d*,/,
+]
+
+
+
+=== TEST 7: two registrations racing: one 200, one 409
+--- request eval
+[
+"GET /race.html",
+"GET /models/race/all",
+]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[
+qr/^(?=(?s:.*)"status": "Model \\"race\\" Version: 2\.0 registered with 0 initial workers)(?=(?s:.*)"code": 409,\n  "type": "ConflictStatusException")/,
+qr/^\[\n  \{\n    "modelName": "race",(?s:(?!modelName).)*\]\n$/,
 ]
