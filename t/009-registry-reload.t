@@ -13,7 +13,7 @@ workers(2);
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 4 + 1);
+plan tests => repeat_each() * (3 * 5 + 1);
 
 no_shuffle();
 no_root_location();
@@ -55,10 +55,12 @@ sub main::reload_while_serving {
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value("http_config", <<'_EOC_');
+    if (!defined $block->http_config) {
+        $block->set_value("http_config", <<'_EOC_');
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar;
 _EOC_
+    }
 
     $block->set_value("config", <<"_EOC_");
     location /models { torchserve_management; }
@@ -114,3 +116,25 @@ reconfiguring
 --- request
 GET /models/api
 --- response_body_like: "modelName": "api",\n    "modelVersion": "2\.0"
+
+
+
+=== TEST 5: nginx.conf's models are re-synced at reload, the API's stay
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model tuple digits_tuple.mar;
+--- request
+GET /models
+--- response_body
+{
+  "models": [
+    {
+      "modelName": "api",
+      "modelUrl": "digits_v2.mar"
+    },
+    {
+      "modelName": "tuple",
+      "modelUrl": "digits_tuple.mar"
+    }
+  ]
+}
