@@ -16,7 +16,7 @@ RUNTIME_A  := $(BUILD)/libts_runtime.a
 FIXTURES   := $(BUILD)/fixtures
 
 DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
-	libpcre2-dev libyaml-dev python3-torch python3-sklearn g++ make curl \
+	libpcre2-dev libyaml-dev libcurl4-openssl-dev python3-torch python3-sklearn g++ make curl \
 	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
 	libcmocka-dev libjson-pp-perl perl
 

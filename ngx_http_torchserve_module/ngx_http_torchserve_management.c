@@ -37,6 +37,10 @@ typedef struct {
     char                             *m_handler;
     char                             *m_runtime;
     ngx_uint_t                        not_found;
+    ngx_uint_t                        remote;
+    ngx_uint_t                        exists;
+    ngx_uint_t                        download_failed;
+    ngx_str_t                         file;
     char                              err[TS_ERROR_LEN];
     size_t                            max_archive_size;
 
@@ -722,14 +726,29 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     }
 
     if (ngx_strstr(reg->url.data, "://") != NULL || reg->url.data[0] == '/') {
-        /* no torchserve_allowed_urls yet: nothing remote is allowed */
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "torchserve: management: url \"%V\" refused: it "
-                      "matches no allowed URL", &reg->url);
-        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
-                   "ModelNotFoundException",
-                   "Given URL %V does not match any allowed URL(s)",
-                   &reg->url);
+        if ((ngx_strncasecmp(reg->url.data, (u_char *) "http://", 7) != 0
+             && ngx_strncasecmp(reg->url.data, (u_char *) "https://", 8)
+                != 0)
+            || !ngx_http_torchserve_url_allowed(tmcf, &reg->url))
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "torchserve: management: url \"%V\" refused: it "
+                          "matches no torchserve_allowed_urls pattern",
+                          &reg->url);
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+                       "ModelNotFoundException",
+                       "Given URL %V does not match any allowed URL(s)",
+                       &reg->url);
+        }
+
+        if (ngx_http_torchserve_url_file(&reg->url, &reg->file) != NGX_OK) {
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                       "DownloadArchiveException",
+                       "Failed to download archive from: %V: the URL does "
+                       "not end with an archive file name", &reg->url);
+        }
+
+        reg->remote = 1;
     }
 
     if (ngx_http_torchserve_arg(r, "runtime", &runtime) == NGX_OK
@@ -783,7 +802,12 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    reg->path.len = tmcf->model_store.len + 1 + reg->url.len;
+    /* a remote archive is downloaded into the store under its name */
+    if (!reg->remote) {
+        reg->file = reg->url;
+    }
+
+    reg->path.len = tmcf->model_store.len + 1 + reg->file.len;
     reg->path.data = ngx_pnalloc(r->pool, reg->path.len + 1);
     if (reg->path.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -792,7 +816,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     p = ngx_cpymem(reg->path.data, tmcf->model_store.data,
                    tmcf->model_store.len);
     *p++ = '/';
-    p = ngx_cpymem(p, reg->url.data, reg->url.len);
+    p = ngx_cpymem(p, reg->file.data, reg->file.len);
     *p = '\0';
 
     reg->max_archive_size = tmcf->max_archive_size;
@@ -855,6 +879,17 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     limits.max_total_size = reg->max_archive_size;
     limits.with_data = 0;
 
+    if (reg->remote
+        && ngx_http_torchserve_download((char *) reg->url.data,
+                                        (char *) reg->path.data,
+                                        reg->max_archive_size, reg->err,
+                                        sizeof(reg->err), &reg->exists)
+           != NGX_OK)
+    {
+        reg->download_failed = !reg->exists;
+        return;
+    }
+
     if (access((char *) reg->path.data, F_OK) != 0) {
         reg->not_found = 1;
         return;
@@ -863,6 +898,9 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     a = ts_archive_open((char *) reg->path.data, &limits, reg->err,
                         sizeof(reg->err));
     if (a == NULL) {
+        if (reg->remote) {
+            unlink((char *) reg->path.data);
+        }
         return;
     }
 
@@ -882,6 +920,11 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     }
 
     ts_archive_free(a);
+
+    if (reg->remote && reg->m_handler == NULL) {
+        /* a download that is not a model we can serve is not kept */
+        unlink((char *) reg->path.data);
+    }
 }
 
 
@@ -936,6 +979,28 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
     reg = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
+    if (reg->exists) {
+        /* TorchServe's answer to an archive already in the store */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: \"%V\" is already in the "
+                      "model store", &reg->path);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                NULL, "Model file already exists %V", &reg->file));
+        return;
+    }
+
+    if (reg->download_failed) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "torchserve: management: download of \"%V\" "
+                      "failed: %s", &reg->url, reg->err);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "DownloadArchiveException",
+                "Failed to download archive from: %V", &reg->url));
+        return;
+    }
+
     if (reg->not_found) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: no \"%V\" in the model store",
@@ -988,6 +1053,12 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
                                                  &name_found);
     if (rec != NULL) {
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+        if (reg->remote) {
+            ngx_http_torchserve_unlink_later(tmcf, reg->path.data,
+                                             r->connection->log);
+        }
+
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: model \"%V\" version \"%V\" "
                       "is already registered", &name, &version);
@@ -1025,6 +1096,7 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
     rec->response_timeout = reg->response_timeout;
     rec->options.warmup = 3;
     rec->is_default = !name_found;
+    rec->downloaded = reg->remote;
 
     ngx_http_torchserve_registry_changed_locked(tmcf);
 
@@ -1321,6 +1393,7 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
     ngx_str_t *version)
 {
     u_char                         msg[NGX_MAX_ERROR_STR];
+    u_char                         path[NGX_HTTP_TORCHSERVE_PATH_LEN];
     ngx_str_t                      bad;
     ngx_uint_t                     name_found, others;
     ngx_queue_t                   *q;
@@ -1358,6 +1431,13 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
                    "Cannot remove default version for model %V", name);
     }
 
+    /* an archive that came from a URL goes with its model */
+    if (rec->downloaded) {
+        ngx_cpystrn(path, rec->path, sizeof(path));
+    } else {
+        path[0] = '\0';
+    }
+
     ngx_http_torchserve_record_remove_locked(tmcf, rec);
     ngx_http_torchserve_registry_changed_locked(tmcf);
 
@@ -1366,6 +1446,10 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "torchserve: model \"%V\" unregistered through the API",
                   name);
+
+    if (path[0] != '\0') {
+        ngx_http_torchserve_unlink_later(tmcf, path, r->connection->log);
+    }
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);

@@ -85,6 +85,13 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       offsetof(ngx_http_torchserve_main_conf_t, state_path),
       NULL },
 
+    { ngx_string("torchserve_allowed_urls"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_torchserve_allowed_urls,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("torchserve_management"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_torchserve_management,
@@ -368,8 +375,9 @@ ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    /* jansson's hash seed, before any thread parses JSON */
+    /* jansson's hash seed and libcurl, before any thread uses them */
     json_object_seed(0);
+    ngx_http_torchserve_download_init();
 
     if (ts_torch_set_intra_op_threads((int) tmcf->intra_op_threads, err,
                                       sizeof(err))

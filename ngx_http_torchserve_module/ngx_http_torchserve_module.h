@@ -87,6 +87,7 @@ typedef struct {
     ts_load_options_t                options;            /* device NULL */
     unsigned                         is_default:1;
     unsigned                         from_config:1;
+    unsigned                         downloaded:1;   /* delete with it */
     uint64_t                         registered_ms;
     ngx_http_torchserve_proc_t       procs[NGX_HTTP_TORCHSERVE_MAX_PROCESSES];
 } ngx_http_torchserve_record_t;
@@ -138,6 +139,7 @@ typedef struct {
     ngx_slab_pool_t                 *shpool;
     ngx_http_torchserve_shctx_t     *sh;
     ngx_str_t                        state_path;
+    ngx_array_t                      allowed_urls;  /* ngx_regex_t * */
 
     /* this worker process */
     ngx_queue_t                      local;    /* _model_t */
@@ -207,6 +209,18 @@ void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
 void ngx_http_torchserve_set_proc_status(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_strlcpy(u_char *dst, ngx_str_t *src, size_t size);
+
+/* _download.c: remote archives */
+char *ngx_http_torchserve_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_torchserve_url_allowed(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *url);
+ngx_int_t ngx_http_torchserve_url_file(ngx_str_t *url, ngx_str_t *file);
+void ngx_http_torchserve_download_init(void);
+ngx_int_t ngx_http_torchserve_download(const char *url, const char *path,
+    size_t max_size, char *err, size_t errlen, ngx_uint_t *exists);
+void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
+    u_char *path, ngx_log_t *log);
 
 /* _management.c */
 ngx_int_t ngx_http_torchserve_management_handler(ngx_http_request_t *r);
