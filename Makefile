@@ -141,7 +141,7 @@ run: deps
 	@mkdir -p $(BUILD)/run/logs $(BUILD)/run/tmp $(BUILD)/run/state
 	@# worker processes write the registry snapshot
 	@chown nobody $(BUILD)/run/state 2>/dev/null || true
-	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference) and 127.0.0.1:8081 (management)"
+	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference), 127.0.0.1:8081 (management), 8082 (metrics)"
 	@echo "try: curl -T $(FIXTURES)/digits_input.json http://127.0.0.1:8080/predictions/digits"
 	$(NGINX) -p $(BUILD)/run -c $(TOP)/conf/nginx.conf \
 	    -g "daemon off; load_module $(MODULE_SO);" \

@@ -40,6 +40,12 @@ typedef struct {
     ngx_event_t                       running;
 
     ts_request_t                      req;
+
+    /* for ts_inference_latency_microseconds and the queue latency */
+    uint64_t                          start_us;
+    uint64_t                          posted_us;
+    uint64_t                          run_us;       /* set by the thread */
+    ngx_uint_t                        versioned;
 } ngx_http_torchserve_infer_t;
 
 
@@ -61,6 +67,17 @@ static void ngx_http_torchserve_infer_event(ngx_event_t *ev);
 static void ngx_http_torchserve_infer_done(ngx_http_request_t *r);
 static void ngx_http_torchserve_infer_running(ngx_event_t *ev);
 static void ngx_http_torchserve_free_infer(void *data);
+
+
+static uint64_t
+ngx_http_torchserve_now_us(void)
+{
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    return (uint64_t) tv.tv_sec * 1000000 + tv.tv_usec;
+}
 
 
 /* the path split on "/", a trailing slash ignored, as TorchServe routes */
@@ -323,6 +340,8 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     ctx->tmcf = tmcf;
     ctx->model = m;
     ctx->servable = m->servable;
+    ctx->versioned = version->len > 0;
+    ctx->start_us = ngx_http_torchserve_now_us();
 
     m->inflight++;
     cln->handler = ngx_http_torchserve_free_infer;
@@ -381,6 +400,8 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
                 &ctx->model->name));
         return;
     }
+
+    ctx->posted_us = ngx_http_torchserve_now_us();
 
     r->main->blocked++;
     r->aio = 1;
@@ -478,6 +499,8 @@ ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
 
     ngx_memzero(&ctx->req, sizeof(ts_request_t));
 
+    ctx->run_us = ngx_http_torchserve_now_us();
+
     if (ctx->nparts == 1 && ctx->parts[0].data != NULL) {
         ctx->req.body = ctx->parts[0].data;
 
@@ -563,6 +586,10 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
 
     r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
+        ctx->versioned, ngx_http_torchserve_now_us() - ctx->start_us,
+        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0);
 
     status = ctx->req.status;
 

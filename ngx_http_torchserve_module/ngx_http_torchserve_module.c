@@ -21,6 +21,9 @@ static char *ngx_http_torchserve_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_torchserve_management(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static char *ngx_http_torchserve_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static ngx_int_t ngx_http_torchserve_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_torchserve_sync_handler(ngx_event_t *ev);
 
 
@@ -99,6 +102,13 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       0,
       NULL },
 
+    { ngx_string("torchserve_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_torchserve_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("torchserve_model_api"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -119,7 +129,7 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
 
 static ngx_http_module_t  ngx_http_torchserve_module_ctx = {
     NULL,                                  /* preconfiguration */
-    NULL,                                  /* postconfiguration */
+    ngx_http_torchserve_postconfiguration, /* postconfiguration */
 
     ngx_http_torchserve_create_main_conf,  /* create main configuration */
     ngx_http_torchserve_init_main_conf,    /* init main configuration */
@@ -242,6 +252,7 @@ ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf)
 
     tlcf->inference = NGX_CONF_UNSET;
     tlcf->management = NGX_CONF_UNSET;
+    tlcf->metrics = NGX_CONF_UNSET;
     tlcf->model_api = NGX_CONF_UNSET;
 
     return tlcf;
@@ -256,6 +267,7 @@ ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->inference, prev->inference, 0);
     ngx_conf_merge_value(conf->management, prev->management, 0);
+    ngx_conf_merge_value(conf->metrics, prev->metrics, 0);
     ngx_conf_merge_value(conf->model_api, prev->model_api, 1);
 
     return NGX_CONF_OK;
@@ -354,6 +366,46 @@ ngx_http_torchserve_management(ngx_conf_t *cf, ngx_command_t *cmd,
     clcf->handler = ngx_http_torchserve_management_handler;
 
     return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_torchserve_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_torchserve_loc_conf_t *tlcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (tlcf->metrics != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    tlcf->metrics = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_torchserve_metrics_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* Requests2XX/4XX/5XX are counted when each request is logged */
+static ngx_int_t
+ngx_http_torchserve_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_torchserve_log_handler;
+
+    return NGX_OK;
 }
 
 

@@ -65,6 +65,14 @@ typedef struct {
 } ngx_http_torchserve_proc_t;
 
 
+/* TorchServe's per-model counters; [0] URL without a version ("default") */
+typedef struct {
+    ngx_atomic_t                     requests;
+    ngx_atomic_t                     latency_us;
+    ngx_atomic_t                     queue_us;
+} ngx_http_torchserve_counters_t;
+
+
 /*
  * A registered model in the shared zone: fixed-size fields only, no
  * pointer into a process's heap.  Changed under the zone's mutex.
@@ -89,6 +97,7 @@ typedef struct {
     unsigned                         from_config:1;
     unsigned                         downloaded:1;   /* delete with it */
     uint64_t                         registered_ms;
+    ngx_http_torchserve_counters_t   counters[2];
     ngx_http_torchserve_proc_t       procs[NGX_HTTP_TORCHSERVE_MAX_PROCESSES];
 } ngx_http_torchserve_record_t;
 
@@ -96,6 +105,9 @@ typedef struct {
 typedef struct {
     ngx_atomic_t                     generation;
     ngx_atomic_t                     state_written;
+    ngx_atomic_t                     requests_2xx;   /* every API answer */
+    ngx_atomic_t                     requests_4xx;
+    ngx_atomic_t                     requests_5xx;
     ngx_queue_t                      records;
     ngx_uint_t                       next_id;
 } ngx_http_torchserve_shctx_t;
@@ -169,6 +181,7 @@ struct ngx_http_torchserve_waiter_s {
 typedef struct {
     ngx_flag_t                       inference;
     ngx_flag_t                       management;
+    ngx_flag_t                       metrics;
     ngx_flag_t                       model_api;
 } ngx_http_torchserve_loc_conf_t;
 
@@ -221,6 +234,13 @@ ngx_int_t ngx_http_torchserve_download(const char *url, const char *path,
     size_t max_size, char *err, size_t errlen, ngx_uint_t *exists);
 void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
     u_char *path, ngx_log_t *log);
+
+/* _metrics.c */
+ngx_int_t ngx_http_torchserve_metrics_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
+void ngx_http_torchserve_count_inference(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
+    ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us);
 
 /* _management.c */
 ngx_int_t ngx_http_torchserve_management_handler(ngx_http_request_t *r);

@@ -13,7 +13,7 @@ workers(2);
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 5 + 1);
+plan tests => repeat_each() * (3 * 6 + 1);
 
 no_shuffle();
 no_root_location();
@@ -64,6 +64,7 @@ _EOC_
 
     $block->set_value("config", <<"_EOC_");
     location /models { torchserve_management; }
+    location /metrics { torchserve_metrics; }
     location = /fan.html { ssi on; }
     location = /one {
         proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/api;
@@ -119,7 +120,14 @@ GET /models/api
 
 
 
-=== TEST 5: nginx.conf's models are re-synced at reload, the API's stay
+=== TEST 5: the counters survived the reloads: every request counted
+--- request
+GET /metrics?name[]=ts_inference_requests_total
+--- response_body_like: \nts_inference_requests_total\{model_name="api",model_version="default",hostname="[^"]+",\} 2001\.0\n$
+
+
+
+=== TEST 6: nginx.conf's models are re-synced at reload, the API's stay
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model tuple digits_tuple.mar;

@@ -1,0 +1,343 @@
+/*
+ * ngx_http_torchserve_metrics.c: TorchServe's Prometheus metrics
+ * (API.md section 4), counted in the shared zone so that the numbers
+ * are those of all worker processes together, and kept across reload.
+ *
+ *   Requests2XX/4XX/5XX              every answer of our locations
+ *   ts_inference_requests_total      per model and version label
+ *   ts_inference_latency_microseconds
+ *   ts_queue_latency_microseconds
+ *
+ * The text is simpleclient 0.9.0's: HELP and TYPE lines, labels with a
+ * trailing comma, values as Java prints doubles.  `?name[]=X` keeps only
+ * the named families.
+ */
+
+#include "ngx_http_torchserve_module.h"
+
+
+#define NGX_HTTP_TORCHSERVE_HELP(type, unit)                                 \
+    "Torchserve prometheus " type " metric with unit: " unit
+
+
+static ngx_str_t  ngx_http_torchserve_prometheus_type =
+    ngx_string("text/plain; version=0.0.4; charset=utf-8");
+
+
+static const char  *ngx_http_torchserve_host_metrics[] = {
+    "Requests2XX", "Requests4XX", "Requests5XX"
+};
+
+
+static const char  *ngx_http_torchserve_model_metrics[] = {
+    "ts_inference_requests_total",
+    "ts_inference_latency_microseconds",
+    "ts_queue_latency_microseconds"
+};
+
+
+static const char  *ngx_http_torchserve_model_units[] = {
+    "Count", "Microseconds", "Microseconds"
+};
+
+
+/* in the log phase: every answer of an inference/management/metrics API */
+ngx_int_t
+ngx_http_torchserve_log_handler(ngx_http_request_t *r)
+{
+    ngx_uint_t                        status;
+    ngx_http_torchserve_loc_conf_t   *tlcf;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_torchserve_module);
+
+    if (!tlcf->inference && !tlcf->management && !tlcf->metrics) {
+        return NGX_OK;
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (tmcf->sh == NULL) {
+        return NGX_OK;
+    }
+
+    status = r->headers_out.status;
+
+    /* TorchServe counts codes outside 2xx and 4xx as 5XX */
+    if (status >= 200 && status < 300) {
+        (void) ngx_atomic_fetch_add(&tmcf->sh->requests_2xx, 1);
+
+    } else if (status >= 400 && status < 500) {
+        (void) ngx_atomic_fetch_add(&tmcf->sh->requests_4xx, 1);
+
+    } else {
+        (void) ngx_atomic_fetch_add(&tmcf->sh->requests_5xx, 1);
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
+    uint64_t latency_us, uint64_t queue_us)
+{
+    ngx_queue_t                     *q;
+    ngx_http_torchserve_record_t    *rec;
+    ngx_http_torchserve_counters_t  *cnt;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (rec->id != m->id) {
+            continue;
+        }
+
+        cnt = &rec->counters[versioned ? 1 : 0];
+        cnt->requests++;
+        cnt->latency_us += latency_us;
+        cnt->queue_us += queue_us;
+        break;
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+}
+
+
+/* a number as Java's Double.toString writes it: 3.0, 1.2345678E7 */
+static u_char *
+ngx_http_torchserve_java_double(u_char *p, uint64_t v)
+{
+    u_char    digits[NGX_INT64_LEN + 1], *d, *last;
+    size_t    n;
+
+    if (v < 10000000) {
+        return ngx_sprintf(p, "%uL.0", v);
+    }
+
+    last = ngx_sprintf(digits, "%uL", v);
+    n = last - digits;
+
+    /* drop trailing zeros of the mantissa, keeping one digit after "." */
+    while (last - 1 > digits + 1 && last[-1] == '0') {
+        last--;
+    }
+
+    d = digits;
+    *p++ = *d++;
+    *p++ = '.';
+
+    if (d == last) {
+        *p++ = '0';
+    } else {
+        p = ngx_cpymem(p, d, last - d);
+    }
+
+    return ngx_sprintf(p, "E%uz", n - 1);
+}
+
+
+/* 1 if ?name[]= is absent or names this family */
+static ngx_uint_t
+ngx_http_torchserve_wanted(ngx_http_request_t *r, const char *name)
+{
+    u_char     *p, *last, *start;
+    size_t      len;
+    ngx_uint_t  filtered;
+
+    filtered = 0;
+    len = ngx_strlen(name);
+    p = r->args.data;
+    last = r->args.data + r->args.len;
+
+    while (p < last) {
+        start = p;
+
+        while (p < last && *p != '&') {
+            p++;
+        }
+
+        /* name[]= with the brackets written or percent-encoded */
+        if (p - start > 7 && ngx_strncmp(start, "name[]=", 7) == 0) {
+            filtered = 1;
+            if ((size_t) (p - start - 7) == len
+                && ngx_strncmp(start + 7, name, len) == 0)
+            {
+                return 1;
+            }
+
+        } else if (p - start > 11
+                   && ngx_strncasecmp(start, (u_char *) "name%5B%5D=", 11)
+                      == 0)
+        {
+            filtered = 1;
+            if ((size_t) (p - start - 11) == len
+                && ngx_strncmp(start + 11, name, len) == 0)
+            {
+                return 1;
+            }
+        }
+
+        if (p < last) {
+            p++;
+        }
+    }
+
+    return !filtered;
+}
+
+
+ngx_int_t
+ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
+{
+    u_char                           *body, *p, *end;
+    size_t                            len, nrecords;
+    uint64_t                          v;
+    ngx_int_t                         rc;
+    ngx_buf_t                        *b;
+    ngx_uint_t                        i, k, filtered;
+    ngx_chain_t                       out;
+    ngx_queue_t                      *q;
+    ngx_atomic_t                     *host[3];
+    ngx_http_torchserve_record_t     *rec;
+    ngx_http_torchserve_counters_t   *cnt;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    nrecords = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        nrecords++;
+    }
+
+    /* sized under the same lock the text is written under */
+    len = 4096 + nrecords * 3 * 2
+                 * (160 + NGX_HTTP_TORCHSERVE_NAME_LEN
+                    + NGX_HTTP_TORCHSERVE_VERSION_LEN + ngx_cycle->hostname.len);
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body;
+    end = body + len;
+
+    host[0] = &tmcf->sh->requests_2xx;
+    host[1] = &tmcf->sh->requests_4xx;
+    host[2] = &tmcf->sh->requests_5xx;
+
+    filtered = 0;
+
+    for (i = 0; i < 3; i++) {
+        if (!ngx_http_torchserve_wanted(r, ngx_http_torchserve_host_metrics[i]))
+        {
+            filtered = 1;
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n"
+                         "%s{Level=\"Host\",Hostname=\"%V\",} ",
+                         ngx_http_torchserve_host_metrics[i],
+                         NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
+                         ngx_http_torchserve_host_metrics[i],
+                         ngx_http_torchserve_host_metrics[i],
+                         &ngx_cycle->hostname);
+        p = ngx_http_torchserve_java_double(p, *host[i]);
+        *p++ = '\n';
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (!ngx_http_torchserve_wanted(r,
+                                        ngx_http_torchserve_model_metrics[k]))
+        {
+            filtered = 1;
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "# HELP %s Torchserve prometheus counter "
+                         "metric with unit: %s\n# TYPE %s counter\n",
+                         ngx_http_torchserve_model_metrics[k],
+                         ngx_http_torchserve_model_units[k],
+                         ngx_http_torchserve_model_metrics[k]);
+
+        for (q = ngx_queue_head(&tmcf->sh->records);
+             q != ngx_queue_sentinel(&tmcf->sh->records);
+             q = ngx_queue_next(q))
+        {
+            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+            for (i = 0; i < 2; i++) {
+                cnt = &rec->counters[i];
+
+                if (cnt->requests == 0) {
+                    continue;
+                }
+
+                v = k == 0 ? cnt->requests
+                           : k == 1 ? cnt->latency_us : cnt->queue_us;
+
+                p = ngx_slprintf(p, end, "%s{model_name=\"%s\","
+                                 "model_version=\"%s\",hostname=\"%V\",} ",
+                                 ngx_http_torchserve_model_metrics[k],
+                                 rec->name,
+                                 i == 0 ? (u_char *) "default" : rec->version,
+                                 &ngx_cycle->hostname);
+                p = ngx_http_torchserve_java_double(p, v);
+                *p++ = '\n';
+            }
+        }
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    (void) filtered;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_type = ngx_http_torchserve_prometheus_type;
+    r->headers_out.content_type_len = ngx_http_torchserve_prometheus_type.len;
+    r->headers_out.content_length_n = p - body;
+
+    if (r->method == NGX_HTTP_HEAD) {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = body;
+    b->last = p;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,67 @@
+# Prometheus metrics with TorchServe's names, counted across both worker
+# processes in the shared zone; name[] filtering.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+master_on();
+workers(2);
+repeat_each(1);
+
+plan tests => repeat_each() * (3 * 8 + 4);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: counters of all processes, by model and version label
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location /metrics { torchserve_metrics; }
+    location / { torchserve_inference; }
+--- request eval
+[
+"POST /predictions/digits\n$::S0",
+"POST /predictions/digits\n$::S0",
+"POST /predictions/digits/1.0\n$::S0",
+"POST /predictions/digits/1.0\n$::S0",
+"POST /predictions/digits/1.0\n$::S0",
+"POST /predictions/nosuch\n$::S0",
+"GET /metrics",
+"GET /metrics?name[]=ts_inference_requests_total&name[]=Requests4XX",
+]
+--- error_code eval
+[200, 200, 200, 200, 200, 404, 200, 200]
+--- response_body_like eval
+[
+qr/^\[/, qr/^\[/, qr/^\[/, qr/^\[/, qr/^\[/,
+qr/ModelNotFoundException/,
+qr/\A# HELP Requests2XX Torchserve prometheus counter metric with unit: Count\n# TYPE Requests2XX counter\nRequests2XX\{Level="Host",Hostname="[^"]+",\} 5\.0\n(?s:.*)^Requests4XX\{Level="Host",Hostname="[^"]+",\} 1\.0\n(?s:.*)^ts_inference_requests_total\{model_name="digits",model_version="default",hostname="[^"]+",\} 2\.0\nts_inference_requests_total\{model_name="digits",model_version="1\.0",hostname="[^"]+",\} 3\.0\n(?s:.*)^ts_inference_latency_microseconds\{model_name="digits",model_version="default",hostname="[^"]+",\} [1-9]\d*\.0\n(?s:.*)^# TYPE ts_queue_latency_microseconds counter\n/m,
+qr/\A# HELP Requests4XX [^\n]+\n# TYPE Requests4XX counter\nRequests4XX\{[^\n]+\} 1\.0\n# HELP ts_inference_requests_total [^\n]+\n# TYPE ts_inference_requests_total counter\n(?:ts_inference_requests_total\{[^\n]+\n){2}\z/,
+]
+--- no_error_log
+[crit]
+
+
+
+=== TEST 2: Prometheus' content type
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location /metrics { torchserve_metrics; }
+--- request
+GET /metrics
+--- response_headers
+Content-Type: text/plain; version=0.0.4; charset=utf-8
+--- response_body_like: ^# HELP Requests2XX
+--- no_error_log
+[crit]
