@@ -541,8 +541,9 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
     for (i = 0; i < NGX_HTTP_TORCHSERVE_MAX_PROCESSES; i++) {
         proc = &rec->procs[i];
 
+        /* a slot of a process gone since (fewer workers after a reload) */
         if (proc->pid == 0 || proc->status == NGX_HTTP_TORCHSERVE_UNLOADED
-            || kill(proc->pid, 0) != 0)
+            || (kill(proc->pid, 0) != 0 && errno != EPERM))
         {
             continue;
         }
