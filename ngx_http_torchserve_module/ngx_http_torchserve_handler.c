@@ -14,39 +14,7 @@
 #include "ngx_http_torchserve_module.h"
 
 
-typedef struct {
-    u_char      *data;        /* in memory, or NULL */
-    ngx_fd_t     fd;          /* else in the body's temp file */
-    off_t        offset;
-    size_t       len;
-} ngx_http_torchserve_body_part_t;
 
-
-typedef struct {
-    ngx_http_request_t               *request;
-    ngx_http_torchserve_main_conf_t  *tmcf;
-    ngx_http_torchserve_model_t      *model;
-    ts_servable_t                    *servable;
-
-    ngx_http_torchserve_body_part_t  *parts;
-    ngx_uint_t                        nparts;
-    size_t                            body_len;
-    u_char                           *body;        /* malloc'd if joined */
-
-    /*
-     * armed while the task runs: a worker process that is shutting down
-     * (reload) exits once no timer is left, and would cut this request
-     */
-    ngx_event_t                       running;
-
-    ts_request_t                      req;
-
-    /* for ts_inference_latency_microseconds and the queue latency */
-    uint64_t                          start_us;
-    uint64_t                          posted_us;
-    uint64_t                          run_us;       /* set by the thread */
-    ngx_uint_t                        versioned;
-} ngx_http_torchserve_infer_t;
 
 
 #define NGX_HTTP_TORCHSERVE_RUNNING_LOG  60000
@@ -511,7 +479,7 @@ ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
             ngx_cpystrn((u_char *) ctx->req.error,
                         (u_char *) "no memory for the request body",
                         TS_ERROR_LEN);
-            return;
+            goto done;
         }
 
         p = ctx->body;
@@ -533,7 +501,7 @@ ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
                     ngx_snprintf((u_char *) ctx->req.error, TS_ERROR_LEN - 1,
                                  "reading the request body's temp file "
                                  "failed (%d)%Z", n < 0 ? ngx_errno : 0);
-                    return;
+                    goto done;
                 }
 
                 p += n;
@@ -546,6 +514,10 @@ ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
     ctx->req.len = ctx->body_len;
 
     ts_servable_infer(ctx->servable, &ctx->req, 1);
+
+done:
+
+    ctx->end_us = ngx_http_torchserve_now_us();
 }
 
 
@@ -587,8 +559,10 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
+    ctx->done_us = ngx_http_torchserve_now_us();
+
     ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
-        ctx->versioned, ngx_http_torchserve_now_us() - ctx->start_us,
+        ctx->versioned, ctx->done_us - ctx->start_us,
         ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0);
 
     status = ctx->req.status;

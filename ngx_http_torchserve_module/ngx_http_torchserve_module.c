@@ -128,7 +128,7 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_torchserve_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_torchserve_add_variables,     /* preconfiguration */
     ngx_http_torchserve_postconfiguration, /* postconfiguration */
 
     ngx_http_torchserve_create_main_conf,  /* create main configuration */

@@ -186,6 +186,44 @@ typedef struct {
 } ngx_http_torchserve_loc_conf_t;
 
 
+/* where a prediction's body is, for the thread to read */
+typedef struct {
+    u_char      *data;        /* in memory, or NULL */
+    ngx_fd_t     fd;          /* else in the body's temp file */
+    off_t        offset;
+    size_t       len;
+} ngx_http_torchserve_body_part_t;
+
+
+typedef struct {
+    ngx_http_request_t               *request;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+    ngx_http_torchserve_model_t      *model;
+    ts_servable_t                    *servable;
+
+    ngx_http_torchserve_body_part_t  *parts;
+    ngx_uint_t                        nparts;
+    size_t                            body_len;
+    u_char                           *body;        /* malloc'd if joined */
+
+    /*
+     * armed while the task runs: a worker process that is shutting down
+     * (reload) exits once no timer is left, and would cut this request
+     */
+    ngx_event_t                       running;
+
+    ts_request_t                      req;
+
+    /* for ts_inference_latency_microseconds and the queue latency */
+    uint64_t                          start_us;
+    uint64_t                          posted_us;
+    uint64_t                          run_us;       /* set by the thread */
+    uint64_t                          end_us;       /* likewise */
+    uint64_t                          done_us;
+    ngx_uint_t                        versioned;
+} ngx_http_torchserve_infer_t;
+
+
 extern ngx_module_t  ngx_http_torchserve_module;
 
 
@@ -234,6 +272,9 @@ ngx_int_t ngx_http_torchserve_download(const char *url, const char *path,
     size_t max_size, char *err, size_t errlen, ngx_uint_t *exists);
 void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
     u_char *path, ngx_log_t *log);
+
+/* _variables.c */
+ngx_int_t ngx_http_torchserve_add_variables(ngx_conf_t *cf);
 
 /* _metrics.c */
 ngx_int_t ngx_http_torchserve_metrics_handler(ngx_http_request_t *r);

@@ -9,7 +9,7 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 8 + 4);
+plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4);
 
 no_shuffle();
 no_root_location();
@@ -63,5 +63,45 @@ GET /metrics
 --- response_headers
 Content-Type: text/plain; version=0.0.4; charset=utf-8
 --- response_body_like: ^# HELP Requests2XX
+--- no_error_log
+[crit]
+
+
+
+=== TEST 3: variables for logs and maps
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location / {
+        torchserve_inference;
+        add_header X-Model "$torchserve_model/$torchserve_model_version/$torchserve_batch_size" always;
+        add_header X-Times "$torchserve_queue_time $torchserve_inference_time" always;
+    }
+--- request eval
+"POST /predictions/digits\n$::S0"
+--- response_headers_like
+X-Model: ^digits/1\.0/1$
+X-Times: ^\d+\.\d{6} \d+\.\d{6}$
+--- response_body_like: ^\[
+--- no_error_log
+[crit]
+
+
+
+=== TEST 4: empty for requests without a prediction
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location / {
+        torchserve_inference;
+        add_header X-Model "[$torchserve_model]" always;
+    }
+--- request
+GET /ping
+--- response_headers
+X-Model: []
+--- response_body_like: Healthy
 --- no_error_log
 [crit]
