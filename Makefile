@@ -18,7 +18,7 @@ FIXTURES   := $(BUILD)/fixtures
 DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
 	libpcre2-dev libyaml-dev libcurl4-openssl-dev python3-torch python3-sklearn g++ make curl \
 	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
-	libcmocka-dev libjson-pp-perl perl
+	libcmocka-dev libjson-pp-perl perl valgrind
 
 CC         ?= gcc
 CXX        ?= g++
@@ -26,22 +26,30 @@ CFLAGS_RT  := -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter \
 	-Wno-format-truncation -Werror=implicit-function-declaration -I$(TOP)/runtime
 CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
 	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
-RUNTIME_LIBS := -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ -lm -lpthread
+RUNTIME_LIBS := -lyaml -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ -lm -lpthread
 
-RUNTIME_WIP := runtime/ts_model_config.c runtime/ts_archive_write.c
-RUNTIME_C   := $(filter-out $(RUNTIME_WIP),$(wildcard runtime/*.c))
+RUNTIME_C   := $(wildcard runtime/*.c)
 RUNTIME_CXX := $(wildcard runtime/*.cpp)
 RUNTIME_H   := $(wildcard runtime/*.h)
 RUNTIME_OBJ := $(patsubst runtime/%.c,$(BUILD)/runtime/%.o,$(RUNTIME_C)) \
 	$(patsubst runtime/%.cpp,$(BUILD)/runtime/%.o,$(RUNTIME_CXX))
 MODULE_C    := $(wildcard ngx_http_torchserve_module/*.c ngx_http_torchserve_module/*.h)
 
-UNIT_SRC    := $(filter-out runtime/tests/test_model_config.c runtime/tests/test_archive_write.c,$(wildcard runtime/tests/test_*.c))
+UNIT_SRC    := $(wildcard runtime/tests/test_*.c)
 UNIT_BIN    := $(patsubst runtime/tests/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps module runtime unit fixtures test test-nginx test-runner run clean
+ARCHIVE_TOOL   := $(BUILD)/archive_tool
+ARCHIVE_TOOL_C := $(wildcard archive_tool/*.c)
+ARCHIVE_TOOL_H := $(wildcard archive_tool/*.h)
+PREFIX         ?= /usr/local
+BINDIR         := $(PREFIX)/bin
+# archive_tool finds its helper in <bindir>/../share/archive_tool/
+TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
-all: $(MODULE_SO)
+.PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx \
+	test-runner test-archive-tool install run clean
+
+all: $(MODULE_SO) $(ARCHIVE_TOOL)
 
 # --- dependencies -----------------------------------------------------------
 
@@ -95,6 +103,29 @@ $(MODULE_SO): $(NGX_SRC)/objs/Makefile $(RUNTIME_A) $(MODULE_C)
 	$(MAKE) -C $(NGX_SRC) -f objs/Makefile modules
 	cp $(NGX_SRC)/objs/ngx_http_torchserve_module.so $@
 
+# --- archive_tool (torch-model-archiver) ----------------------------------
+
+# only ts_archive_write.o is pulled from the library: no libtorch here
+$(ARCHIVE_TOOL): $(ARCHIVE_TOOL_C) $(ARCHIVE_TOOL_H) $(RUNTIME_H) $(RUNTIME_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -I$(TOP)/archive_tool $(ARCHIVE_TOOL_C) -o $@ \
+	    $(RUNTIME_A) -larchive
+
+install: $(ARCHIVE_TOOL)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(TOOLDATADIR)
+	install -m 755 $(ARCHIVE_TOOL) $(DESTDIR)$(BINDIR)/archive_tool
+	install -m 644 archive_tool/export_torchscript.py \
+	    $(DESTDIR)$(TOOLDATADIR)/export_torchscript.py
+	@# the seeds' commands say torch-model-archiver: take the name if it is free
+	@other=$$(command -v torch-model-archiver 2>/dev/null || true); \
+	if [ -z "$$other" ] || [ "$$(readlink -f "$$other")" = \
+	        "$$(readlink -f $(DESTDIR)$(BINDIR)/archive_tool)" ]; then \
+	    ln -sfn archive_tool $(DESTDIR)$(BINDIR)/torch-model-archiver; \
+	    echo "installed $(DESTDIR)$(BINDIR)/torch-model-archiver -> archive_tool"; \
+	else \
+	    echo "torch-model-archiver is $$other: left alone (use archive_tool)"; \
+	fi
+
 # --- tests ------------------------------------------------------------------
 
 $(BUILD)/tests/%: runtime/tests/%.c $(RUNTIME_A)
@@ -107,11 +138,21 @@ unit: $(UNIT_BIN)
 	    TS_TEST_TMP=$(BUILD)/tests/tmp $$t; \
 	done
 
+unit-valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do \
+	    echo "== valgrind $$(basename $$t)"; \
+	    TS_TEST_TMP=$(BUILD)/tests/tmp valgrind -q --leak-check=full \
+	        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $$t; \
+	done
+
+test-archive-tool: $(ARCHIVE_TOOL)
+	ARCHIVE_TOOL=$(ARCHIVE_TOOL) prove archive_tool/tests/
+
 fixtures: $(FIXTURES)/.stamp
 
-$(FIXTURES)/.stamp: t/make_fixtures.py
+$(FIXTURES)/.stamp: t/make_fixtures.py $(ARCHIVE_TOOL)
 	@mkdir -p $(FIXTURES)
-	$(PYTHON) t/make_fixtures.py $(FIXTURES)
+	ARCHIVE_TOOL=$(ARCHIVE_TOOL) $(PYTHON) t/make_fixtures.py $(FIXTURES)
 	@touch $@
 
 # CPAN's Test::Nginx when installed, else the project's compatible runner
@@ -132,7 +173,7 @@ test-runner:
 	prove -I$(TOP)/t/lib t/selftest/
 
 test: deps
-	$(MAKE) all unit test-nginx
+	$(MAKE) all unit test-archive-tool test-nginx
 
 # --- run the example --------------------------------------------------------
 
