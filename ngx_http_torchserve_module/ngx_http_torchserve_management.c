@@ -38,6 +38,7 @@ typedef struct {
     char                             *m_runtime;
     ngx_uint_t                        not_found;
     ngx_uint_t                        remote;
+    ngx_http_torchserve_defaults_t    defaults;    /* model-config.yaml */
     ngx_uint_t                        exists;
     ngx_uint_t                        download_failed;
     ngx_str_t                         file;
@@ -761,28 +762,33 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
                    "Invalid RuntimeType value: %V", &runtime);
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "batch_size", 1, &reg->batch_size)
+    /* unset parameters come from model-config.yaml, then defaults */
+    if (ngx_http_torchserve_arg_uint(r, "batch_size", NGX_CONF_UNSET_UINT,
+                                     &reg->batch_size)
         != NGX_OK || reg->batch_size == 0)
     {
         return ngx_http_torchserve_bad_param(r, "batch_size",
                                              "a whole number >= 1");
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "max_batch_delay", 100,
+    if (ngx_http_torchserve_arg_uint(r, "max_batch_delay",
+                                     NGX_CONF_UNSET_UINT,
                                      &reg->max_batch_delay) != NGX_OK)
     {
         return ngx_http_torchserve_bad_param(r, "max_batch_delay",
                                              "milliseconds, >= 0");
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "initial_workers", 0,
+    if (ngx_http_torchserve_arg_uint(r, "initial_workers",
+                                     NGX_CONF_UNSET_UINT,
                                      &reg->initial_workers) != NGX_OK)
     {
         return ngx_http_torchserve_bad_param(r, "initial_workers",
                                              "a whole number >= 0");
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "response_timeout", 120,
+    if (ngx_http_torchserve_arg_uint(r, "response_timeout",
+                                     NGX_CONF_UNSET_UINT,
                                      &reg->response_timeout) != NGX_OK)
     {
         return ngx_http_torchserve_bad_param(r, "response_timeout",
@@ -909,7 +915,10 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
                                : a->manifest.handler;
 
     if (ts_archive_check_torchscript(a, reg->err, sizeof(reg->err)) == 0
-        && ts_handler_find(handler, reg->err, sizeof(reg->err)) != NULL)
+        && ts_handler_find(handler, reg->err, sizeof(reg->err)) != NULL
+        && ngx_http_torchserve_archive_defaults(a, &reg->defaults, reg->err,
+                                                sizeof(reg->err))
+           == NGX_OK)
     {
         reg->m_name = ngx_http_torchserve_strdup_or_null(
                                                     a->manifest.model_name);
@@ -972,6 +981,7 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
     u_char                            msg[NGX_MAX_ERROR_STR];
     ngx_http_torchserve_record_t     *rec;
     ngx_http_torchserve_register_t   *reg;
+    ngx_http_torchserve_defaults_t   *d;
     ngx_http_torchserve_model_t      *m;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
@@ -1090,11 +1100,27 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
     ngx_cpystrn(rec->runtime,
                 (u_char *) (reg->m_runtime ? reg->m_runtime : "python"),
                 sizeof(rec->runtime));
+    d = &reg->defaults;
+
+    if (reg->initial_workers == NGX_CONF_UNSET_UINT) {
+        reg->initial_workers = d->min_workers > 0 ? d->min_workers : 0;
+    }
+
     rec->min_workers = reg->initial_workers;
-    rec->max_workers = reg->initial_workers;
-    rec->batch_size = reg->batch_size;
-    rec->max_batch_delay = reg->max_batch_delay;
-    rec->response_timeout = reg->response_timeout;
+    rec->max_workers = d->max_workers >= (ngx_int_t) reg->initial_workers
+                       ? (ngx_uint_t) d->max_workers : reg->initial_workers;
+    rec->batch_size = reg->batch_size != NGX_CONF_UNSET_UINT
+                      ? reg->batch_size
+                      : d->batch_size > 0 ? (ngx_uint_t) d->batch_size : 1;
+    rec->max_batch_delay = reg->max_batch_delay != NGX_CONF_UNSET_UINT
+                           ? reg->max_batch_delay
+                           : d->max_batch_delay >= 0
+                             ? (ngx_uint_t) d->max_batch_delay : 100;
+    rec->response_timeout = reg->response_timeout != NGX_CONF_UNSET_UINT
+                            ? reg->response_timeout
+                            : d->response_timeout > 0
+                              ? (ngx_uint_t) d->response_timeout : 120;
+    ngx_cpystrn(rec->device, d->device, sizeof(rec->device));
     rec->options.warmup = 3;
     rec->is_default = !name_found;
     rec->downloaded = reg->remote;

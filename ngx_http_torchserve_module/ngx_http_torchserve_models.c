@@ -8,6 +8,7 @@
  */
 
 #include "ngx_http_torchserve_module.h"
+#include "ts_model_config.h"
 
 
 #define NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP  3
@@ -81,7 +82,7 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     m->name = value[1];
     m->archive = value[2];
-    m->workers = 1;
+    m->workers = NGX_CONF_UNSET_UINT;
     m->options.warmup = NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP;
     m->options.input_ndim = -1;
     m->options.input_dtype = -1;
@@ -283,6 +284,79 @@ ngx_http_torchserve_handler_name(ngx_pool_t *pool,
 }
 
 
+/*
+ * The defaults an archive's model-config.yaml (its manifest's configFile)
+ * sets; the archive may be opened without data: YAML files are read.
+ */
+ngx_int_t
+ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
+    ngx_http_torchserve_defaults_t *d, char *err, size_t errlen)
+{
+    char                      msg[TS_ERROR_LEN];
+    ts_model_config_t         cfg;
+    const ts_archive_file_t  *f;
+
+    ngx_memset(d, 0xff, offsetof(ngx_http_torchserve_defaults_t, device));
+    d->device[0] = '\0';
+
+    if (a->manifest.config_file == NULL) {
+        return NGX_OK;
+    }
+
+    f = ts_archive_find(a, a->manifest.config_file);
+
+    if (f == NULL || f->data == NULL) {
+        snprintf(err, errlen, "the manifest's configFile \"%s\" is not in "
+                 "the archive", a->manifest.config_file);
+        return NGX_ERROR;
+    }
+
+    if (ts_model_config_parse((const char *) f->data, f->size, &cfg, msg,
+                              sizeof(msg))
+        != 0)
+    {
+        snprintf(err, errlen, "%s: %s", a->manifest.config_file, msg);
+        return NGX_ERROR;
+    }
+
+    /* TorchServe takes min/max workers only as a valid pair */
+    if (cfg.min_workers.set && cfg.min_workers.value > 0) {
+        d->min_workers = cfg.min_workers.value;
+
+        if (cfg.max_workers.set
+            && cfg.max_workers.value >= cfg.min_workers.value)
+        {
+            d->max_workers = cfg.max_workers.value;
+        }
+    }
+
+    if (cfg.batch_size.set) {
+        d->batch_size = cfg.batch_size.value;
+    }
+
+    if (cfg.max_batch_delay.set) {
+        d->max_batch_delay = cfg.max_batch_delay.value;
+    }
+
+    if (cfg.response_timeout.set) {
+        d->response_timeout = cfg.response_timeout.value;
+    }
+
+    if (cfg.device_type.set && cfg.device_type.value == TS_DEVICE_GPU) {
+        if (cfg.device_ids.set && cfg.device_ids.n > 0) {
+            snprintf((char *) d->device, sizeof(d->device), "cuda:%d",
+                     cfg.device_ids.ids[0]);
+        } else {
+            snprintf((char *) d->device, sizeof(d->device), "cuda");
+        }
+    }
+
+    ts_model_config_clear(&cfg);
+
+    return NGX_OK;
+}
+
+
 /* opens every configured archive without its weights: nginx -t and start */
 ngx_int_t
 ngx_http_torchserve_models_check(ngx_conf_t *cf,
@@ -329,6 +403,29 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
                           m->conf_line);
             ts_archive_free(a);
             return NGX_ERROR;
+        }
+
+        if (ngx_http_torchserve_archive_defaults(a, &m->defaults, err,
+                                                 sizeof(err))
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "torchserve_model \"%V\" (%V): %s in %V:%ui",
+                          &m->name, &m->path, err, &m->conf_file,
+                          m->conf_line);
+            ts_archive_free(a);
+            return NGX_ERROR;
+        }
+
+        /* nginx.conf's parameters override model-config.yaml */
+        if (m->workers == NGX_CONF_UNSET_UINT) {
+            m->workers = m->defaults.min_workers > 0
+                         ? (ngx_uint_t) m->defaults.min_workers : 1;
+        }
+
+        if (m->device.len == 0 && m->defaults.device[0] != '\0') {
+            m->device.data = m->defaults.device;
+            m->device.len = ngx_strlen(m->defaults.device);
         }
 
         if (m->handler.len == 0

@@ -38,6 +38,17 @@ typedef enum {
 } ngx_http_torchserve_model_status_e;
 
 
+/* an archive's model-config.yaml, as TorchServe reads it; -1: not set */
+typedef struct {
+    ngx_int_t                        min_workers;
+    ngx_int_t                        max_workers;
+    ngx_int_t                        batch_size;
+    ngx_int_t                        max_batch_delay;     /* ms */
+    ngx_int_t                        response_timeout;    /* s */
+    u_char                           device[64];          /* "" not set */
+} ngx_http_torchserve_defaults_t;
+
+
 /* a model as nginx.conf declares it (torchserve_model) */
 typedef struct {
     ngx_str_t                        name;
@@ -49,6 +60,7 @@ typedef struct {
     ngx_str_t                        device;       /* "" -> cpu */
     ngx_uint_t                       workers;
     ts_load_options_t                options;
+    ngx_http_torchserve_defaults_t   defaults;     /* model-config.yaml */
 
     /* where the directive stands, for messages */
     ngx_str_t                        conf_file;
@@ -232,6 +244,8 @@ char *ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
+ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
+    ngx_http_torchserve_defaults_t *d, char *err, size_t errlen);
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);

@@ -351,10 +351,15 @@ ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
                                 sizeof(rec->device));
 
     rec->min_workers = cm->workers;
-    rec->max_workers = cm->workers;
-    rec->batch_size = 1;
-    rec->max_batch_delay = 100;
-    rec->response_timeout = 120;
+    rec->max_workers = cm->defaults.max_workers >= (ngx_int_t) cm->workers
+                       ? (ngx_uint_t) cm->defaults.max_workers : cm->workers;
+    rec->batch_size = cm->defaults.batch_size > 0
+                      ? (ngx_uint_t) cm->defaults.batch_size : 1;
+    rec->max_batch_delay = cm->defaults.max_batch_delay >= 0
+                           ? (ngx_uint_t) cm->defaults.max_batch_delay : 100;
+    rec->response_timeout = cm->defaults.response_timeout > 0
+                            ? (ngx_uint_t) cm->defaults.response_timeout
+                            : 120;
     rec->options = cm->options;
     rec->options.device = NULL;
     rec->from_config = 1;

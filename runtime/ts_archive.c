@@ -1243,10 +1243,24 @@ ts_archive_add(ts_archive_reader_t *rd, char *name, unsigned char *data,
 }
 
 
+/*
+ * Without data, the manifest and YAML files are still read: the
+ * manifest's configFile (model-config.yaml) sets the model's defaults,
+ * and its name is only known once the manifest, often last, is read.
+ */
 static int
 ts_archive_keep(ts_archive_reader_t *rd, const char *name)
 {
-    return rd->limits.with_data || strcmp(name, TS_ARCHIVE_MANIFEST) == 0;
+    size_t  len;
+
+    if (rd->limits.with_data || strcmp(name, TS_ARCHIVE_MANIFEST) == 0) {
+        return 1;
+    }
+
+    len = strlen(name);
+
+    return (len > 5 && strcmp(name + len - 5, ".yaml") == 0)
+           || (len > 4 && strcmp(name + len - 4, ".yml") == 0);
 }
 
 

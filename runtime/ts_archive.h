@@ -61,7 +61,7 @@ typedef struct {
     size_t  max_entry_size;     /* bytes; 0: TS_ARCHIVE_DEFAULT_MAX_ENTRY */
     size_t  max_total_size;     /* bytes; 0: TS_ARCHIVE_DEFAULT_MAX_TOTAL */
     size_t  max_entries;        /* 0: TS_ARCHIVE_DEFAULT_MAX_ENTRIES */
-    int     with_data;          /* 0: names, sizes and manifest only */
+    int     with_data;          /* 0: names, sizes, manifest and YAML only */
 } ts_archive_limits_t;
 
 #define TS_ARCHIVE_DEFAULT_MAX_ENTRY    ((size_t) 4 << 30)

@@ -13,7 +13,8 @@ use FindBin;
 use JSON::PP ();
 use Exporter 'import';
 
-our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample);
+our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
+                 mnist_sample);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -98,6 +99,15 @@ sub close_to {
         my $diff = _compare($got, $want, '$');
         return $diff eq '' ? "close\n" : $diff;
     };
+}
+
+my $mnist;
+
+# the JSON text of MNIST-shaped sample i (1x28x28)
+sub mnist_sample {
+    my ($i) = @_;
+    $mnist ||= JSON::PP::decode_json(fixture('mnist_samples.json'));
+    return JSON::PP::encode_json($mnist->[$i]);
 }
 
 # the same for a body that concatenates $count JSON arrays (SSI fan-out)

@@ -12,6 +12,7 @@ import io
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tarfile
 import time
@@ -168,6 +169,81 @@ def unbatch(y):
     return y
 
 
+def archive_tool(*args):
+    """Packs with our torch-model-archiver (build/archive_tool)."""
+    tool = os.environ.get("ARCHIVE_TOOL") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "build",
+        "archive_tool")
+    subprocess.run([tool] + list(args), check=True)
+
+
+def archive_tool_fixtures(out, mlp, samples, expect):
+    """Archives written by archive_tool, in every format, with extra files,
+    a model-config.yaml, and the MNIST eager model exported to TorchScript
+    (the seeds' command with --export-torchscript)."""
+    work = os.path.join(out, "at_src")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(os.path.join(work, "extras", "nested"))
+
+    pt = os.path.join(work, "digits.pt")
+    torch.jit.save(torch.jit.script(mlp), pt)
+
+    with open(os.path.join(work, "index_to_name.json"), "w") as f:
+        json.dump({str(i): "digit_%d" % i for i in range(10)}, f)
+    with open(os.path.join(work, "extras", "nested", "notes.txt"), "w") as f:
+        f.write("nested extra file\n")
+    with open(os.path.join(work, "model-config.yaml"), "w") as f:
+        f.write("minWorkers: 2\nmaxWorkers: 3\nbatchSize: 4\n"
+                "maxBatchDelay: 50\nresponseTimeout: 30\n")
+
+    common = ["--model-name", "digits", "--version", "1.0",
+              "--serialized-file", pt, "--handler", "tensor",
+              "--extra-files",
+              os.path.join(work, "index_to_name.json") + ","
+              + os.path.join(work, "extras"), "-f"]
+    for fmt in ("default", "zip-store", "tgz", "no-archive"):
+        dest = os.path.join(out, "at_" + fmt.replace("-", "_"))
+        os.makedirs(dest, exist_ok=True)
+        archive_tool(*common, "--archive-format", fmt, "--export-path", dest)
+
+    dest = os.path.join(out, "at_config")
+    os.makedirs(dest, exist_ok=True)
+    archive_tool(*common, "-c", os.path.join(work, "model-config.yaml"),
+                 "--export-path", dest)
+
+    # MNIST: the PyTorch example's conv net, eager, with its state_dict
+    here = os.path.dirname(os.path.abspath(__file__))
+    model_py = os.path.join(here, "..", "archive_tool", "tests",
+                            "mnist_model.py")
+    sys.path.insert(0, os.path.dirname(model_py))
+    import mnist_model  # noqa: E402
+
+    torch.manual_seed(3)
+    net = mnist_model.Net().eval()
+    sd = os.path.join(work, "mnist_sd.pt")
+    torch.save(net.state_dict(), sd)
+
+    for name, extra in (("at_mnist", ["--export-torchscript"]),
+                        ("at_mnist_eager", [])):
+        dest = os.path.join(out, name)
+        os.makedirs(dest, exist_ok=True)
+        archive_tool("--model-name", "mnist", "--version", "1.0",
+                     "--model-file", model_py, "--serialized-file", sd,
+                     "--handler", "tensor", "--export-path", dest, "-f",
+                     *extra)
+
+    # the 8x8 digits, upsampled to MNIST's 1x28x28
+    images = []
+    for x in samples[:3]:
+        img = torch.tensor(x, dtype=torch.float32).reshape(1, 1, 8, 8)
+        img = torch.nn.functional.interpolate(img, size=(28, 28),
+                                              mode="bilinear",
+                                              align_corners=False)
+        images.append(img[0].tolist())
+    write_json(os.path.join(out, "mnist_samples.json"), images)
+    expect["mnist"] = expected(net, images)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "build/fixtures"
     os.makedirs(out, exist_ok=True)
@@ -228,6 +304,8 @@ def main():
     write_json(os.path.join(out, "big_input.json"), big)
     with torch.inference_mode():
         expect["stats_big"] = unbatch(Stats()(torch.tensor([big])))
+
+    archive_tool_fixtures(out, mlp, samples, expect)
 
     write_json(os.path.join(out, "expected.json"), expect)
     print("fixtures written to", out)
