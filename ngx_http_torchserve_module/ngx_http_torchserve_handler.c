@@ -48,8 +48,11 @@ ngx_http_torchserve_now_us(void)
 }
 
 
-/* the path split on "/", a trailing slash ignored, as TorchServe routes */
-static ngx_uint_t
+/*
+ * The path split on "/", a trailing slash ignored, as TorchServe routes;
+ * returns the number of segments (up to max are stored).
+ */
+ngx_uint_t
 ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
     ngx_uint_t max)
 {

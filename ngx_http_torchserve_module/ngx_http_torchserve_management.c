@@ -94,7 +94,6 @@ ngx_http_torchserve_not_allowed(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_torchserve_management_handler(ngx_http_request_t *r)
 {
-    u_char                           *p, *last, *start;
     ngx_int_t                         rc;
     ngx_str_t                         segs[4], none = ngx_null_string;
     ngx_uint_t                        n;
@@ -111,28 +110,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
 
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
 
-    /* the path split on "/", a trailing slash ignored */
-    p = r->uri.data;
-    last = r->uri.data + r->uri.len;
-    n = 0;
-
-    while (p < last) {
-        while (p < last && *p == '/') {
-            p++;
-        }
-        if (p == last) {
-            break;
-        }
-        start = p;
-        while (p < last && *p != '/') {
-            p++;
-        }
-        if (n < 4) {
-            segs[n].data = start;
-            segs[n].len = p - start;
-        }
-        n++;
-    }
+    n = ngx_http_torchserve_split_path(&r->uri, segs, 4);
 
     if (n == 0) {
         return ngx_http_torchserve_not_allowed(r);

@@ -200,9 +200,7 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     size_t                            len, nrecords;
     uint64_t                          v;
     ngx_int_t                         rc;
-    ngx_buf_t                        *b;
-    ngx_uint_t                        i, k, filtered;
-    ngx_chain_t                       out;
+    ngx_uint_t                        i, k;
     ngx_queue_t                      *q;
     ngx_atomic_t                     *host[3];
     ngx_http_torchserve_record_t     *rec;
@@ -244,12 +242,9 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     host[1] = &tmcf->sh->requests_4xx;
     host[2] = &tmcf->sh->requests_5xx;
 
-    filtered = 0;
-
     for (i = 0; i < 3; i++) {
         if (!ngx_http_torchserve_wanted(r, ngx_http_torchserve_host_metrics[i]))
         {
-            filtered = 1;
             continue;
         }
 
@@ -268,7 +263,6 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
         if (!ngx_http_torchserve_wanted(r,
                                         ngx_http_torchserve_model_metrics[k]))
         {
-            filtered = 1;
             continue;
         }
 
@@ -308,36 +302,7 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
-    (void) filtered;
-
-    r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_type = ngx_http_torchserve_prometheus_type;
-    r->headers_out.content_type_len = ngx_http_torchserve_prometheus_type.len;
-    r->headers_out.content_length_n = p - body;
-
-    if (r->method == NGX_HTTP_HEAD) {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    b->pos = body;
-    b->last = p;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_torchserve_send_typed(r, NGX_HTTP_OK,
+                                          &ngx_http_torchserve_prometheus_type,
+                                          body, p - body);
 }

@@ -306,10 +306,14 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
+    ngx_uint_t max);
 
 /* _reply.c */
 ngx_int_t ngx_http_torchserve_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
+ngx_int_t ngx_http_torchserve_send_typed(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *body, size_t len);
 ngx_int_t ngx_http_torchserve_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *fmt, ...);
 ngx_int_t ngx_http_torchserve_send_status(ngx_http_request_t *r,

@@ -18,38 +18,6 @@ no_root_location();
 
 our $Sample = sample(1);
 
-# From a child process: once the fan-out is under way (its requests show
-# in the access log), sends HUP to the master $count times.
-sub main::reload_while_serving {
-    my ($count, $interval) = @_;
-    my $pidfile = $Test::Nginx::Util::PidFile;
-    my $access = "$Test::Nginx::Util::LogDir/access.log";
-    my $pid = fork();
-
-    die "fork failed: $!" unless defined $pid;
-    return if $pid;
-
-    for (1 .. 600) {
-        select(undef, undef, undef, 0.05);
-        open my $log, '<', $access or next;
-        my $n = grep { m{POST /predictions/digits} } <$log>;
-        close $log;
-        last if $n >= 50;
-    }
-
-    for (1 .. $count) {
-        open my $fh, '<', $pidfile or last;
-        my $master = <$fh>;
-        close $fh;
-        chomp $master;
-        kill 'HUP', $master if $master;
-        select(undef, undef, undef, $interval);
-    }
-
-    require POSIX;
-    POSIX::_exit(0);
-}
-
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -97,7 +65,7 @@ close
 
 === TEST 2: 3000 requests in a row while nginx reloads three times
 --- request eval
-main::reload_while_serving(3, 0.5);
+main::reload_while_serving(qr{POST /predictions/digits}, 3, 0.5);
 "GET /fan.html"
 --- timeout: 60
 --- response_body_filters eval

@@ -20,38 +20,6 @@ no_root_location();
 
 our $S0 = sample(0);
 
-# From a child process: once the fan-out is under way (its requests show
-# in the access log), sends HUP to the master $count times.
-sub main::reload_while_serving {
-    my ($count, $interval) = @_;
-    my $pidfile = $Test::Nginx::Util::PidFile;
-    my $access = "$Test::Nginx::Util::LogDir/access.log";
-    my $pid = fork();
-
-    die "fork failed: $!" unless defined $pid;
-    return if $pid;
-
-    for (1 .. 600) {
-        select(undef, undef, undef, 0.05);
-        open my $log, '<', $access or next;
-        my $n = grep { m{POST /predictions/api} } <$log>;
-        close $log;
-        last if $n >= 50;
-    }
-
-    for (1 .. $count) {
-        open my $fh, '<', $pidfile or last;
-        my $master = <$fh>;
-        close $fh;
-        chomp $master;
-        kill 'HUP', $master if $master;
-        select(undef, undef, undef, $interval);
-    }
-
-    require POSIX;
-    POSIX::_exit(0);
-}
-
 add_block_preprocessor(sub {
     my $block = shift;
 
@@ -104,7 +72,7 @@ POST /models?url=digits_v2.mar&model_name=api&initial_workers=1
 
 === TEST 3: 2000 requests in a row while nginx reloads three times
 --- request eval
-main::reload_while_serving(3, 0.5);
+main::reload_while_serving(qr{POST /predictions/api}, 3, 0.5);
 "GET /fan.html"
 --- timeout: 90
 --- response_body_like: ^(?:\[\n  0\.979980[^\]]*\]){2000}$

@@ -14,7 +14,7 @@ use JSON::PP ();
 use Exporter 'import';
 
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
-                 mnist_sample);
+                 mnist_sample reload_while_serving);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -126,6 +126,40 @@ sub close_to_each {
         }
         return "close\n";
     };
+}
+
+# From a child process: once 50 requests matching $pattern show in the
+# access log (a fan-out under way), sends HUP to the master $count times,
+# $interval seconds apart.  Uses the runner's PidFile and LogDir, which
+# CPAN's Test::Nginx::Util has too.
+sub reload_while_serving {
+    my ($pattern, $count, $interval) = @_;
+    my $pidfile = $Test::Nginx::Util::PidFile;
+    my $access = "$Test::Nginx::Util::LogDir/access.log";
+    my $pid = fork();
+
+    die "fork failed: $!" unless defined $pid;
+    return if $pid;
+
+    for (1 .. 600) {
+        select(undef, undef, undef, 0.05);
+        open my $log, '<', $access or next;
+        my $n = grep { /$pattern/ } <$log>;
+        close $log;
+        last if $n >= 50;
+    }
+
+    for (1 .. $count) {
+        open my $fh, '<', $pidfile or last;
+        my $master = <$fh>;
+        close $fh;
+        chomp $master;
+        kill 'HUP', $master if $master;
+        select(undef, undef, undef, $interval);
+    }
+
+    require POSIX;
+    POSIX::_exit(0);
 }
 
 1;
