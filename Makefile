@@ -101,7 +101,9 @@ $(MODULE_SO): $(NGX_SRC)/objs/Makefile $(RUNTIME_A) $(MODULE_C)
 	@# the runtime library is not a dependency nginx's Makefile knows of
 	@rm -f $(NGX_SRC)/objs/ngx_http_torchserve_module.so
 	$(MAKE) -C $(NGX_SRC) -f objs/Makefile modules
-	cp $(NGX_SRC)/objs/ngx_http_torchserve_module.so $@
+	@# a running nginx keeps the old file: replace it, never rewrite it
+	cp $(NGX_SRC)/objs/ngx_http_torchserve_module.so $@.tmp
+	mv -f $@.tmp $@
 
 # --- archive_tool (torch-model-archiver) ----------------------------------
 
@@ -155,9 +157,12 @@ $(FIXTURES)/.stamp: t/make_fixtures.py $(ARCHIVE_TOOL)
 	ARCHIVE_TOOL=$(ARCHIVE_TOOL) $(PYTHON) t/make_fixtures.py $(FIXTURES)
 	@touch $@
 
-# CPAN's Test::Nginx when installed, else the project's compatible runner
+# CPAN's Test::Nginx when installed, else the project's compatible runner;
+# found without loading it: loading it stops t/servroot's nginx
+HAVE_TEST_NGINX = perl -e 'exit !grep { -f "$$_/Test/Nginx/Socket.pm" } @INC'
+
 test-nginx: $(MODULE_SO) fixtures
-	@if perl -MTest::Nginx::Socket -e1 2>/dev/null; then inc=""; \
+	@if $(HAVE_TEST_NGINX); then inc=""; \
 	    echo "using CPAN's Test::Nginx"; \
 	else inc="-I$(TOP)/t/lib"; echo "using t/lib's Test::Nginx runner"; fi; \
 	TEST_NGINX_BINARY=$(NGINX) \
@@ -166,7 +171,7 @@ test-nginx: $(MODULE_SO) fixtures
 	prove $$inc t/*.t
 	@# the runner's own tests, when it is ours that runs the suite
 	@# (hup.t races old workers on a loaded machine: make test-runner runs it)
-	@if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then \
+	@if ! $(HAVE_TEST_NGINX); then \
 	    prove -I$(TOP)/t/lib $(filter-out t/selftest/hup.t,$(wildcard t/selftest/*.t)); fi
 
 test-runner:

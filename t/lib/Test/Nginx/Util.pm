@@ -387,7 +387,9 @@ sub write_user_files ($$) {
     if (!ref $files) {
         my @list;
         for my $line (split /^/, $files) {
-            if ($line =~ /^>>> (\S+)(?:\s+(.+))?/) {
+            # not anchored, as in the real one: ">>> " anywhere in a line
+            # starts a new file
+            if ($line =~ />>> (\S+)(?:\s+(.+))?/) {
                 push @list, [$1, undef, $2];
             } elsif (@list) {
                 $list[-1][1] .= $line;
@@ -457,7 +459,9 @@ sub write_config_file ($$$) {
     my $temp_paths = '';
     for my $t (qw(client_body proxy fastcgi scgi uwsgi)) {
         next if $nginx_V =~ /--without-http_${t}_module/;
-        next if $http_config =~ /\b${t}_temp_path\b/;
+        # the real one only leaves out the two that http_config sets
+        next if ($t eq 'client_body' || $t eq 'proxy')
+                && $http_config =~ /\b${t}_temp_path\b/;
         $temp_paths .= " ${t}_temp_path $ServRoot/${t}_temp;";
     }
 
