@@ -670,7 +670,8 @@ static ngx_int_t
 ngx_http_torchserve_register(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf)
 {
-    u_char                          *p;
+    u_char                          *p, c;
+    size_t                           i;
     ngx_str_t                        bad, runtime;
     ngx_thread_task_t               *task;
     ngx_pool_cleanup_t              *cln;
@@ -697,6 +698,14 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     if (reg->url.len == 0) {
         return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
                    "ModelNotFoundException", "empty url");
+    }
+
+    for (i = 0; i < reg->url.len; i++) {
+        if (reg->url.data[i] < 0x20 || reg->url.data[i] == 0x7f) {
+            return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                       NULL, "Invalid url: control characters are not "
+                       "allowed");
+        }
     }
 
     if (ngx_strstr(reg->url.data, "..") != NULL) {
@@ -785,6 +794,17 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         || ngx_http_torchserve_arg(r, "handler", &reg->handler) == NGX_ERROR)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* torch-model-archiver's rule: names go into URLs and JSON */
+    for (i = 0; i < reg->model_name.len; i++) {
+        c = reg->model_name.data[i];
+
+        if (!(isalnum(c) || (i > 0 && (c == '_' || c == '-' || c == '.')))) {
+            return ngx_http_torchserve_bad_param(r, "model_name",
+                       "letters, digits, \"_\", \"-\" and \".\", starting "
+                       "with a letter or digit");
+        }
     }
 
     /* a remote archive is downloaded into the store under its name */

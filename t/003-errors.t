@@ -6,7 +6,7 @@ use TorchServeTest;
 use Test::Nginx::Socket;
 
 repeat_each(1);
-plan tests => repeat_each() * blocks() * 3;
+plan tests => repeat_each() * (blocks() * 3 + 6);
 
 no_shuffle();
 no_root_location();
@@ -211,3 +211,33 @@ POST /predictions/digits
 --- response_body_like: device \\"cuda:0\\" was asked for, but CUDA is not available
 --- error_log
 device "cuda:0" was asked for, but CUDA is not available
+
+
+
+=== TEST 14: hostile JSON: nesting deeper than the parser allows
+--- request eval
+"POST /predictions/digits\n" . ("[" x 5000) . ("]" x 5000)
+--- error_code: 400
+--- response_body_like: "message": "invalid JSON at line 1, column 2049: maximum parsing depth reached
+--- error_log
+torchserve: model "digits" version "1.0": 400
+
+
+
+=== TEST 15: hostile JSON: strings, NaN and huge numbers are not tensors
+--- request eval
+[
+"POST /predictions/raw\n[\"a\", \"b\"]",
+"POST /predictions/raw\n[NaN]",
+"POST /predictions/raw\n[1e400]",
+]
+--- error_code eval
+[400, 400, 400]
+--- response_body_like eval
+[
+qr/expected a number at \[0\], got a string/,
+qr/invalid token near 'NaN'/,
+qr/real number overflow/,
+]
+--- error_log
+torchserve: model "raw" version "1.0": 400

@@ -11,7 +11,7 @@ worker_connections(1024);
 repeat_each(1);
 
 # every request is checked for its status, its body and the error log
-plan tests => repeat_each() * 3 * (6 + 9 + 15 + 4 + 7 + 3 + 2);
+plan tests => repeat_each() * 3 * (6 + 9 + 17 + 4 + 7 + 3 + 2);
 
 no_shuffle();
 no_root_location();
@@ -138,9 +138,11 @@ qr/^\[\n  \{\n    "modelName": "digits",\n    "modelVersion": "2\.0",(?s:(?!mode
 "GET /models/digits/9.9",
 "PUT /models/digits/9.9/set-default",
 "PUT /models/digits?min_worker=-1",
+"POST /models?url=digits.mar%00x",
+"POST /models?url=digits_v2.mar&model_name=a/b",
 ]
 --- error_code eval
-[400, 404, 404, 404, 404, 409, 400, 400, 400, 400, 400, 404, 404, 404, 400]
+[400, 404, 404, 404, 404, 409, 400, 400, 400, 400, 400, 404, 404, 404, 400, 400, 400]
 --- response_body_like eval
 [
 qr/"code": 400,\n  "type": "BadRequestException",\n  "message": "Parameter url is required\."/,
@@ -158,6 +160,8 @@ qr/"type": "ModelNotFoundException",\n  "message": "Model not found: nosuch"/,
 qr/"message": "Model version: 9\.9 does not exist for model: digits"/,
 qr/"message": "Model version 9\.9 does not exist for model digits"/,
 qr/"message": "Invalid value for parameter min_worker: \\"-1\\"/,
+qr/"message": "Invalid url: control characters are not allowed"/,
+qr/"message": "Invalid value for parameter model_name: \\"a\/b\\"/,
 ]
 
 
