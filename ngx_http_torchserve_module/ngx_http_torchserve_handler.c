@@ -359,6 +359,9 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
     task->event.handler = ngx_http_torchserve_infer_event;
     task->event.data = ctx;
 
+    /* before the post: the thread may start before it returns */
+    ctx->posted_us = ngx_http_torchserve_now_us();
+
     if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "torchserve: model \"%V\": thread pool \"%V\" "
@@ -371,8 +374,6 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
                 &ctx->model->name));
         return;
     }
-
-    ctx->posted_us = ngx_http_torchserve_now_us();
 
     r->main->blocked++;
     r->aio = 1;
