@@ -37,7 +37,7 @@ static void ngx_http_torchserve_infer_running(ngx_event_t *ev);
 static void ngx_http_torchserve_free_infer(void *data);
 
 
-static uint64_t
+uint64_t
 ngx_http_torchserve_now_us(void)
 {
     struct timeval  tv;
@@ -333,6 +333,7 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 static void
 ngx_http_torchserve_body_ready(ngx_http_request_t *r)
 {
+    ngx_int_t                         rc;
     ngx_thread_task_t                *task;
     ngx_http_torchserve_infer_t      *ctx, **taskp;
     ngx_http_torchserve_main_conf_t  *tmcf;
@@ -344,6 +345,17 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    if (ctx->model->batch_size > 1) {
+        /* joins the model's queue; answered when its batch is done */
+        rc = ngx_http_torchserve_batch_enqueue(r, ctx);
+        if (rc != NGX_DONE) {
+            ngx_http_finalize_request(r, rc);
+        }
+        return;
+    }
+
+    ctx->batch_size = 1;
 
     task = ngx_thread_task_alloc(r->pool,
                                  sizeof(ngx_http_torchserve_infer_t *));
@@ -375,6 +387,15 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
         return;
     }
 
+    ngx_http_torchserve_infer_block(r, ctx);
+}
+
+
+/* the request waits for a task: kept alive as nginx's thread users do */
+void
+ngx_http_torchserve_infer_block(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx)
+{
     r->main->blocked++;
     r->aio = 1;
     r->write_event_handler = ngx_http_torchserve_infer_done;
@@ -457,12 +478,13 @@ ngx_http_torchserve_collect_body(ngx_http_request_t *r,
 }
 
 
-/* in a pool thread: no nginx calls but logging, no r->pool */
-static void
-ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
+/*
+ * In a pool thread: the body into ctx->req (joined from memory buffers
+ * and temp-file ranges).  On failure ctx->req has its status and error.
+ */
+ngx_int_t
+ngx_http_torchserve_read_body(ngx_http_torchserve_infer_t *ctx)
 {
-    ngx_http_torchserve_infer_t  *ctx = *(ngx_http_torchserve_infer_t **) data;
-
     u_char                           *p;
     ssize_t                           n;
     size_t                            done;
@@ -472,54 +494,66 @@ ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
     ngx_memzero(&ctx->req, sizeof(ts_request_t));
 
     ctx->run_us = ngx_http_torchserve_now_us();
+    ctx->req.len = ctx->body_len;
 
     if (ctx->nparts == 1 && ctx->parts[0].data != NULL) {
         ctx->req.body = ctx->parts[0].data;
-
-    } else if (ctx->nparts > 0) {
-        ctx->body = malloc(ctx->body_len);
-        if (ctx->body == NULL) {
-            ctx->req.status = 500;
-            ngx_cpystrn((u_char *) ctx->req.error,
-                        (u_char *) "no memory for the request body",
-                        TS_ERROR_LEN);
-            goto done;
-        }
-
-        p = ctx->body;
-
-        for (i = 0; i < ctx->nparts; i++) {
-            part = &ctx->parts[i];
-
-            if (part->data != NULL) {
-                p = ngx_cpymem(p, part->data, part->len);
-                continue;
-            }
-
-            for (done = 0; done < part->len; done += n) {
-                n = pread(part->fd, p, part->len - done,
-                          part->offset + done);
-
-                if (n <= 0) {
-                    ctx->req.status = 500;
-                    ngx_snprintf((u_char *) ctx->req.error, TS_ERROR_LEN - 1,
-                                 "reading the request body's temp file "
-                                 "failed (%d)%Z", n < 0 ? ngx_errno : 0);
-                    goto done;
-                }
-
-                p += n;
-            }
-        }
-
-        ctx->req.body = ctx->body;
+        return NGX_OK;
     }
 
-    ctx->req.len = ctx->body_len;
+    if (ctx->nparts == 0) {
+        return NGX_OK;
+    }
 
-    ts_servable_infer(ctx->servable, &ctx->req, 1);
+    ctx->body = malloc(ctx->body_len);
+    if (ctx->body == NULL) {
+        ctx->req.status = 500;
+        ngx_cpystrn((u_char *) ctx->req.error,
+                    (u_char *) "no memory for the request body",
+                    TS_ERROR_LEN);
+        return NGX_ERROR;
+    }
 
-done:
+    p = ctx->body;
+
+    for (i = 0; i < ctx->nparts; i++) {
+        part = &ctx->parts[i];
+
+        if (part->data != NULL) {
+            p = ngx_cpymem(p, part->data, part->len);
+            continue;
+        }
+
+        for (done = 0; done < part->len; done += n) {
+            n = pread(part->fd, p, part->len - done, part->offset + done);
+
+            if (n <= 0) {
+                ctx->req.status = 500;
+                ngx_snprintf((u_char *) ctx->req.error, TS_ERROR_LEN - 1,
+                             "reading the request body's temp file failed "
+                             "(%d)%Z", n < 0 ? ngx_errno : 0);
+                return NGX_ERROR;
+            }
+
+            p += n;
+        }
+    }
+
+    ctx->req.body = ctx->body;
+
+    return NGX_OK;
+}
+
+
+/* in a pool thread: no nginx calls but logging, no r->pool */
+static void
+ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_infer_t  *ctx = *(ngx_http_torchserve_infer_t **) data;
+
+    if (ngx_http_torchserve_read_body(ctx) == NGX_OK) {
+        ts_servable_infer(ctx->servable, &ctx->req, 1);
+    }
 
     ctx->end_us = ngx_http_torchserve_now_us();
 }
@@ -528,11 +562,17 @@ done:
 static void
 ngx_http_torchserve_infer_event(ngx_event_t *ev)
 {
-    ngx_connection_t             *c;
-    ngx_http_request_t           *r;
-    ngx_http_torchserve_infer_t  *ctx;
+    ngx_http_torchserve_infer_resume(ev->data);
+}
 
-    ctx = ev->data;
+
+/* back on the event loop once a task (alone or in a batch) is done */
+void
+ngx_http_torchserve_infer_resume(ngx_http_torchserve_infer_t *ctx)
+{
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
     r = ctx->request;
     c = r->connection;
 
@@ -609,6 +649,9 @@ ngx_http_torchserve_free_infer(void *data)
     if (ctx->running.timer_set) {
         ngx_del_timer(&ctx->running);
     }
+
+    /* a client that went away while its request was queued */
+    ngx_http_torchserve_batch_dequeue(ctx);
 
     ts_request_clear(&ctx->req);
 

@@ -86,6 +86,9 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     m->options.warmup = NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP;
     m->options.input_ndim = -1;
     m->options.input_dtype = -1;
+    m->batch_size = -1;
+    m->max_batch_delay = -1;
+    m->job_queue_size = -1;
     m->conf_file = cf->conf_file->file.name;
     m->conf_line = cf->conf_file->line;
 
@@ -151,6 +154,33 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
                 goto invalid;
             }
             m->workers = n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "batch_size=", 11) == 0) {
+            m->batch_size = ngx_atoi(value[i].data + 11, value[i].len - 11);
+            if (m->batch_size < 1 || m->batch_size > 1024) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "max_batch_delay=", 16) == 0) {
+            v.data = value[i].data + 16;
+            v.len = value[i].len - 16;
+            m->max_batch_delay = ngx_parse_time(&v, 0);
+            if (m->max_batch_delay == NGX_ERROR) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "job_queue_size=", 15) == 0) {
+            m->job_queue_size = ngx_atoi(value[i].data + 15,
+                                         value[i].len - 15);
+            if (m->job_queue_size < 1) {
+                goto invalid;
+            }
             continue;
         }
 
@@ -551,7 +581,12 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     }
 
     m->pool = pool;
+    m->tmcf = tmcf;
     m->id = rec->id;
+    m->batch_size = rec->batch_size;
+    m->max_batch_delay = rec->max_batch_delay;
+    m->job_queue_size = rec->job_queue_size;
+    ngx_http_torchserve_batch_init(m);
     m->options = rec->options;
     m->options.device = NULL;
     m->workers = rec->min_workers;
@@ -568,6 +603,10 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
 static void
 ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
 {
+    if (m->batch_timer.timer_set) {
+        ngx_del_timer(&m->batch_timer);
+    }
+
     ngx_queue_remove(&m->queue);
 
     if (m->servable != NULL) {
@@ -697,6 +736,9 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
         }
 
         m->is_default = rec->is_default;
+        m->batch_size = rec->batch_size;
+        m->max_batch_delay = rec->max_batch_delay;
+        m->job_queue_size = rec->job_queue_size;
 
         if (m->workers == rec->min_workers) {
             continue;

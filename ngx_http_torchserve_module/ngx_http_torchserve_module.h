@@ -61,6 +61,9 @@ typedef struct {
     ngx_uint_t                       workers;
     ts_load_options_t                options;
     ngx_http_torchserve_defaults_t   defaults;     /* model-config.yaml */
+    ngx_int_t                        batch_size;       /* -1: not given */
+    ngx_int_t                        max_batch_delay;  /* ms, -1 */
+    ngx_int_t                        job_queue_size;   /* -1 */
 
     /* where the directive stands, for messages */
     ngx_str_t                        conf_file;
@@ -104,6 +107,7 @@ typedef struct {
     ngx_uint_t                       batch_size;
     ngx_uint_t                       max_batch_delay;    /* ms */
     ngx_uint_t                       response_timeout;   /* s */
+    ngx_uint_t                       job_queue_size;
     ts_load_options_t                options;            /* device NULL */
     unsigned                         is_default:1;
     unsigned                         from_config:1;
@@ -125,10 +129,15 @@ typedef struct {
 } ngx_http_torchserve_shctx_t;
 
 
+typedef struct ngx_http_torchserve_main_conf_s
+    ngx_http_torchserve_main_conf_t;
+
+
 /* this worker process's model, reconciled with its registry record */
 typedef struct {
     ngx_queue_t                      queue;
     ngx_pool_t                      *pool;          /* the entry's own */
+    ngx_http_torchserve_main_conf_t *tmcf;
     ngx_uint_t                       id;
     ngx_str_t                        name;
     ngx_str_t                        version;
@@ -143,6 +152,15 @@ typedef struct {
     ts_servable_t                   *servable;
     ngx_uint_t                       inflight;
     uint64_t                         memory;        /* USS after load */
+
+    /* dynamic batching (batch_size > 1), this process's queue */
+    ngx_uint_t                       batch_size;
+    ngx_msec_t                       max_batch_delay;
+    ngx_uint_t                       job_queue_size;
+    ngx_queue_t                      waiting;       /* _infer_t queued */
+    ngx_uint_t                       queued;
+    ngx_uint_t                       batches;       /* in the thread pool */
+    ngx_event_t                      batch_timer;
     unsigned                         removed:1;
     unsigned                         reload:1;      /* load again when idle */
     u_char                           load_error[TS_ERROR_LEN];
@@ -150,7 +168,7 @@ typedef struct {
 } ngx_http_torchserve_model_t;
 
 
-typedef struct {
+struct ngx_http_torchserve_main_conf_s {
     ngx_str_t                        model_store;
     ngx_array_t                      models;   /* _conf_model_t */
     ngx_str_t                        thread_pool_name;
@@ -169,7 +187,7 @@ typedef struct {
     ngx_queue_t                      local;    /* _model_t */
     ngx_atomic_uint_t                local_generation;
     ngx_event_t                      sync_timer;
-} ngx_http_torchserve_main_conf_t;
+};
 
 
 typedef struct ngx_http_torchserve_waiter_s  ngx_http_torchserve_waiter_t;
@@ -225,6 +243,12 @@ typedef struct {
     ngx_event_t                       running;
 
     ts_request_t                      req;
+
+    /* batching: waiting in model->queue, then one of batch_size */
+    ngx_queue_t                       queue;
+    unsigned                          queued:1;
+    ngx_uint_t                        batch_size;
+    uint64_t                          enqueued_us;
 
     /* for ts_inference_latency_microseconds and the queue latency */
     uint64_t                          start_us;
@@ -286,6 +310,19 @@ ngx_int_t ngx_http_torchserve_download(const char *url, const char *path,
     size_t max_size, char *err, size_t errlen, ngx_uint_t *exists);
 void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
     u_char *path, ngx_log_t *log);
+
+/* _handler.c, for _batch.c */
+ngx_int_t ngx_http_torchserve_read_body(ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_infer_resume(ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_infer_block(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx);
+uint64_t ngx_http_torchserve_now_us(void);
+
+/* _batch.c */
+ngx_int_t ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_batch_dequeue(ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_batch_init(ngx_http_torchserve_model_t *m);
 
 /* _variables.c */
 ngx_int_t ngx_http_torchserve_add_variables(ngx_conf_t *cf);

@@ -288,6 +288,7 @@ ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
                          + (ngx_timeofday())->msec;
     rec->options.input_ndim = -1;
     rec->options.input_dtype = -1;
+    rec->job_queue_size = 100;
 
     ngx_queue_insert_tail(&tmcf->sh->records, &rec->queue);
 
@@ -363,6 +364,17 @@ ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
     rec->options = cm->options;
     rec->options.device = NULL;
     rec->from_config = 1;
+
+    /* directive parameters beat model-config.yaml */
+    if (cm->batch_size > 0) {
+        rec->batch_size = cm->batch_size;
+    }
+
+    if (cm->max_batch_delay >= 0) {
+        rec->max_batch_delay = cm->max_batch_delay;
+    }
+
+    rec->job_queue_size = cm->job_queue_size > 0 ? cm->job_queue_size : 100;
 }
 
 

@@ -115,10 +115,13 @@ ngx_http_torchserve_variable(ngx_http_request_t *r,
             return NGX_OK;
         }
 
-        /* one request per forward until dynamic batching lands */
-        ngx_str_set(v, "1");
-        v->valid = 1;
-        v->not_found = 0;
+        p = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        v->data = p;
+        v->len = ngx_sprintf(p, "%ui", ctx->batch_size) - p;
         return NGX_OK;
 
     default:

@@ -1,0 +1,127 @@
+# Dynamic batching: requests of a model join a per-process queue, flushed
+# at batch_size or max_batch_delay after the first, one forward per
+# batch; a bad instance fails alone; a full queue answers 503 at once.
+# Concurrent requests come from nginx itself (SSI includes proxied back).
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+worker_connections(1024);
+repeat_each(1);
+
+plan tests => repeat_each() * (4 * 3 + 4);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+our $Bad = "[1, 2, 3]";
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config", <<"_EOC_");
+    location = /fan.html { ssi on; }
+    location = /good {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '$::S0';
+    }
+    location = /bad {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '$::Bad';
+    }
+    location / {
+        torchserve_inference;
+        add_header X-Batch-Size \$torchserve_batch_size always;
+    }
+_EOC_
+
+    $block->set_value("request", "GET /fan.html")
+        unless defined $block->request;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: 8 at once with batch_size=4: two forwards of 4, every answer right
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s;
+--- user_files eval
+">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 8)
+--- response_body_filters eval
+main::close_to_each("digits", 0, 8)
+--- response_body
+close
+--- grep_error_log eval
+qr/torchserve: model "digits": batch of \d+/
+--- grep_error_log_out
+torchserve: model "digits": batch of 4
+torchserve: model "digits": batch of 4
+
+
+
+=== TEST 2: fewer than batch_size: flushed max_batch_delay after the first
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=200ms;
+--- user_files eval
+">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 3)
+--- response_body_filters eval
+main::close_to_each("digits", 0, 3)
+--- response_body
+close
+--- grep_error_log eval
+qr/torchserve: model "digits": batch of \d+/
+--- grep_error_log_out
+torchserve: model "digits": batch of 3
+
+
+
+=== TEST 3: a bad instance in a batch gets its 400, the others their answers
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/good" -->'
+. '<!--# include virtual="/bad" -->'
+. ('<!--# include virtual="/good" -->' x 2)
+--- response_body_like: ^\[\n  0\.99968[^\]]*\]\{\n  "code": 400,\n  "type": "BadRequestException",\n  "message": "mat1 and mat2 shapes cannot be multiplied \(1x3 and 64x32\)"\n\}\n(?:\[\n  0\.99968[^\]]*\]){2}$
+--- grep_error_log eval
+qr/torchserve: model "digits": batch of \d+/
+--- grep_error_log_out
+torchserve: model "digits": batch of 4
+
+
+
+=== TEST 4: beyond job_queue_size waiting requests: 503 at once
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=500ms job_queue_size=2;
+--- user_files eval
+">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 4)
+--- response_body_like: ^(?=(?:.*?"code": 503,\n  "type": "ServiceUnavailableException"){2})(?!(?:.*?"code": 503){3})(?=(?:.*?\[\n  0\.99968){2})
+--- grep_error_log eval
+qr/torchserve: model "digits": batch of \d+/
+--- grep_error_log_out
+torchserve: model "digits": batch of 2
+
+
+
+=== TEST 5: $torchserve_batch_size
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=50ms;
+--- request eval
+"POST /predictions/digits\n$::S0"
+--- response_headers
+X-Batch-Size: 1
+--- response_body_like: ^\[\n  0\.99968
+--- no_error_log
+[error]
