@@ -1,36 +1,57 @@
 /*
- * ngx_http_torchserve_batch.c: dynamic batching, per model and process.
+ * ngx_http_torchserve_batch.c: every prediction runs in a batch.
  *
- * With batch_size > 1, a prediction whose body is read joins its model's
- * queue.  The queue is flushed into one thread task when it holds
- * batch_size requests, or max_batch_delay after its first request
- * arrived (an nginx timer), with at most `workers` batches of the model
- * in the thread pool at once; beyond job_queue_size waiting requests the
- * answer is 503 at once.  The runtime stacks the instances that fit,
- * answers a bad one alone (400) and retries one by one if a batch's
- * forward fails, so one bad instance never fails the others.
+ * A prediction whose body is read joins its model's per-process queue.
+ * The queue is flushed into one thread task when it holds batch_size
+ * requests (1 by default), or max_batch_delay after its first request
+ * (an nginx timer), with at most `workers` batches of the model in the
+ * thread pool at once; beyond job_queue_size waiting requests the answer
+ * is 503 at once.  The runtime stacks the instances, answers a bad one
+ * alone (400) and retries one by one if a batch's forward fails.
  *
- * A queued request is not blocked: a client that goes away is noticed
- * (ngx_http_test_reading) and its request leaves the queue in its pool
- * cleanup.  Once in a batch, the request is blocked as a single
- * prediction is, until the batch's completion resumes it.
+ * A batch owns its copies of the bodies and its results (on the heap,
+ * as lua's worker threads do): a request is never blocked on it.  So a
+ * request past response_timeout gets 504 while forward still runs, and
+ * a client that goes away is simply detached from its slot; the late
+ * result is dropped when the batch completes.
  */
 
 #include "ngx_http_torchserve_module.h"
 
 
 typedef struct {
+    ngx_fd_t                       fd;         /* dup of the temp file */
+    off_t                          offset;
+    size_t                         len;
+    size_t                         at;         /* where in the body */
+} ngx_http_torchserve_file_part_t;
+
+
+typedef struct {
+    ngx_http_torchserve_infer_t     *ctx;      /* NULL: answered or gone */
+    ngx_http_torchserve_file_part_t *files;
+    ngx_uint_t                       nfiles;
+    uint64_t                         run_us;
+} ngx_http_torchserve_slot_t;
+
+
+typedef struct {
     ngx_http_torchserve_model_t   *model;
     ts_servable_t                 *servable;
     ngx_uint_t                     n;
-    ngx_http_torchserve_infer_t  **ctxs;
-    ts_request_t                  *reqs;
+    ngx_http_torchserve_slot_t    *slots;
+    ts_request_t                  *reqs;       /* bodies: malloc'd copies */
+    uint64_t                       end_us;
 } ngx_http_torchserve_batch_t;
 
 
 static void ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t force);
+static ngx_int_t ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b,
+    ngx_uint_t i, ngx_http_torchserve_infer_t *ctx);
+static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
 static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
+static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_batch_done(ngx_event_t *ev);
 
@@ -72,11 +93,11 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     ctx->enqueued_us = ngx_http_torchserve_now_us();
     m->queued++;
 
-    /* notice a client that goes away while it waits in the queue */
+    /* notice a client that goes away while it waits */
     r->read_event_handler = ngx_http_test_reading;
 
     /* the delay runs from the first request of a batch */
-    if (m->queued == 1 && !m->batch_timer.timer_set) {
+    if (m->batch_size > 1 && m->queued == 1 && !m->batch_timer.timer_set) {
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
 
@@ -107,6 +128,26 @@ ngx_http_torchserve_batch_dequeue(ngx_http_torchserve_infer_t *ctx)
 }
 
 
+/* the request is answered or gone: its slot's result will be dropped */
+void
+ngx_http_torchserve_batch_detach(ngx_http_torchserve_infer_t *ctx)
+{
+    ngx_http_torchserve_slot_t  *slot;
+
+    ngx_http_torchserve_batch_dequeue(ctx);
+
+    slot = ctx->slot;
+    if (slot != NULL) {
+        slot->ctx = NULL;
+        ctx->slot = NULL;
+    }
+
+    if (ctx->running.timer_set) {
+        ngx_del_timer(&ctx->running);
+    }
+}
+
+
 static void
 ngx_http_torchserve_batch_timer(ngx_event_t *ev)
 {
@@ -124,7 +165,7 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t                     i, n, limit;
     ngx_queue_t                   *q;
     ngx_thread_task_t             *task;
-    ngx_http_torchserve_batch_t   *batch;
+    ngx_http_torchserve_batch_t   *b;
     ngx_http_torchserve_infer_t   *ctx;
 
     limit = m->workers > 0 ? m->workers : 1;
@@ -145,23 +186,23 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
         n = ngx_min(m->queued, m->batch_size);
 
-        /* the batch outlives none of its requests, but the queue order */
         size = sizeof(ngx_thread_task_t) + sizeof(ngx_http_torchserve_batch_t)
-               + n * (sizeof(void *) + sizeof(ts_request_t));
+               + n * (sizeof(ngx_http_torchserve_slot_t)
+                      + sizeof(ts_request_t));
 
         task = ngx_calloc(size, ngx_cycle->log);
         if (task == NULL) {
             return;
         }
 
-        batch = (ngx_http_torchserve_batch_t *) (task + 1);
-        batch->ctxs = (ngx_http_torchserve_infer_t **) (batch + 1);
-        batch->reqs = (ts_request_t *) (batch->ctxs + n);
-        batch->model = m;
-        batch->servable = m->servable;
-        batch->n = n;
+        b = (ngx_http_torchserve_batch_t *) (task + 1);
+        b->slots = (ngx_http_torchserve_slot_t *) (b + 1);
+        b->reqs = (ts_request_t *) (b->slots + n);
+        b->model = m;
+        b->servable = m->servable;
+        b->n = n;
 
-        task->ctx = batch;
+        task->ctx = b;
         task->handler = ngx_http_torchserve_batch_thread;
         task->event.handler = ngx_http_torchserve_batch_done;
         task->event.data = task;
@@ -174,39 +215,110 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
             ctx->batch_size = n;
             ctx->posted_us = ngx_http_torchserve_now_us();
-            batch->ctxs[i] = ctx;
+
+            if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
+                /* answered by the runtime as a 500 of its own */
+                b->reqs[i].status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                ngx_cpystrn((u_char *) b->reqs[i].error,
+                            (u_char *) "no memory for the request body",
+                            TS_ERROR_LEN);
+            }
+
+            b->slots[i].ctx = ctx;
+            ctx->slot = &b->slots[i];
+
+            /* past response_timeout the request gets 504, forward or not */
+            ctx->running.handler = ngx_http_torchserve_batch_timeout;
+            ctx->running.data = ctx;
+            ctx->running.log = ctx->request->connection->log;
+            ngx_add_timer(&ctx->running, m->response_timeout);
         }
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "torchserve: model \"%V\": batch of %ui, %ui queued",
                        &m->name, n, m->queued);
 
+        /* the batch keeps the model loaded until it is done */
+        m->inflight++;
+        m->batches++;
+
         if (ngx_thread_task_post(m->tmcf->thread_pool, task) != NGX_OK) {
             for (i = 0; i < n; i++) {
-                ctx = batch->ctxs[i];
-                ctx->req.status = NGX_HTTP_SERVICE_UNAVAILABLE;
-                ngx_cpystrn((u_char *) ctx->req.error,
-                            (u_char *) "the thread pool's queue is full",
-                            TS_ERROR_LEN);
-                ngx_http_torchserve_infer_block(ctx->request, ctx);
-                ngx_http_torchserve_infer_resume(ctx);
+                if (b->reqs[i].status == 0) {
+                    b->reqs[i].status = NGX_HTTP_SERVICE_UNAVAILABLE;
+                    ngx_cpystrn((u_char *) b->reqs[i].error,
+                                (u_char *) "the thread pool's queue is full",
+                                TS_ERROR_LEN);
+                }
             }
 
-            ngx_free(task);
+            /* answered at once, as if the batch had run */
+            ngx_http_torchserve_batch_done(&task->event);
             continue;
         }
-
-        for (i = 0; i < n; i++) {
-            ctx = batch->ctxs[i];
-            ngx_http_torchserve_infer_block(ctx->request, ctx);
-        }
-
-        m->batches++;
     }
 
-    if (m->queued > 0 && !m->batch_timer.timer_set) {
+    if (m->batch_size > 1 && m->queued > 0 && !m->batch_timer.timer_set) {
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
+}
+
+
+/* the batch's own copy of a body: memory now, temp-file parts in the task */
+static ngx_int_t
+ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
+    ngx_http_torchserve_infer_t *ctx)
+{
+    u_char                           *body;
+    size_t                            at;
+    ngx_uint_t                        k, nfiles;
+    ngx_http_torchserve_slot_t       *slot;
+    ngx_http_torchserve_body_part_t  *part;
+
+    slot = &b->slots[i];
+
+    body = malloc(ctx->body_len + 1);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    nfiles = 0;
+    for (k = 0; k < ctx->nparts; k++) {
+        nfiles += (ctx->parts[k].data == NULL);
+    }
+
+    if (nfiles) {
+        slot->files = calloc(nfiles, sizeof(ngx_http_torchserve_file_part_t));
+        if (slot->files == NULL) {
+            free(body);
+            return NGX_ERROR;
+        }
+    }
+
+    at = 0;
+
+    for (k = 0; k < ctx->nparts; k++) {
+        part = &ctx->parts[k];
+
+        if (part->data != NULL) {
+            ngx_memcpy(body + at, part->data, part->len);
+
+        } else {
+            /* a dup: the request may close its temp file before we read */
+            slot->files[slot->nfiles].fd = dup(part->fd);
+            slot->files[slot->nfiles].offset = part->offset;
+            slot->files[slot->nfiles].len = part->len;
+            slot->files[slot->nfiles].at = at;
+            slot->nfiles++;
+        }
+
+        at += part->len;
+    }
+
+    b->reqs[i].body = body;
+    b->reqs[i].len = ctx->body_len;
+
+    return NGX_OK;
 }
 
 
@@ -214,54 +326,146 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 static void
 ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log)
 {
-    ngx_http_torchserve_batch_t  *batch = data;
+    ngx_http_torchserve_batch_t  *b = data;
 
-    uint64_t                      end;
-    ngx_uint_t                    i;
-    ngx_http_torchserve_infer_t  *ctx;
+    size_t                            done;
+    ssize_t                           n;
+    ngx_uint_t                        i, k;
+    ngx_http_torchserve_slot_t       *slot;
+    ngx_http_torchserve_file_part_t  *f;
 
-    for (i = 0; i < batch->n; i++) {
-        ctx = batch->ctxs[i];
+    for (i = 0; i < b->n; i++) {
+        slot = &b->slots[i];
+        slot->run_us = ngx_http_torchserve_now_us();
 
-        (void) ngx_http_torchserve_read_body(ctx);
-        batch->reqs[i] = ctx->req;
+        for (k = 0; k < slot->nfiles; k++) {
+            f = &slot->files[k];
+
+            for (done = 0; done < f->len; done += n) {
+                n = (f->fd == NGX_INVALID_FILE) ? -1
+                    : pread(f->fd, (u_char *) b->reqs[i].body + f->at + done,
+                            f->len - done, f->offset + done);
+
+                if (n <= 0) {
+                    b->reqs[i].status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    ngx_cpystrn((u_char *) b->reqs[i].error,
+                                (u_char *) "reading the request body's temp "
+                                "file failed", TS_ERROR_LEN);
+                    break;
+                }
+            }
+
+            if (f->fd != NGX_INVALID_FILE) {
+                close(f->fd);
+                f->fd = NGX_INVALID_FILE;
+            }
+        }
     }
 
-    ts_servable_infer(batch->servable, batch->reqs, batch->n);
+    ts_servable_infer(b->servable, b->reqs, b->n);
 
-    end = ngx_http_torchserve_now_us();
-
-    for (i = 0; i < batch->n; i++) {
-        ctx = batch->ctxs[i];
-        ctx->req = batch->reqs[i];
-        ctx->end_us = end;
-    }
+    b->end_us = ngx_http_torchserve_now_us();
 }
 
 
+/* on the event loop: answer the requests still waiting, drop the rest */
 static void
 ngx_http_torchserve_batch_done(ngx_event_t *ev)
 {
     ngx_thread_task_t            *task = ev->data;
-    ngx_http_torchserve_batch_t  *batch = task->ctx;
+    ngx_http_torchserve_batch_t  *b = task->ctx;
 
     ngx_uint_t                    i;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
     ngx_http_torchserve_model_t  *m;
+    ngx_http_torchserve_infer_t  *ctx;
 
-    m = batch->model;
+    m = b->model;
     m->batches--;
 
-    /* each request may be freed by its resume: the model is kept by
-     * the requests still in the queue or in flight elsewhere */
-    m->inflight++;
+    for (i = 0; i < b->n; i++) {
+        ctx = b->slots[i].ctx;
 
-    for (i = 0; i < batch->n; i++) {
-        ngx_http_torchserve_infer_resume(batch->ctxs[i]);
+        if (ctx == NULL) {
+            continue;
+        }
+
+        r = ctx->request;
+        c = r->connection;
+
+        ngx_http_set_log_request(c->log, r);
+
+        /* the result moves to the request, which frees it */
+        free((void *) b->reqs[i].body);
+        b->reqs[i].body = NULL;
+        ctx->req = b->reqs[i];
+        ngx_memzero(&b->reqs[i], sizeof(ts_request_t));
+        ctx->run_us = b->slots[i].run_us;
+        ctx->end_us = b->end_us;
+
+        ngx_http_torchserve_batch_detach(ctx);
+
+        ngx_http_torchserve_infer_done(r);
+        ngx_http_run_posted_requests(c);
     }
 
+    ngx_http_torchserve_batch_free(b);
     ngx_free(task);
 
     ngx_http_torchserve_batch_flush(m, 0);
 
     ngx_http_torchserve_model_release(m->tmcf, m);
+}
+
+
+static void
+ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b)
+{
+    ngx_uint_t  i, k;
+
+    for (i = 0; i < b->n; i++) {
+        free((void *) b->reqs[i].body);
+        ts_request_clear(&b->reqs[i]);
+
+        for (k = 0; k < b->slots[i].nfiles; k++) {
+            if (b->slots[i].files[k].fd != NGX_INVALID_FILE) {
+                close(b->slots[i].files[k].fd);
+            }
+        }
+
+        free(b->slots[i].files);
+    }
+}
+
+
+/* response_timeout: 504 now; the batch's late result will be dropped */
+static void
+ngx_http_torchserve_batch_timeout(ngx_event_t *ev)
+{
+    ngx_int_t                     rc;
+    ngx_connection_t             *c;
+    ngx_http_request_t           *r;
+    ngx_http_torchserve_infer_t  *ctx;
+
+    ctx = ev->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_http_set_log_request(c->log, r);
+
+    ngx_http_torchserve_batch_detach(ctx);
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "torchserve: model \"%V\" version \"%V\": no answer within "
+                  "response_timeout (%M ms)", &ctx->model->name,
+                  &ctx->model->version, ctx->model->response_timeout);
+
+    rc = ngx_http_torchserve_send_error(r, NGX_HTTP_GATEWAY_TIME_OUT,
+             "InternalServerException",
+             "Model \"%V\" did not answer within response_timeout (%M s)",
+             &ctx->model->name, ctx->model->response_timeout / 1000);
+
+    ngx_http_finalize_request(r, rc);
+    ngx_http_run_posted_requests(c);
 }

@@ -17,7 +17,7 @@
 
 
 
-#define NGX_HTTP_TORCHSERVE_RUNNING_LOG  60000
+
 
 
 static ngx_int_t ngx_http_torchserve_ping(ngx_http_request_t *r);
@@ -30,10 +30,6 @@ static ngx_int_t ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 static void ngx_http_torchserve_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_collect_body(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
-static void ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log);
-static void ngx_http_torchserve_infer_event(ngx_event_t *ev);
-static void ngx_http_torchserve_infer_done(ngx_http_request_t *r);
-static void ngx_http_torchserve_infer_running(ngx_event_t *ev);
 static void ngx_http_torchserve_free_infer(void *data);
 
 
@@ -333,93 +329,22 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 static void
 ngx_http_torchserve_body_ready(ngx_http_request_t *r)
 {
-    ngx_int_t                         rc;
-    ngx_thread_task_t                *task;
-    ngx_http_torchserve_infer_t      *ctx, **taskp;
-    ngx_http_torchserve_main_conf_t  *tmcf;
+    ngx_int_t                     rc;
+    ngx_http_torchserve_infer_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
-    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
     if (ngx_http_torchserve_collect_body(r, ctx) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    if (ctx->model->batch_size > 1) {
-        /* joins the model's queue; answered when its batch is done */
-        rc = ngx_http_torchserve_batch_enqueue(r, ctx);
-        if (rc != NGX_DONE) {
-            ngx_http_finalize_request(r, rc);
-        }
-        return;
+    /* joins the model's queue; answered when its batch is done */
+    rc = ngx_http_torchserve_batch_enqueue(r, ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
     }
-
-    ctx->batch_size = 1;
-
-    task = ngx_thread_task_alloc(r->pool,
-                                 sizeof(ngx_http_torchserve_infer_t *));
-    if (task == NULL) {
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
-    }
-
-    taskp = task->ctx;
-    *taskp = ctx;
-
-    task->handler = ngx_http_torchserve_infer_thread;
-    task->event.handler = ngx_http_torchserve_infer_event;
-    task->event.data = ctx;
-
-    /* before the post: the thread may start before it returns */
-    ctx->posted_us = ngx_http_torchserve_now_us();
-
-    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "torchserve: model \"%V\": thread pool \"%V\" "
-                      "refused the task (queue full?)",
-                      &ctx->model->name, &tmcf->thread_pool_name);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                NULL, "Model \"%V\" has no worker to serve inference "
-                "request: the thread pool's queue is full",
-                &ctx->model->name));
-        return;
-    }
-
-    ngx_http_torchserve_infer_block(r, ctx);
-}
-
-
-/* the request waits for a task: kept alive as nginx's thread users do */
-void
-ngx_http_torchserve_infer_block(ngx_http_request_t *r,
-    ngx_http_torchserve_infer_t *ctx)
-{
-    r->main->blocked++;
-    r->aio = 1;
-    r->write_event_handler = ngx_http_torchserve_infer_done;
-
-    ctx->running.handler = ngx_http_torchserve_infer_running;
-    ctx->running.data = ctx;
-    ctx->running.log = r->connection->log;
-    ngx_add_timer(&ctx->running, NGX_HTTP_TORCHSERVE_RUNNING_LOG);
-}
-
-
-/* a task cannot be cancelled: say that it is slow, and keep waiting */
-static void
-ngx_http_torchserve_infer_running(ngx_event_t *ev)
-{
-    ngx_http_torchserve_infer_t  *ctx = ev->data;
-
-    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
-                  "torchserve: model \"%V\" version \"%V\": inference "
-                  "still running after %M ms", &ctx->model->name,
-                  &ctx->model->version, (ngx_msec_t)
-                  NGX_HTTP_TORCHSERVE_RUNNING_LOG);
-
-    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_RUNNING_LOG);
 }
 
 
@@ -478,121 +403,8 @@ ngx_http_torchserve_collect_body(ngx_http_request_t *r,
 }
 
 
-/*
- * In a pool thread: the body into ctx->req (joined from memory buffers
- * and temp-file ranges).  On failure ctx->req has its status and error.
- */
-ngx_int_t
-ngx_http_torchserve_read_body(ngx_http_torchserve_infer_t *ctx)
-{
-    u_char                           *p;
-    ssize_t                           n;
-    size_t                            done;
-    ngx_uint_t                        i;
-    ngx_http_torchserve_body_part_t  *part;
-
-    ngx_memzero(&ctx->req, sizeof(ts_request_t));
-
-    ctx->run_us = ngx_http_torchserve_now_us();
-    ctx->req.len = ctx->body_len;
-
-    if (ctx->nparts == 1 && ctx->parts[0].data != NULL) {
-        ctx->req.body = ctx->parts[0].data;
-        return NGX_OK;
-    }
-
-    if (ctx->nparts == 0) {
-        return NGX_OK;
-    }
-
-    ctx->body = malloc(ctx->body_len);
-    if (ctx->body == NULL) {
-        ctx->req.status = 500;
-        ngx_cpystrn((u_char *) ctx->req.error,
-                    (u_char *) "no memory for the request body",
-                    TS_ERROR_LEN);
-        return NGX_ERROR;
-    }
-
-    p = ctx->body;
-
-    for (i = 0; i < ctx->nparts; i++) {
-        part = &ctx->parts[i];
-
-        if (part->data != NULL) {
-            p = ngx_cpymem(p, part->data, part->len);
-            continue;
-        }
-
-        for (done = 0; done < part->len; done += n) {
-            n = pread(part->fd, p, part->len - done, part->offset + done);
-
-            if (n <= 0) {
-                ctx->req.status = 500;
-                ngx_snprintf((u_char *) ctx->req.error, TS_ERROR_LEN - 1,
-                             "reading the request body's temp file failed "
-                             "(%d)%Z", n < 0 ? ngx_errno : 0);
-                return NGX_ERROR;
-            }
-
-            p += n;
-        }
-    }
-
-    ctx->req.body = ctx->body;
-
-    return NGX_OK;
-}
-
-
-/* in a pool thread: no nginx calls but logging, no r->pool */
-static void
-ngx_http_torchserve_infer_thread(void *data, ngx_log_t *log)
-{
-    ngx_http_torchserve_infer_t  *ctx = *(ngx_http_torchserve_infer_t **) data;
-
-    if (ngx_http_torchserve_read_body(ctx) == NGX_OK) {
-        ts_servable_infer(ctx->servable, &ctx->req, 1);
-    }
-
-    ctx->end_us = ngx_http_torchserve_now_us();
-}
-
-
-static void
-ngx_http_torchserve_infer_event(ngx_event_t *ev)
-{
-    ngx_http_torchserve_infer_resume(ev->data);
-}
-
-
-/* back on the event loop once a task (alone or in a batch) is done */
+/* a batch answered this request (ctx->req holds the result) */
 void
-ngx_http_torchserve_infer_resume(ngx_http_torchserve_infer_t *ctx)
-{
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-    c = r->connection;
-
-    ngx_http_set_log_request(c->log, r);
-
-    if (ctx->running.timer_set) {
-        ngx_del_timer(&ctx->running);
-    }
-
-    r->main->blocked--;
-    r->aio = 0;
-
-    /* ours, or nginx's finalizer if the client went away meanwhile */
-    r->write_event_handler(r);
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-static void
 ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 {
     ngx_int_t                     rc;
@@ -600,8 +412,6 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
     ngx_http_torchserve_infer_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
-
-    r->write_event_handler = ngx_http_request_empty_handler;
 
     ctx->done_us = ngx_http_torchserve_now_us();
 
@@ -646,12 +456,8 @@ ngx_http_torchserve_free_infer(void *data)
 {
     ngx_http_torchserve_infer_t  *ctx = data;
 
-    if (ctx->running.timer_set) {
-        ngx_del_timer(&ctx->running);
-    }
-
-    /* a client that went away while its request was queued */
-    ngx_http_torchserve_batch_dequeue(ctx);
+    /* out of the queue, and a batch still running drops its result */
+    ngx_http_torchserve_batch_detach(ctx);
 
     ts_request_clear(&ctx->req);
 

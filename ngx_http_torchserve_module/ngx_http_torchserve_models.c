@@ -89,6 +89,7 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     m->batch_size = -1;
     m->max_batch_delay = -1;
     m->job_queue_size = -1;
+    m->response_timeout = -1;
     m->conf_file = cf->conf_file->file.name;
     m->conf_line = cf->conf_file->line;
 
@@ -170,6 +171,17 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             v.len = value[i].len - 16;
             m->max_batch_delay = ngx_parse_time(&v, 0);
             if (m->max_batch_delay == NGX_ERROR) {
+                goto invalid;
+            }
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "response_timeout=", 17) == 0) {
+            v.data = value[i].data + 17;
+            v.len = value[i].len - 17;
+            m->response_timeout = ngx_parse_time(&v, 1);
+            if (m->response_timeout == NGX_ERROR || m->response_timeout == 0)
+            {
                 goto invalid;
             }
             continue;
@@ -586,6 +598,7 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     m->batch_size = rec->batch_size;
     m->max_batch_delay = rec->max_batch_delay;
     m->job_queue_size = rec->job_queue_size;
+    m->response_timeout = rec->response_timeout * 1000;
     ngx_http_torchserve_batch_init(m);
     m->options = rec->options;
     m->options.device = NULL;
@@ -739,6 +752,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
         m->batch_size = rec->batch_size;
         m->max_batch_delay = rec->max_batch_delay;
         m->job_queue_size = rec->job_queue_size;
+        m->response_timeout = rec->response_timeout * 1000;
 
         if (m->workers == rec->min_workers) {
             continue;

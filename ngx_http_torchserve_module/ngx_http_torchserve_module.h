@@ -64,6 +64,7 @@ typedef struct {
     ngx_int_t                        batch_size;       /* -1: not given */
     ngx_int_t                        max_batch_delay;  /* ms, -1 */
     ngx_int_t                        job_queue_size;   /* -1 */
+    ngx_int_t                        response_timeout; /* s, -1 */
 
     /* where the directive stands, for messages */
     ngx_str_t                        conf_file;
@@ -157,6 +158,7 @@ typedef struct {
     ngx_uint_t                       batch_size;
     ngx_msec_t                       max_batch_delay;
     ngx_uint_t                       job_queue_size;
+    ngx_msec_t                       response_timeout;
     ngx_queue_t                      waiting;       /* _infer_t queued */
     ngx_uint_t                       queued;
     ngx_uint_t                       batches;       /* in the thread pool */
@@ -244,9 +246,10 @@ typedef struct {
 
     ts_request_t                      req;
 
-    /* batching: waiting in model->queue, then one of batch_size */
+    /* batching: waiting in model->waiting, then a slot of a batch */
     ngx_queue_t                       queue;
     unsigned                          queued:1;
+    void                             *slot;         /* while in a batch */
     ngx_uint_t                        batch_size;
     uint64_t                          enqueued_us;
 
@@ -312,16 +315,14 @@ void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
     u_char *path, ngx_log_t *log);
 
 /* _handler.c, for _batch.c */
-ngx_int_t ngx_http_torchserve_read_body(ngx_http_torchserve_infer_t *ctx);
-void ngx_http_torchserve_infer_resume(ngx_http_torchserve_infer_t *ctx);
-void ngx_http_torchserve_infer_block(ngx_http_request_t *r,
-    ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_infer_done(ngx_http_request_t *r);
 uint64_t ngx_http_torchserve_now_us(void);
 
 /* _batch.c */
 ngx_int_t ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
 void ngx_http_torchserve_batch_dequeue(ngx_http_torchserve_infer_t *ctx);
+void ngx_http_torchserve_batch_detach(ngx_http_torchserve_infer_t *ctx);
 void ngx_http_torchserve_batch_init(ngx_http_torchserve_model_t *m);
 
 /* _variables.c */

@@ -375,6 +375,10 @@ ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
     }
 
     rec->job_queue_size = cm->job_queue_size > 0 ? cm->job_queue_size : 100;
+
+    if (cm->response_timeout > 0) {
+        rec->response_timeout = cm->response_timeout;
+    }
 }
 
 
@@ -573,7 +577,7 @@ ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
         }
 
         m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I,"
-                      " s:I, s:I, s:b, s:b, s:I, s:o, s:i, s:i}",
+                      " s:I, s:I, s:I, s:b, s:b, s:I, s:o, s:i, s:i}",
                       "modelName", rec->name,
                       "modelVersion", rec->version,
                       "modelUrl", rec->url,
@@ -586,6 +590,7 @@ ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
                       "batchSize", (json_int_t) rec->batch_size,
                       "maxBatchDelay", (json_int_t) rec->max_batch_delay,
                       "responseTimeout", (json_int_t) rec->response_timeout,
+                      "jobQueueSize", (json_int_t) rec->job_queue_size,
                       "isDefault", (int) rec->is_default,
                       "loadedAtStartup", (int) rec->from_config,
                       "registeredAt", (json_int_t) rec->registered_ms,
@@ -849,6 +854,11 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
     }
 
     rec->options.warmup = (int) n;
+
+    /* absent from state files written before batching */
+    v = json_object_get(m, "jobQueueSize");
+    rec->job_queue_size = json_is_integer(v) && json_integer_value(v) > 0
+                          ? (ngx_uint_t) json_integer_value(v) : 100;
 
     if (!json_is_boolean(json_object_get(m, "isDefault"))
         || !json_is_boolean(json_object_get(m, "loadedAtStartup")))

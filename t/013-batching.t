@@ -10,7 +10,7 @@ use Test::Nginx::Socket;
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (4 * 3 + 4);
+plan tests => repeat_each() * (4 * 3 + 4 + 3 + 2 * 3 + 3);
 
 no_shuffle();
 no_root_location();
@@ -34,6 +34,19 @@ add_block_preprocessor(sub {
         proxy_method POST;
         proxy_pass_request_body off;
         proxy_set_body '$::Bad';
+    }
+    location = /slowreq {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/slow;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '[2500]';
+        proxy_read_timeout 500ms;
+    }
+    location = /fastreq {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/slow;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '[1]';
     }
     location / {
         torchserve_inference;
@@ -125,3 +138,54 @@ X-Batch-Size: 1
 --- response_body_like: ^\[\n  0\.99968
 --- no_error_log
 [error]
+
+
+
+=== TEST 6: past response_timeout: 504 while forward still runs
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar response_timeout=1;
+--- request
+POST /predictions/slow
+[2500]
+--- error_code: 504
+--- response_body_like: "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"
+--- error_log
+no answer within response_timeout (1000 ms)
+--- timeout: 30
+
+
+
+=== TEST 7: the late result is dropped, and the model serves on
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar response_timeout=1;
+--- request eval
+[
+"POST /predictions/slow\n[2500]",
+"POST /predictions/slow\n[1]",
+]
+--- error_code eval
+[504, 200]
+--- response_body_like eval
+[
+qr/^\{\n  "code": 504,\n  "type": "InternalServerException",\n  "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"\n\}\n$/,
+qr/^1\.0$/,
+]
+--- no_error_log
+[alert]
+--- timeout: 30
+
+
+
+=== TEST 8: a client that goes away during forward breaks nothing
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/slowreq" -->'
+. '<!--# include virtual="/fastreq" -->'
+--- response_body_like: 504 Gateway Time-out(?s:.*)1\.0$
+--- no_error_log
+[alert]
+--- timeout: 30

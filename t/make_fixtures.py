@@ -70,6 +70,22 @@ class Stats(nn.Module):
         return torch.stack([x.sum(-1), x.mean(-1)], dim=-1)
 
 
+class Slow(nn.Module):
+    """As slow as asked: x[0] rounds of a 128x128 matmul (timeouts)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(5)
+        self.w = nn.Parameter(torch.randn(128, 128) * 0.01,
+                              requires_grad=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.w
+        for _ in range(int(x[0, 0].item())):
+            y = torch.tanh(y @ self.w)
+        return x.sum(-1) + y.sum() * 0.0
+
+
 def train_digits(seed, epochs):
     from sklearn.datasets import load_digits
 
@@ -283,6 +299,9 @@ def main():
     pack_mar(os.path.join(out, "digits_dict.mar"),
              {"m.pt": script_bytes(DigitsDict(mlp))},
              manifest("digits_dict", "1.0", "m.pt", "tensor"))
+    pack_mar(os.path.join(out, "slow.mar"),
+             {"slow.pt": script_bytes(Slow())},
+             manifest("slow", "1.0", "slow.pt", "tensor"))
     pack_mar(os.path.join(out, "stats.mar"),
              {"stats.pt": script_bytes(Stats())},
              manifest("stats", "1.0", "stats.pt", "tensor"))
