@@ -417,7 +417,8 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
         ctx->versioned, ctx->done_us - ctx->start_us,
-        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0);
+        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0,
+        ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
 
     status = ctx->req.status;
 

@@ -41,6 +41,50 @@ static const char  *ngx_http_torchserve_model_units[] = {
 };
 
 
+/* ours, TorchServe has none: latency histograms in seconds */
+static const char  *ngx_http_torchserve_histograms[] = {
+    "ts_queue_latency_seconds",
+    "ts_inference_seconds",
+    "ts_request_latency_seconds"
+};
+
+
+static const char  *ngx_http_torchserve_histogram_help[] = {
+    "Time a prediction waited for its batch's thread",
+    "Time in the thread: preprocess, forward, postprocess",
+    "Time from the request's routing to its answer"
+};
+
+
+/* upper bounds in microseconds, and as Prometheus writes them */
+static const uint64_t  ngx_http_torchserve_bounds[] = {
+    100, 250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
+    250000, 500000, 1000000, 5000000
+};
+
+
+static const char  *ngx_http_torchserve_bound_text[] = {
+    "0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01",
+    "0.025", "0.05", "0.1", "0.25", "0.5", "1.0", "5.0"
+};
+
+
+static void
+ngx_http_torchserve_observe(ngx_http_torchserve_histogram_t *h, uint64_t us)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < NGX_HTTP_TORCHSERVE_BUCKETS; i++) {
+        if (us <= ngx_http_torchserve_bounds[i]) {
+            break;
+        }
+    }
+
+    h->buckets[i]++;
+    h->sum_us += us;
+}
+
+
 /* in the log phase: every answer of an inference/management/metrics API */
 ngx_int_t
 ngx_http_torchserve_log_handler(ngx_http_request_t *r)
@@ -81,7 +125,7 @@ ngx_http_torchserve_log_handler(ngx_http_request_t *r)
 void
 ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
-    uint64_t latency_us, uint64_t queue_us)
+    uint64_t latency_us, uint64_t queue_us, uint64_t inference_us)
 {
     ngx_queue_t                     *q;
     ngx_http_torchserve_record_t    *rec;
@@ -103,6 +147,9 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
         cnt->requests++;
         cnt->latency_us += latency_us;
         cnt->queue_us += queue_us;
+        ngx_http_torchserve_observe(&cnt->hist[0], queue_us);
+        ngx_http_torchserve_observe(&cnt->hist[1], inference_us);
+        ngx_http_torchserve_observe(&cnt->hist[2], latency_us);
         break;
     }
 
@@ -225,8 +272,9 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     }
 
     /* sized under the same lock the text is written under */
-    len = 4096 + nrecords * 3 * 2
-                 * (160 + NGX_HTTP_TORCHSERVE_NAME_LEN
+    /* 3 counters and 3 histograms of (buckets + 3) lines per label */
+    len = 8192 + nrecords * 2 * (3 + 3 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
+                 * (200 + NGX_HTTP_TORCHSERVE_NAME_LEN
                     + NGX_HTTP_TORCHSERVE_VERSION_LEN + ngx_cycle->hostname.len);
 
     body = ngx_pnalloc(r->pool, len);
@@ -296,6 +344,69 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
                                  &ngx_cycle->hostname);
                 p = ngx_http_torchserve_java_double(p, v);
                 *p++ = '\n';
+            }
+        }
+    }
+
+    for (k = 0; k < 3; k++) {
+        if (!ngx_http_torchserve_wanted(r, ngx_http_torchserve_histograms[k]))
+        {
+            continue;
+        }
+
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s histogram\n",
+                         ngx_http_torchserve_histograms[k],
+                         ngx_http_torchserve_histogram_help[k],
+                         ngx_http_torchserve_histograms[k]);
+
+        for (q = ngx_queue_head(&tmcf->sh->records);
+             q != ngx_queue_sentinel(&tmcf->sh->records);
+             q = ngx_queue_next(q))
+        {
+            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+            for (i = 0; i < 2; i++) {
+                ngx_http_torchserve_histogram_t  *h;
+                ngx_uint_t                        b;
+                uint64_t                          cum;
+                u_char                            labels[512], *lp;
+
+                cnt = &rec->counters[i];
+
+                if (cnt->requests == 0) {
+                    continue;
+                }
+
+                h = &cnt->hist[k];
+                lp = ngx_snprintf(labels, sizeof(labels) - 1,
+                                  "model_name=\"%s\",model_version=\"%s\","
+                                  "hostname=\"%V\",", rec->name,
+                                  i == 0 ? (u_char *) "default"
+                                         : rec->version,
+                                  &ngx_cycle->hostname);
+                *lp = '\0';
+
+                cum = 0;
+
+                for (b = 0; b <= NGX_HTTP_TORCHSERVE_BUCKETS; b++) {
+                    cum += h->buckets[b];
+                    p = ngx_slprintf(p, end, "%s_bucket{%sle=\"%s\",} ",
+                                     ngx_http_torchserve_histograms[k],
+                                     labels,
+                                     b < NGX_HTTP_TORCHSERVE_BUCKETS
+                                     ? ngx_http_torchserve_bound_text[b]
+                                     : "+Inf");
+                    p = ngx_http_torchserve_java_double(p, cum);
+                    *p++ = '\n';
+                }
+
+                p = ngx_slprintf(p, end, "%s_count{%s} ",
+                                 ngx_http_torchserve_histograms[k], labels);
+                p = ngx_http_torchserve_java_double(p, cum);
+                p = ngx_slprintf(p, end, "\n%s_sum{%s} %uL.%06uL\n",
+                                 ngx_http_torchserve_histograms[k], labels,
+                                 (uint64_t) h->sum_us / 1000000,
+                                 (uint64_t) h->sum_us % 1000000);
             }
         }
     }

@@ -81,11 +81,24 @@ typedef struct {
 } ngx_http_torchserve_proc_t;
 
 
+#define NGX_HTTP_TORCHSERVE_BUCKETS  14
+
+
+/* a latency histogram: counts per upper bound (µs), +Inf last */
+typedef struct {
+    ngx_atomic_t                     buckets[NGX_HTTP_TORCHSERVE_BUCKETS + 1];
+    ngx_atomic_t                     sum_us;
+} ngx_http_torchserve_histogram_t;
+
+
 /* TorchServe's per-model counters; [0] URL without a version ("default") */
 typedef struct {
     ngx_atomic_t                     requests;
     ngx_atomic_t                     latency_us;
     ngx_atomic_t                     queue_us;
+
+    /* ours: queue, inference (in the thread) and total latencies */
+    ngx_http_torchserve_histogram_t  hist[3];
 } ngx_http_torchserve_counters_t;
 
 
@@ -333,7 +346,8 @@ ngx_int_t ngx_http_torchserve_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
 void ngx_http_torchserve_count_inference(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
-    ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us);
+    ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us,
+    uint64_t inference_us);
 
 /* _management.c */
 ngx_int_t ngx_http_torchserve_management_handler(ngx_http_request_t *r);

@@ -9,7 +9,7 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4);
+plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4 + 3 * 4);
 
 no_shuffle();
 no_root_location();
@@ -103,5 +103,31 @@ GET /ping
 --- response_headers
 X-Model: []
 --- response_body_like: Healthy
+--- no_error_log
+[crit]
+
+
+
+=== TEST 5: latency histograms (ours): queue, inference and total
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location /metrics { torchserve_metrics; }
+    location / { torchserve_inference; }
+--- request eval
+[
+"POST /predictions/digits\n$::S0",
+"POST /predictions/digits\n$::S0",
+"POST /predictions/digits\n$::S0",
+"GET /metrics?name[]=ts_request_latency_seconds&name[]=ts_inference_seconds",
+]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_body_like eval
+[
+qr/^\[/, qr/^\[/, qr/^\[/,
+qr/\A# HELP ts_inference_seconds [^\n]+\n# TYPE ts_inference_seconds histogram\nts_inference_seconds_bucket\{model_name="digits",model_version="default",hostname="[^"]+",le="0\.0001",\} \d+\.0\n(?s:.*)ts_inference_seconds_bucket\{[^\n]*le="\+Inf",\} 3\.0\nts_inference_seconds_count\{[^\n]+\} 3\.0\nts_inference_seconds_sum\{[^\n]+\} 0\.\d{6}\n# HELP ts_request_latency_seconds (?s:.*)ts_request_latency_seconds_count\{[^\n]+\} 3\.0\n/,
+]
 --- no_error_log
 [crit]
