@@ -180,6 +180,32 @@ test-runner:
 test: deps
 	$(MAKE) all unit test-archive-tool test-nginx
 
+# --- benchmark (not part of `make test`) ------------------------------------
+
+BENCH_PACKAGES := wrk python3-torchvision python3-flask gunicorn \
+	python3-fastapi uvicorn python3-uvloop python3-httptools gnuplot-nox
+
+.PHONY: bench bench-deps
+
+bench-deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES) $(BENCH_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
+	        || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "bench-deps: every package is installed"; \
+	fi
+
+# wrk against the libtorch floor, nginx, the module, Flask and FastAPI
+bench: bench-deps
+	$(MAKE) all
+	bench/run.sh
+
 # --- run the example --------------------------------------------------------
 
 run: deps

@@ -1,0 +1,110 @@
+#!/usr/bin/python3
+"""Makes the benchmark models, with fixed seeds, as TorchScript files and
+TorchServe archives (packed by build/archive_tool, handler "tensor"), plus a
+JSON request body (one instance, no batch dimension) and the answer Python
+computes for it.
+
+    /usr/bin/python3 bench/make_models.py OUTDIR
+
+tiny      the PyTorch MNIST example CNN (examples/mnist/main.py), 1x28x28
+resnet18  torchvision's resnet18 with random weights, 3x224x224
+          (skipped, with a message, when python3-torchvision is missing)
+
+Writes OUTDIR/<name>.pt, <name>.mar, <name>_input.json, <name>_expected.json
+and models.txt (one "name shape" line per model made).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ARCHIVE_TOOL = os.environ.get("ARCHIVE_TOOL") or os.path.join(
+    HERE, "..", "build", "archive_tool")
+
+
+class Net(nn.Module):
+    """The PyTorch MNIST example network (pytorch/examples mnist/main.py)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = F.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = torch.flatten(x, 1)
+        x = F.relu(self.fc1(x))
+        x = self.dropout2(x)
+        x = self.fc2(x)
+        return F.log_softmax(x, dim=1)
+
+
+def make(out, name, net, shape, seed):
+    net = net.eval()
+    pt = os.path.join(out, name + ".pt")
+    with torch.inference_mode():
+        scripted = torch.jit.script(net)
+    torch.jit.save(scripted, pt)
+
+    g = torch.Generator().manual_seed(seed + 1)
+    x = torch.rand(shape, generator=g)
+    # round to values that JSON carries exactly (float32 -> short decimals)
+    x = torch.round(x * 1024) / 1024
+    with open(os.path.join(out, name + "_input.json"), "w") as f:
+        json.dump(x.tolist(), f)
+
+    loaded = torch.jit.load(pt).eval()
+    with torch.inference_mode():
+        y = loaded(x.unsqueeze(0))[0]
+    with open(os.path.join(out, name + "_expected.json"), "w") as f:
+        json.dump(y.tolist(), f)
+
+    subprocess.run([ARCHIVE_TOOL, "--model-name", name, "--version", "1.0",
+                    "--serialized-file", pt, "--handler", "tensor",
+                    "--export-path", out, "-f"], check=True)
+    return ",".join(str(d) for d in shape)
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models")
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)
+    made = []
+
+    torch.manual_seed(1)
+    made.append(("tiny", make(out, "tiny", Net(), (1, 28, 28), 1)))
+
+    try:
+        import torchvision
+    except ImportError:
+        print("make_models: python3-torchvision is missing: no resnet18",
+              file=sys.stderr)
+    else:
+        torch.manual_seed(18)
+        made.append(("resnet18",
+                     make(out, "resnet18",
+                          torchvision.models.resnet18(weights=None),
+                          (3, 224, 224), 18)))
+
+    with open(os.path.join(out, "models.txt"), "w") as f:
+        for name, shape in made:
+            f.write("%s %s\n" % (name, shape))
+    for name, shape in made:
+        print("make_models: %s (%s) in %s" % (name, shape, out))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+-- wrk script: POSTs the JSON file named by $BODY; prints one parseable line.
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = assert(io.open(os.getenv("BODY"), "rb"))
+wrk.body = f:read("*a")
+f:close()
+
+function done(summary, latency, requests)
+   local e = summary.errors
+   io.write(string.format(
+      "RESULT requests=%d seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f errors=%d\n",
+      summary.requests, summary.duration / 1e6,
+      summary.requests / (summary.duration / 1e6),
+      latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+      e.connect + e.read + e.write + e.status + e.timeout))
+end

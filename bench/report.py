@@ -1,0 +1,148 @@
+#!/usr/bin/python3
+"""report.py RESULTS_DIR: the table of bench/run.sh from raw.tsv,
+memory.txt and machine.txt; prints it, writes latest.md and, when gnuplot
+is installed, latest.png (throughput as a ratio to the floor)."""
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+res = sys.argv[1]
+rows = list(csv.DictReader(open(os.path.join(res, "raw.tsv")), delimiter="\t"))
+memory = {}
+if os.path.exists(os.path.join(res, "memory.txt")):
+    for line in open(os.path.join(res, "memory.txt")):
+        parts = line.split()
+        memory[parts[0]] = parts[1] if len(parts) > 1 else "-"
+machine = open(os.path.join(res, "machine.txt")).read().strip() \
+    if os.path.exists(os.path.join(res, "machine.txt")) else ""
+
+loads = [float(r["load1"]) for r in rows if r.get("load1")]
+if loads:
+    machine += ("\n1-minute load at each measured run: median %.2f, max %.2f"
+                " (includes the benchmark's own load: 2 busy server"
+                " processes + wrk)" % (statistics.median(loads), max(loads)))
+
+groups = {}
+order = []
+for r in rows:
+    key = (r["server"], r["model"], r["conns"])
+    if key not in groups:
+        groups[key] = []
+        order.append(key)
+    groups[key].append(r)
+
+models = []
+for s, m, c in order:
+    if m not in models:
+        models.append(m)
+servers = []
+for s, m, c in order:
+    if s not in servers:
+        servers.append(s)
+
+floor = {}
+for (s, m, c), g in groups.items():
+    if s == "floor":
+        floor[m] = (statistics.median(float(x["rps"]) for x in g),
+                    statistics.median(float(x["p50_ms"]) for x in g))
+
+
+def fmt(v):
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+header = ["model", "server", "conns", "req/s median [min-max]", "p50 ms",
+          "p99 ms", "errors", "ratio to floor", "p50 - floor p50 (ms)",
+          "USS MB per worker"]
+table = []
+chart = {}
+for m in models:
+    for s in servers:
+        for c in sorted({k[2] for k in groups if k[0] == s and k[1] == m},
+                        key=lambda x: -int(x)):
+            g = groups[(s, m, c)]
+            rps = [float(x["rps"]) for x in g]
+            p50 = statistics.median(float(x["p50_ms"]) for x in g)
+            p99 = statistics.median(float(x["p99_ms"]) for x in g)
+            err = sum(int(x["errors"]) for x in g)
+            med = statistics.median(rps)
+            ratio = med / floor[m][0] if m in floor and floor[m][0] else 0
+            dp50 = p50 - floor[m][1] if m in floor else 0
+            conns = ("threads=" + c) if s == "floor" else c
+            table.append([m, s, conns,
+                          "%s [%s-%s]" % (fmt(med), fmt(min(rps)), fmt(max(rps))),
+                          fmt(p50), fmt(p99), str(err),
+                          "%.2f" % ratio,
+                          "-" if s == "floor" else "%+.2f" % dp50,
+                          memory.get(s, "-")])
+            if s != "floor":
+                chart.setdefault(s, {})["%s c=%s" % (m, c)] = ratio
+
+widths = [max(len(str(x[i])) for x in table + [header]) for i in range(len(header))]
+
+
+def line(cells):
+    return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+
+lines = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+lines += [line(r) for r in table]
+text = "\n".join(lines)
+print(text)
+
+notes = """
+Ratios are to the floor of the same model in the same run (bench/floor.cpp:
+forward() in a loop, one thread per core, at::set_num_threads(1),
+InferenceMode); "p50 - floor p50" compares a request's median latency with
+the floor's median forward() time. Requests and the floor's calls are one
+instance each: batching does not exist in the module yet, so the
+`batch_size=8 max_batch_delay=5ms` configurations of issue 6 are not measured.
+ts_wpW_tpT = this module with worker_processes W, thread_pool threads=T and
+`torchserve_model ... workers=T` (T batches in flight per process). USS is
+the private memory (Private_* of /proc/PID/smaps_rollup) of each worker
+process after the run, every model (tiny and resnet18) loaded in each.
+wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
+"""
+with open(os.path.join(res, "latest.md"), "w") as f:
+    f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n" + text + "\n" + notes)
+    if shutil.which("gnuplot"):
+        f.write("\n![throughput as a ratio to the floor](latest.png)\n")
+
+if shutil.which("gnuplot") and chart:
+    cols = [k for k in ["%s c=%s" % (m, c) for m in models for c in ("32", "2")]
+            if any(k in v for v in chart.values())]
+    dat = os.path.join(res, "latest.dat")
+    with open(dat, "w") as f:
+        f.write("server\t" + "\t".join('"%s"' % c for c in cols) + "\n")
+        for s in servers:
+            if s in chart and s != "return200":
+                f.write(s + "\t" + "\t".join("%.3f" % chart[s].get(c, 0) for c in cols) + "\n")
+    plot = ", ".join("'%s' using %d:xtic(1) title columnheader(%d)" % (dat, i + 2, i + 2)
+                     for i in range(len(cols)))
+    gp = """
+set terminal pngcairo size 1100,520 noenhanced
+set output '%s'
+set title 'req/s as a ratio to the in-process libtorch floor (median of rounds)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.8 border -1
+set yrange [0:*]
+set grid ytics
+set xtics rotate by -25
+set key outside top center horizontal
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
+plot %s
+""" % (os.path.join(res, "latest.png"), plot)
+    r = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
+    if r.returncode != 0:
+        print("report: gnuplot: " + r.stderr, file=sys.stderr)
+    else:
+        print("report: wrote %s" % os.path.join(res, "latest.png"))
+print("report: wrote %s" % os.path.join(res, "latest.md"))
