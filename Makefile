@@ -188,18 +188,8 @@ BENCH_PACKAGES := wrk python3-torchvision python3-flask gunicorn \
 .PHONY: bench bench-deps
 
 bench-deps:
-	@missing=""; \
-	for p in $(DEB_PACKAGES) $(BENCH_PACKAGES); do \
-	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' \
-	        || missing="$$missing $$p"; \
-	done; \
-	if [ -n "$$missing" ]; then \
-	    echo "installing:$$missing"; \
-	    export DEBIAN_FRONTEND=noninteractive; \
-	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
-	else \
-	    echo "bench-deps: every package is installed"; \
-	fi
+	@$(MAKE) --no-print-directory deps \
+	    DEB_PACKAGES="$(DEB_PACKAGES) $(BENCH_PACKAGES)"
 
 # wrk against the libtorch floor, nginx, the module, Flask and FastAPI
 bench: bench-deps
