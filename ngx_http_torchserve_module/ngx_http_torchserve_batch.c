@@ -35,9 +35,18 @@ typedef struct {
 } ngx_http_torchserve_slot_t;
 
 
+#define NGX_HTTP_TORCHSERVE_BATCH_LOG  60000
+
+
 typedef struct {
     ngx_http_torchserve_model_t   *model;
     ts_servable_t                 *servable;
+    /*
+     * armed while the task runs: a worker shutting down exits once no
+     * timer is left, and its requests may all be detached by then while
+     * others still wait in the queue behind this batch
+     */
+    ngx_event_t                    running;
     ngx_uint_t                     n;
     ngx_http_torchserve_slot_t    *slots;
     ts_request_t                  *reqs;       /* bodies: malloc'd copies */
@@ -54,6 +63,7 @@ static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_batch_done(ngx_event_t *ev);
+static void ngx_http_torchserve_batch_running(ngx_event_t *ev);
 
 
 void
@@ -242,6 +252,11 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
         m->inflight++;
         m->batches++;
 
+        b->running.handler = ngx_http_torchserve_batch_running;
+        b->running.data = b;
+        b->running.log = ngx_cycle->log;
+        ngx_add_timer(&b->running, NGX_HTTP_TORCHSERVE_BATCH_LOG);
+
         if (ngx_thread_task_post(m->tmcf->thread_pool, task) != NGX_OK) {
             for (i = 0; i < n; i++) {
                 if (b->reqs[i].status == 0) {
@@ -384,6 +399,10 @@ ngx_http_torchserve_batch_done(ngx_event_t *ev)
     m = b->model;
     m->batches--;
 
+    if (b->running.timer_set) {
+        ngx_del_timer(&b->running);
+    }
+
     for (i = 0; i < b->n; i++) {
         ctx = b->slots[i].ctx;
 
@@ -436,6 +455,21 @@ ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b)
 
         free(b->slots[i].files);
     }
+}
+
+
+/* a task cannot be cancelled: say that it is slow, and keep waiting */
+static void
+ngx_http_torchserve_batch_running(ngx_event_t *ev)
+{
+    ngx_http_torchserve_batch_t  *b = ev->data;
+
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "torchserve: model \"%V\": a batch of %ui still runs "
+                  "after %M ms", &b->model->name, b->n,
+                  (ngx_msec_t) NGX_HTTP_TORCHSERVE_BATCH_LOG);
+
+    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_BATCH_LOG);
 }
 
 
