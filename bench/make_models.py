@@ -20,36 +20,15 @@ import subprocess
 import sys
 
 import torch
-from torch import nn
-import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARCHIVE_TOOL = os.environ.get("ARCHIVE_TOOL") or os.path.join(
     HERE, "..", "build", "archive_tool")
 
 
-class Net(nn.Module):
-    """The PyTorch MNIST example network (pytorch/examples mnist/main.py)."""
-
-    def __init__(self):
-        super().__init__()
-        self.conv1 = nn.Conv2d(1, 32, 3, 1)
-        self.conv2 = nn.Conv2d(32, 64, 3, 1)
-        self.dropout1 = nn.Dropout(0.25)
-        self.dropout2 = nn.Dropout(0.5)
-        self.fc1 = nn.Linear(9216, 128)
-        self.fc2 = nn.Linear(128, 10)
-
-    def forward(self, x):
-        x = F.relu(self.conv1(x))
-        x = F.relu(self.conv2(x))
-        x = F.max_pool2d(x, 2)
-        x = self.dropout1(x)
-        x = torch.flatten(x, 1)
-        x = F.relu(self.fc1(x))
-        x = self.dropout2(x)
-        x = self.fc2(x)
-        return F.log_softmax(x, dim=1)
+# the MNIST example network, as the archive_tool tests define it
+sys.path.insert(0, os.path.join(HERE, "..", "archive_tool", "tests"))
+from mnist_model import Net  # noqa: E402
 
 
 def make(out, name, net, shape, seed):
