@@ -192,6 +192,26 @@ ts_tensor_instance(ts_servable_t *s, ts_request_t *req,
         return -1;
     }
 
+    required = 0;
+    for (i = 0; i < s->schema.nargs; i++) {
+        if (!s->schema.args[i].has_default) {
+            required = i + 1;
+        }
+    }
+
+    /* the usual body, a float tensor, without a jansson tree */
+    if ((s->schema.nargs == 1 || required <= 1)
+        && s->schema.args[0].kind == TS_ARG_TENSOR
+        && (s->options.input_dtype < 0
+            || s->options.input_dtype == TS_FLOAT32)
+        && ts_json_fast_float32(req->body, req->len,
+                                &inst->args[0].u.tensor))
+    {
+        inst->args[0].type = TS_VAL_TENSOR;
+        inst->nargs = 1;
+        return 0;
+    }
+
     body = ts_json_load(req->body, req->len, req->error, TS_ERROR_LEN);
     if (body == NULL) {
         return -1;
@@ -200,13 +220,6 @@ ts_tensor_instance(ts_servable_t *s, ts_request_t *req,
     obj = ts_json_unwrap_instance(body);
     j = obj;
     rc = -1;
-
-    required = 0;
-    for (i = 0; i < s->schema.nargs; i++) {
-        if (!s->schema.args[i].has_default) {
-            required = i + 1;
-        }
-    }
 
     if (s->schema.nargs == 1 || (required <= 1 && !json_is_object(j))) {
         /* the body is the first argument itself */

@@ -44,6 +44,16 @@ json_t *ts_json_unwrap_instance(json_t *body);
 int ts_json_to_tensor(const json_t *j, ts_dtype_e dtype, ts_tensor_t *out,
     char *err, size_t errlen);
 
+/*
+ * The fast path for the usual body: a rectangular nested list of JSON
+ * numbers (optionally {"data": x} or {"inputs": x} with that one member)
+ * decoded straight into a float32 tensor, values as ts_json_to_tensor()
+ * gives them.  Returns 1 with *out set (data malloc'd), or 0 for anything
+ * else (other shapes of body, malformed or ragged input, no memory): the
+ * caller then takes the general path, which has the error messages.
+ */
+int ts_json_fast_float32(const void *buf, size_t len, ts_tensor_t *out);
+
 /* 1 if every leaf of a nested array is a JSON boolean */
 int ts_json_all_bool(const json_t *j);
 
