@@ -462,8 +462,5 @@ ngx_http_torchserve_free_infer(void *data)
 
     ts_request_clear(&ctx->req);
 
-    free(ctx->body);
-    ctx->body = NULL;
-
     ngx_http_torchserve_model_release(ctx->tmcf, ctx->model);
 }

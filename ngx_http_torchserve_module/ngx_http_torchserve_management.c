@@ -509,13 +509,12 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
     u_char                       start[64], id[NGX_INT_T_LEN + 1];
     time_t                       sec;
     ngx_tm_t                     tm;
-    ngx_uint_t                   i, ready, gpu;
+    ngx_uint_t                   i, gpu;
     ngx_http_torchserve_proc_t  *proc;
 
     gpu = ngx_strncmp(rec->device, "cuda", 4) == 0;
 
     workers = json_array();
-    ready = 0;
 
     for (i = 0; i < NGX_HTTP_TORCHSERVE_MAX_PROCESSES; i++) {
         proc = &rec->procs[i];
@@ -533,8 +532,6 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
                     tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
                     tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec,
                     (int) (proc->start_ms % 1000));
-
-        ready += (proc->status == NGX_HTTP_TORCHSERVE_READY);
 
         ngx_sprintf(id, "%ui%Z", i);
 
@@ -595,8 +592,6 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
     json_object_set_new(m, "jobQueueStatus",
                         json_pack("{s:i, s:i}", "remainingCapacity", 100,
                                   "pendingRequests", 0));
-
-    (void) ready;
 
     return m;
 }

@@ -29,6 +29,9 @@
 #define NGX_HTTP_TORCHSERVE_SHORT_LEN      64
 #define NGX_HTTP_TORCHSERVE_MAX_PROCESSES  64
 
+/* freed memory each malloc arena keeps (torchserve_malloc_keep) */
+#define NGX_HTTP_TORCHSERVE_MALLOC_KEEP    (64 * 1024 * 1024)
+
 
 typedef enum {
     NGX_HTTP_TORCHSERVE_UNLOADED = 0,   /* workers=0: registered only */
@@ -190,6 +193,7 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_thread_pool_t               *thread_pool;
     ngx_int_t                        intra_op_threads;
     size_t                           max_archive_size;
+    ssize_t                          malloc_keep;   /* 0: glibc's own */
 
     ngx_cycle_t                     *cycle;    /* for init_zone's log */
     ngx_shm_zone_t                  *shm_zone;
@@ -249,7 +253,6 @@ typedef struct {
     ngx_http_torchserve_body_part_t  *parts;
     ngx_uint_t                        nparts;
     size_t                            body_len;
-    u_char                           *body;        /* malloc'd if joined */
 
     /*
      * armed while the task runs: a worker process that is shutting down

@@ -502,7 +502,6 @@ void
 ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m)
 {
-    ngx_uint_t                     found;
     ngx_queue_t                   *q;
     ngx_http_torchserve_proc_t    *proc;
     ngx_http_torchserve_record_t  *rec;
@@ -510,8 +509,6 @@ ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
     if (ngx_worker >= NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
         return;
     }
-
-    found = 0;
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
@@ -531,13 +528,10 @@ ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
         proc->start_ms = (uint64_t) ngx_time() * 1000
                          + (ngx_timeofday())->msec;
         proc->memory = m->status == NGX_HTTP_TORCHSERVE_READY ? m->memory : 0;
-        found = 1;
         break;
     }
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
-
-    (void) found;
 }
 
 

@@ -211,3 +211,32 @@ close
 main::close_to("digits", 0)
 --- response_body
 close
+
+
+
+=== TEST 16: glibc's malloc defaults (torchserve_malloc_keep off)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_model digits2 digits.mar;
+    torchserve_malloc_keep off;
+--- request eval
+"POST /predictions/digits2\n" . main::sample(3)
+--- response_body_filters eval
+main::close_to("digits", 3)
+--- response_body
+close
+
+
+
+=== TEST 17: the body as {"inputs": ...}, decoded without a JSON tree, equals Python's
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_malloc_keep 256m;
+--- request eval
+"POST /predictions/digits\n{\"inputs\": " . main::sample(2) . "}"
+--- response_body_filters eval
+main::close_to("digits", 2)
+--- response_body
+close

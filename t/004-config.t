@@ -121,3 +121,16 @@ qr/invalid device "tpu": use cpu, cuda or cuda:N/
 --- must_die
 --- error_log eval
 qr/torchserve_model "digits": .*empty-nonexistent-dir/
+
+
+
+=== TEST 10: torchserve_malloc_keep takes a size of at least 1m, or off
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_malloc_keep 100k;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_malloc_keep "100k" is invalid: a size of at least 1m, or off in \S+nginx\.conf:\d+/
