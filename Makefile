@@ -194,7 +194,7 @@ bench-deps:
 # wrk against the libtorch floor, nginx, the module, Flask and FastAPI
 bench: bench-deps
 	$(MAKE) all
-	bench/run.sh
+	DURATION_resnet18=$${DURATION_resnet18:-8} bench/run.sh
 
 # --- run the example --------------------------------------------------------
 

@@ -1,14 +1,17 @@
 // floor.cpp: the in-process libtorch floor for bench/run.sh.
 //
-//   floor MODEL.pt SHAPE SECONDS [THREADS]
+//   floor MODEL.pt SHAPE SECONDS [THREADS [BATCH]]
 //
 // Loads the TorchScript once, then one thread per core (or THREADS), each
 // with at::set_num_threads(1) and torch::InferenceMode, warms up and calls
-// forward() on a batch of one instance of SHAPE (e.g. 1,28,28) in a loop
-// for SECONDS. Prints one line:
-//   floor threads=T calls=N seconds=S rps=R p50_ms=A p99_ms=B
+// forward() on a batch of BATCH (default 1) instances of SHAPE (e.g.
+// 1,28,28) in a loop for SECONDS. Prints one line, rps in instances/s
+// (calls x BATCH), latencies per call. malloc is tuned as the module's
+// workers tune it (torchserve_malloc_keep 64m):
+//   floor threads=T batch=B calls=N seconds=S rps=R p50_ms=A p99_ms=B
 #include <torch/script.h>
 #include <ATen/Parallel.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -25,10 +28,12 @@ using clk = std::chrono::steady_clock;
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        std::fprintf(stderr, "usage: %s MODEL.pt SHAPE SECONDS [THREADS]\n", argv[0]);
+        std::fprintf(stderr, "usage: %s MODEL.pt SHAPE SECONDS [THREADS [BATCH]]\n", argv[0]);
         return 2;
     }
-    std::vector<int64_t> shape{1};
+    int64_t batch = argc > 5 ? std::atoll(argv[5]) : 1;
+    if (batch < 1) batch = 1;
+    std::vector<int64_t> shape{batch};
     {
         std::stringstream ss(argv[2]);
         std::string d;
@@ -38,6 +43,12 @@ int main(int argc, char **argv)
     unsigned nthreads = argc > 4 ? (unsigned) std::atoi(argv[4])
                                  : std::thread::hardware_concurrency();
     if (nthreads == 0) nthreads = 1;
+
+    // the malloc tuning the module applies in its workers by default
+    // (torchserve_malloc_keep 64m): without it glibc page-faults every
+    // batched forward()'s activations in again
+    mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 
     at::set_num_threads(1);
     at::set_num_interop_threads(1);
@@ -84,7 +95,8 @@ int main(int argc, char **argv)
         size_t i = (size_t) (p * (all.size() - 1) + 0.5);
         return all[i];
     };
-    std::printf("floor threads=%u calls=%zu seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f\n",
-                nthreads, all.size(), elapsed, all.size() / elapsed, pct(0.50), pct(0.99));
+    std::printf("floor threads=%u batch=%lld calls=%zu seconds=%.3f rps=%.1f p50_ms=%.3f p99_ms=%.3f\n",
+                nthreads, (long long) batch, all.size(), elapsed,
+                all.size() * (double) batch / elapsed, pct(0.50), pct(0.99));
     return 0;
 }

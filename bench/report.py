@@ -44,6 +44,7 @@ for s, m, c in order:
         servers.append(s)
 
 floor = {}
+NCPU_TEXT = next((k[2] for k in groups if k[0] == "floor"), "?")
 for (s, m, c), g in groups.items():
     if s == "floor":
         floor[m] = (statistics.median(float(x["rps"]) for x in g),
@@ -75,15 +76,17 @@ for m in models:
             med = statistics.median(rps)
             ratio = med / floor[m][0] if m in floor and floor[m][0] else 0
             dp50 = p50 - floor[m][1] if m in floor else 0
-            conns = ("threads=" + c) if s == "floor" else c
+            is_floor = s.startswith("floor")
+            conns = ("threads=" + c) if is_floor else c
             table.append([m, s, conns,
                           "%s [%s-%s]" % (fmt(med), fmt(min(rps)), fmt(max(rps))),
                           fmt(p50), fmt(p99), str(err),
                           "%.2f" % ratio,
-                          "-" if s == "floor" else "%+.2f" % dp50,
+                          "-" if is_floor else "%+.2f" % dp50,
                           memory.get(s, "-")])
             if s != "floor":
-                chart.setdefault(s, {})["%s c=%s" % (m, c)] = ratio
+                # floor_b8 (threads, not connections) beside the c=32 bars
+                chart.setdefault(s, {})["%s c=%s" % (m, "32" if is_floor else c)] = ratio
 
 widths = [max(len(str(x[i])) for x in table + [header]) for i in range(len(header))]
 
@@ -97,21 +100,59 @@ lines += [line(r) for r in table]
 text = "\n".join(lines)
 print(text)
 
+# the compact view the README shows: one row per server, ratios to the floor
+summary_cols = [(m, c) for m in models for c in ("32", "2")]
+sheader = ["server"] + ["%s c=%s" % mc for mc in summary_cols] \
+    + ["%s c=2 p50 - floor" % m for m in models] + ["USS MB/worker"]
+srows = []
+for s in servers:
+    if s == "floor":
+        continue
+    cells = [s]
+    for m, c in summary_cols:
+        g = groups.get((s, m, c))
+        if s.startswith("floor"):
+            g = next((v for k, v in groups.items() if k[0] == s and k[1] == m), None) \
+                if c == "32" else None
+        if not g or m not in floor:
+            cells.append("")
+            continue
+        med = statistics.median(float(x["rps"]) for x in g)
+        cells.append("%s (%.2f)" % (fmt(med), med / floor[m][0]))
+    for m in models:
+        g = groups.get((s, m, "2"))
+        if not g or s.startswith("floor") or m not in floor:
+            cells.append("")
+            continue
+        cells.append("%+.2f ms" % (statistics.median(float(x["p50_ms"]) for x in g) - floor[m][1]))
+    cells.append(memory.get(s, "-"))
+    srows.append(cells)
+stext = "| " + " | ".join(sheader) + " |\n|" + "|".join("---" for _ in sheader) + "|\n"
+stext += "\n".join("| " + " | ".join(r) + " |" for r in srows)
+floor_line = "floor (in-process libtorch, %s threads): %s" % (
+    NCPU_TEXT, ", ".join("%s %s calls/s, %.2f ms per call" % (m, fmt(floor[m][0]), floor[m][1])
+                         for m in models if m in floor))
+
 notes = """
 Ratios are to the floor of the same model in the same run (bench/floor.cpp:
 forward() in a loop, one thread per core, at::set_num_threads(1),
 InferenceMode); "p50 - floor p50" compares a request's median latency with
 the floor's median forward() time. Requests and the floor's calls are one
-instance each: batching does not exist in the module yet, so the
-`batch_size=8 max_batch_delay=5ms` configurations of issue 6 are not measured.
+instance each; floor_b8 runs forward() on batches of 8 and counts instances
+(its latencies are per batch): the most batching could give.
 ts_wpW_tpT = this module with worker_processes W, thread_pool threads=T and
-`torchserve_model ... workers=T` (T batches in flight per process). USS is
+`torchserve_model ... workers=2T` (2T batches in flight per process, T
+running, so a thread finds the next one queued);
+_b8 adds `batch_size=8 max_batch_delay=5ms` (a request waits up to 5 ms for
+7 others, so at 2 connections its latency includes that delay by design). USS is
 the private memory (Private_* of /proc/PID/smaps_rollup) of each worker
 process after the run, every model (tiny and resnet18) loaded in each.
 wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
 """
 with open(os.path.join(res, "latest.md"), "w") as f:
-    f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n" + text + "\n" + notes)
+    f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
+            + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
+            + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + notes)
     if shutil.which("gnuplot"):
         f.write("\n![throughput as a ratio to the floor](latest.png)\n")
 
@@ -135,7 +176,7 @@ set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set yrange [0:*]
 set grid ytics
-set xtics rotate by -25
+set xtics rotate by 30 right
 set key outside top center horizontal
 set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
 plot %s

@@ -2,9 +2,12 @@
 # bench/run.sh: the benchmark of issue 6, in one run, on 127.0.0.1 only
 # (ports 18500-18599), with wrk. Compares, per model (tiny, resnet18):
 #   floor          in-process libtorch, bench/floor.cpp (one thread per core)
+#   floor_b8       the same on batches of 8 (instances/s): what batching can
+#                  give at most
 #   return200      the same nginx binary, `return 200` (worker_processes 2)
 #   ts_wpW_tpT     this module: worker_processes W, thread pool T threads,
-#                  torchserve_model ... workers=T (no batching: not built yet)
+#                  torchserve_model ... workers=2T
+#   ts_wpW_tpT_b8  the same with batch_size=8 max_batch_delay=5ms
 #   flask          Flask + torch, gunicorn, 2 sync workers
 #   fastapi        FastAPI + torch, uvicorn, 2 workers, uvloop + httptools
 # Every server is started once and checked to give Python's answer, then
@@ -14,7 +17,8 @@
 #   bench/run.sh            (make all fixtures first; see bench/README)
 # env: ROUNDS=3 DURATION=4 CONNS="32 2" LOAD_MAX=1.0 LOAD_WAIT=600
 #      DURATION_<model>=S (e.g. DURATION_resnet18=15: more requests per run
-#      for a slow model), RESULTS=DIR (default bench/results)
+#      for a slow model), RESULTS=DIR (default bench/results),
+#      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask')
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -75,8 +79,8 @@ wait_port() {   # port pid
     echo "run.sh: nothing listens on $1" >&2; return 1
 }
 
-nginx_conf() {  # prefix port workers threads(0 = return 200)
-    local prefix=$1 port=$2 wp=$3 tp=$4
+nginx_conf() {  # prefix port workers threads(0 = return 200) [batch params]
+    local prefix=$1 port=$2 wp=$3 tp=$4 batch=${5:-}
     mkdir -p "$prefix"/{logs,tmp,state}
     {
         [ "$tp" -gt 0 ] && echo "load_module $MODULE;"
@@ -107,7 +111,9 @@ CONF
             local l
             for l in "${MODEL_LINES[@]}"; do
                 set -- $l
-                echo "    torchserve_model $1 $1.mar workers=$tp input_shape=$2;"
+                # two batches per pool thread in flight: the next one is
+                # queued when a thread finishes (+6-8% over workers=T)
+                echo "    torchserve_model $1 $1.mar workers=$((2 * tp)) input_shape=$2${batch:+ $batch};"
             done
             echo "    server { listen 127.0.0.1:$port; location / { torchserve_inference; } }"
         else
@@ -117,9 +123,14 @@ CONF
     } > "$prefix/nginx.conf"
 }
 
-start_nginx() {  # name port workers threads
+wanted() {  # name -> true when ONLY (if set) matches it
+    [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]
+}
+
+start_nginx() {  # name port workers threads [batch params]
+    wanted "$1" || return 0
     local prefix=$TMP/$1
-    nginx_conf "$prefix" "$2" "$3" "$4"
+    nginx_conf "$prefix" "$2" "$3" "$4" "${5:-}"
     "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
         -g "daemon off;" >"$prefix/logs/stdout" 2>&1 &
     STOPSIG[$!]=QUIT; PIDS+=($!); PID[$1]=$!; PORT[$1]=$2; SERVERS+=("$1")
@@ -127,8 +138,11 @@ start_nginx() {  # name port workers threads
 
 start_py() {  # name port command...
     local name=$1 port=$2; shift 2
+    wanted "$name" || return 0
     mkdir -p "$TMP/$name"
-    (cd "$BENCH" && BENCH_MODELS=$MODELS exec "$@") >"$TMP/$name/log" 2>&1 &
+    # glibc tuned as the module's workers and the floor are
+    (cd "$BENCH" && BENCH_MODELS=$MODELS MALLOC_MMAP_THRESHOLD_=33554432 \
+        MALLOC_TRIM_THRESHOLD_=67108864 exec "$@") >"$TMP/$name/log" 2>&1 &
     PIDS+=($!); PID[$name]=$!; PORT[$name]=$port; SERVERS+=("$name")
 }
 
@@ -137,6 +151,8 @@ port=18510
 for wp in 1 2; do
     for tp in 1 2 4; do
         start_nginx "ts_wp${wp}_tp${tp}" $port $wp $tp
+        start_nginx "ts_wp${wp}_tp${tp}_b8" $((port + 20)) $wp $tp \
+            "batch_size=8 max_batch_delay=5ms"
         port=$((port + 1))
     done
 done
@@ -254,6 +270,12 @@ for r in $(seq "$ROUNDS"); do
         p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$out")
         printf '%s\tfloor\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$r" "$m" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
         printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+        out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
+        rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$out")
+        p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$out")
+        p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$out")
+        printf '%s\tfloor_b8\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$r" "$m" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
+        printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
         for s in "${SERVERS[@]}"; do
             for c in $CONNS; do run_wrk "$r" "$s" "$m" "$c"; done
         done
