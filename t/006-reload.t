@@ -26,17 +26,12 @@ add_block_preprocessor(sub {
     torchserve_model digits digits.mar input_shape=64;
 _EOC_
 
-    $block->set_value("config", <<"_EOC_");
+    $block->set_value("config", <<"_EOC_"
     location = /fan.html {
         ssi on;
     }
-    location = /one {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_header Content-Type application/json;
-        proxy_set_body '$Sample';
-    }
+_EOC_
+        . post_location("/one", "/predictions/digits", $Sample) . <<"_EOC_");
     location / {
         torchserve_inference;
     }

@@ -29,18 +29,14 @@ _EOC_
     }
 
     if (!defined $block->config) {
-        $block->set_value("config", <<"_EOC_");
+        $block->set_value("config", <<"_EOC_"
     location /models { torchserve_management; }
     location / { torchserve_inference; }
 
     # 50 concurrent predictions of mnist, fanned out by nginx itself
     location = /fan.html { ssi on; }
-    location = /one {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/mnist;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '$::S0';
-    }
+_EOC_
+            . post_location("/one", "/predictions/mnist", $::S0) . <<"_EOC_");
 
     # two registrations of the same name and version at once
     location = /race.html { ssi on; }

@@ -30,16 +30,12 @@ add_block_preprocessor(sub {
 _EOC_
     }
 
-    $block->set_value("config", <<"_EOC_");
+    $block->set_value("config", <<"_EOC_"
     location /models { torchserve_management; }
     location /metrics { torchserve_metrics; }
     location = /fan.html { ssi on; }
-    location = /one {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/api;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '$::S0';
-    }
+_EOC_
+        . post_location("/one", "/predictions/api", $::S0) . <<"_EOC_");
     location / { torchserve_inference; }
 _EOC_
 

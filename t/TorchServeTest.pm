@@ -14,7 +14,7 @@ use JSON::PP ();
 use Exporter 'import';
 
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
-                 mnist_sample reload_while_serving);
+                 mnist_sample reload_while_serving post_location);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -42,6 +42,23 @@ sub expected {
     my $v = $expected->{$key};
     die "no expected output '$key'\n" unless defined $v;
     return defined $index ? $v->[$index] : $v;
+}
+
+# nginx.conf text: "location = NAME" POSTs BODY to PATH on this test
+# server; a page of SSI includes of it makes concurrent predictions out of
+# one test request (EXTRA: more directives for the location)
+sub post_location {
+    my ($name, $path, $body, $extra) = @_;
+    $extra = defined $extra ? "\n        $extra" : '';
+    return <<"_EOC_";
+    location = $name {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT$path;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Type application/json;
+        proxy_set_body '$body';$extra
+    }
+_EOC_
 }
 
 my $samples;
