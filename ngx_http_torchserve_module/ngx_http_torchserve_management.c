@@ -502,19 +502,49 @@ ngx_http_torchserve_list(ngx_http_request_t *r,
 }
 
 
+/* this process's queue now; the others' as of their last answer */
+static ngx_uint_t
+ngx_http_torchserve_pending(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_record_t *rec, ngx_uint_t slot)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_model_t  *m;
+
+    if (slot != (ngx_uint_t) ngx_worker) {
+        return rec->procs[slot].pending;
+    }
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->id == rec->id && !m->removed) {
+            return m->queued;
+        }
+    }
+
+    return 0;
+}
+
+
 static json_t *
-ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
+ngx_http_torchserve_describe_record(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_record_t *rec)
 {
     json_t                      *m, *workers, *w;
     u_char                       start[64], id[NGX_INT_T_LEN + 1];
     time_t                       sec;
     ngx_tm_t                     tm;
-    ngx_uint_t                   i, gpu;
+    ngx_uint_t                   i, gpu, pending, queues;
     ngx_http_torchserve_proc_t  *proc;
 
     gpu = ngx_strncmp(rec->device, "cuda", 4) == 0;
 
     workers = json_array();
+    pending = 0;
+    queues = 0;
 
     for (i = 0; i < NGX_HTTP_TORCHSERVE_MAX_PROCESSES; i++) {
         proc = &rec->procs[i];
@@ -525,6 +555,10 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
         {
             continue;
         }
+
+        /* one job queue per worker process */
+        pending += ngx_http_torchserve_pending(tmcf, rec, i);
+        queues++;
 
         sec = (time_t) (proc->start_ms / 1000);
         ngx_localtime(sec, &tm);
@@ -589,9 +623,14 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_record_t *rec)
     json_object_set_new(m, "loadedAtStartup",
                         json_boolean(rec->from_config));
     json_object_set_new(m, "workers", workers);
+    /* TorchServe's one queue per model is a queue per worker process here */
+    queues = ngx_max(queues, 1);
     json_object_set_new(m, "jobQueueStatus",
-                        json_pack("{s:i, s:i}", "remainingCapacity", 100,
-                                  "pendingRequests", 0));
+        json_pack("{s:I, s:I}",
+                  "remainingCapacity",
+                  (json_int_t) (rec->job_queue_size * queues > pending
+                                ? rec->job_queue_size * queues - pending : 0),
+                  "pendingRequests", (json_int_t) pending));
 
     return m;
 }
@@ -630,7 +669,8 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
                                                        name_found);
         }
 
-        json_array_append_new(arr, ngx_http_torchserve_describe_record(rec));
+        json_array_append_new(arr,
+                              ngx_http_torchserve_describe_record(tmcf, rec));
 
     } else {
         for (q = ngx_queue_head(&tmcf->sh->records);
@@ -643,7 +683,7 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
                 && ngx_strncmp(rec->name, name->data, name->len) == 0)
             {
                 json_array_append_new(arr,
-                    ngx_http_torchserve_describe_record(rec));
+                    ngx_http_torchserve_describe_record(tmcf, rec));
             }
         }
     }

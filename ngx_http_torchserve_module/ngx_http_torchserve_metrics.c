@@ -143,6 +143,11 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
             continue;
         }
 
+        if (ngx_worker < NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
+            /* for describe's jobQueueStatus, kept under the same lock */
+            rec->procs[ngx_worker].pending = m->queued;
+        }
+
         cnt = &rec->counters[versioned ? 1 : 0];
         cnt->requests++;
         cnt->latency_us += latency_us;

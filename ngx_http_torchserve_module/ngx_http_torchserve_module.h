@@ -81,6 +81,7 @@ typedef struct {
     ngx_uint_t                       status;
     uint64_t                         start_ms;
     uint64_t                         memory;
+    ngx_uint_t                       pending;   /* queued, at its last reply */
 } ngx_http_torchserve_proc_t;
 
 

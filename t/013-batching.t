@@ -10,7 +10,7 @@ use Test::Nginx::Socket;
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (4 * 3 + 4 + 3 + 2 * 3 + 3);
+plan tests => repeat_each() * (4 * 3 + 4 + 3 + 2 * 3 + 3 + 3);
 
 no_shuffle();
 no_root_location();
@@ -21,33 +21,16 @@ our $Bad = "[1, 2, 3]";
 add_block_preprocessor(sub {
     my $block = shift;
 
-    $block->set_value("config", <<"_EOC_");
-    location = /fan.html { ssi on; }
-    location = /good {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '$::S0';
-    }
-    location = /bad {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/digits;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '$::Bad';
-    }
-    location = /slowreq {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/slow;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '[2500]';
-        proxy_read_timeout 500ms;
-    }
-    location = /fastreq {
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/slow;
-        proxy_method POST;
-        proxy_pass_request_body off;
-        proxy_set_body '[1]';
-    }
+    # a block's own config comes after the shared locations
+    $block->set_value("config",
+        ($block->config // '')
+        . "    location = /fan.html { ssi on; }\n"
+        . post_location("/good", "/predictions/digits", $::S0)
+        . post_location("/bad", "/predictions/digits", $::Bad)
+        . post_location("/slowreq", "/predictions/slow", "[2500]",
+                        "proxy_read_timeout 500ms;")
+        . post_location("/fastreq", "/predictions/slow", "[1]")
+        . <<"_EOC_");
     location / {
         torchserve_inference;
         add_header X-Batch-Size \$torchserve_batch_size always;
@@ -186,6 +169,31 @@ qr/^1\.0$/,
 ">>> fan.html\n" . '<!--# include virtual="/slowreq" -->'
 . '<!--# include virtual="/fastreq" -->'
 --- response_body_like: 504 Gateway Time-out(?s:.*)1\.0$
+--- no_error_log
+[alert]
+--- timeout: 30
+
+
+
+=== TEST 9: describe's jobQueueStatus counts the requests waiting
+3 slow requests on one worker: one in forward, two queued when the
+second describe arrives (limit_req holds it back 500 ms).
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- config eval
+"    location /models { torchserve_management; }
+    location = /later {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/slow;
+    }
+" . main::post_location("/slow1500", "/predictions/slow", "[1500]")
+--- user_files eval
+">>> fan.html\n" . ('<!--# include virtual="/slow1500" -->' x 3)
+. ('<!--# include virtual="/later" -->' x 2)
+--- response_body_like eval
+qr/^(?:1500\.0\n?){3}\[.*"jobQueueStatus": \{\s*"remainingCapacity": 98,\s*"pendingRequests": 2\s*\}/s
 --- no_error_log
 [alert]
 --- timeout: 30
