@@ -49,6 +49,7 @@ int main(int argc, char **argv)
     // batched forward()'s activations in again
     mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
     mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TOP_PAD, 64 * 1024 * 1024);
 
     at::set_num_threads(1);
     at::set_num_interop_threads(1);

@@ -142,7 +142,7 @@ start_py() {  # name port command...
     mkdir -p "$TMP/$name"
     # glibc tuned as the module's workers and the floor are
     (cd "$BENCH" && BENCH_MODELS=$MODELS MALLOC_MMAP_THRESHOLD_=33554432 \
-        MALLOC_TRIM_THRESHOLD_=67108864 exec "$@") >"$TMP/$name/log" 2>&1 &
+        MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_TOP_PAD_=67108864 exec "$@") >"$TMP/$name/log" 2>&1 &
     PIDS+=($!); PID[$name]=$!; PORT[$name]=$port; SERVERS+=("$name")
 }
 

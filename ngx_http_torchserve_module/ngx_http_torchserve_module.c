@@ -383,10 +383,11 @@ ngx_http_torchserve_malloc_keep(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * glibc hands out blocks from 128 KB up with mmap() and gives freed heap
- * tops back to the kernel; a forward() allocates and frees activations of
- * that size every call, so each call page-faults its memory in again
- * (a batch of 8 tiny instances ran 2.4x slower for it).  Keeping up to
- * `keep` bytes per arena makes the next forward() reuse them.
+ * tops back to the kernel, keeping only 128 KB; a forward() allocates and
+ * frees activations of that size every call, so each call page-faults its
+ * memory in again (the floor on batches of 8: tiny 2.4x, resnet18 2.3x
+ * slower for it).  Keeping up to `keep` bytes per arena (trim threshold
+ * and top pad) makes the next forward() reuse them.
  */
 static void
 ngx_http_torchserve_tune_malloc(ngx_cycle_t *cycle, ssize_t keep)
@@ -403,7 +404,8 @@ ngx_http_torchserve_tune_malloc(ngx_cycle_t *cycle, ssize_t keep)
 
     if (mallopt(M_MMAP_THRESHOLD, mmap_threshold) != 1
         || mallopt(M_TRIM_THRESHOLD, (int) ngx_min(keep, NGX_MAX_INT32_VALUE))
-           != 1)
+           != 1
+        || mallopt(M_TOP_PAD, (int) ngx_min(keep, NGX_MAX_INT32_VALUE)) != 1)
     {
         ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
                       "torchserve: mallopt() refused torchserve_malloc_keep "
