@@ -16,6 +16,16 @@
 #include <string.h>
 #include <cmocka.h>
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND  0
+#endif
+
 #include "ts_json.h"
 
 
@@ -266,6 +276,84 @@ test_ties(void **state)
 }
 
 
+/*
+ * Hostile bodies: valid ones with a few bytes replaced, inserted or
+ * deleted.  Each is handed over in an exact-size heap block (valgrind and
+ * ASan see any read past it); whatever the fast path takes, the general
+ * path must take with the same shape and bits.
+ */
+static void
+test_mutated_bodies(void **state)
+{
+    static const char  *seeds[] = {
+        "[[1.5, 2, -3e-2], [4, 5.25, 6]]",
+        "{\"data\": [0.10000000149011612, 1e-05]}",
+        "[[[0.6142578125, 0.380859375]], [[0.63671875, 0.474609375]]]",
+        "[123456789012345678, -0.0, 0e5]",
+        " { \"inputs\" : [[1.5], [2.5]] } ",
+        "[1.0000000596046448, 16777217, 3.4028234663852886e+38]",
+    };
+    static const char   alphabet[] = "[]{},.-+eE0123456789 \t\n\":adtinpusx";
+    char                buf[256], *body;
+    size_t              len, pos;
+    long                i, iters, taken;
+    int                 k;
+    ts_tensor_t         fast;
+
+    iters = RUNNING_ON_VALGRIND ? 2000 : 50000;
+    taken = 0;
+
+    for (i = 0; i < iters; i++) {
+        const char  *seed = seeds[test_next() % 6];
+
+        len = strlen(seed);
+        memcpy(buf, seed, len);
+
+        for (k = 1 + (int) (test_next() % 4); k > 0; k--) {
+            char  c = alphabet[test_next() % (sizeof(alphabet) - 1)];
+
+            pos = test_next() % len;
+
+            switch (test_next() % 3) {
+            case 0:
+                buf[pos] = c;
+                break;
+            case 1:
+                if (len < sizeof(buf) - 1) {
+                    memmove(buf + pos + 1, buf + pos, len - pos);
+                    buf[pos] = c;
+                    len++;
+                }
+                break;
+            default:
+                if (len > 1) {
+                    memmove(buf + pos, buf + pos + 1, len - pos - 1);
+                    len--;
+                }
+                break;
+            }
+        }
+
+        body = malloc(len + 1);
+        assert_non_null(body);
+        memcpy(body, buf, len);
+        body[len] = '\0';
+
+        /* test_same() wants a C string: the fast path got only len bytes */
+        if (ts_json_fast_float32(body, len, &fast)) {
+            ts_tensor_clear(&fast);
+            test_same(body);
+            taken++;
+        }
+
+        free(body);
+    }
+
+    /* the mutations leave a good share of the bodies valid */
+    assert_true(taken > iters / 20);
+}
+
+
 int
 main(void)
 {
@@ -274,6 +362,7 @@ main(void)
         cmocka_unit_test(test_declined_bodies),
         cmocka_unit_test(test_random_numbers),
         cmocka_unit_test(test_ties),
+        cmocka_unit_test(test_mutated_bodies),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
