@@ -130,7 +130,7 @@ install: $(ARCHIVE_TOOL)
 
 # --- tests ------------------------------------------------------------------
 
-$(BUILD)/tests/%: runtime/tests/%.c $(RUNTIME_A)
+$(BUILD)/tests/%: runtime/tests/%.c runtime/tests/fx_tmpdir.h $(RUNTIME_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lcmocka $(RUNTIME_LIBS)
 

@@ -205,14 +205,14 @@ test_random_number(char *out, size_t len)
     case 4:     /* integers */
         snprintf(out, len, "%" PRId64,
                  (int64_t) (test_next() % 2000000000000000001ULL)
-                 - 1000000000000000000LL);
+                 - (int64_t) 1000000000000000000);
         break;
 
     case 5:     /* 19-digit mantissas with an exponent */
         k = (int) (test_next() % 80) - 60;
         snprintf(out, len, "%" PRIu64 "e%d",
-                 1000000000000000000ULL
-                 + test_next() % 8999999999999999999ULL, k);
+                 (uint64_t) 1000000000000000000
+                 + test_next() % (uint64_t) 8999999999999999999, k);
         break;
 
     case 6:     /* a float32 rounding boundary, exactly or nearly */
