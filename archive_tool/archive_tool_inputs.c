@@ -421,6 +421,32 @@ at_add_extra(at_inputs_t *in, const at_options_t *o, const char *item,
 }
 
 
+/* the next entry of dir but "." and ".."; NULL at the end, or with
+ * *rc = -1 and err set when reading fails */
+static struct dirent *
+at_readdir(DIR *dir, const char *path, int *rc, char *err, size_t errlen)
+{
+    struct dirent  *de;
+
+    for ( ;; ) {
+        errno = 0;
+        de = readdir(dir);
+
+        if (de == NULL) {
+            if (errno != 0) {
+                *rc = at_os_error(err, errlen, errno, path);
+            }
+
+            return NULL;
+        }
+
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+            return de;
+        }
+    }
+}
+
+
 /*
  * A file: copied by base name.  A folder: each item in it, a file by its
  * name, a folder by copytree; an item that is neither (a dangling link, a
@@ -464,21 +490,7 @@ at_add_extra_match(at_inputs_t *in, const char *path, char *err,
 
     rc = 0;
 
-    for ( ;; ) {
-        errno = 0;
-        de = readdir(dir);
-
-        if (de == NULL) {
-            if (errno != 0) {
-                rc = at_os_error(err, errlen, errno, path);
-            }
-
-            break;
-        }
-
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-            continue;
-        }
+    while ((de = at_readdir(dir, path, &rc, err, errlen)) != NULL) {
 
         sub = at_join(path, de->d_name);
         if (sub == NULL) {
@@ -560,21 +572,7 @@ at_copytree(at_inputs_t *in, const char *name, const char *path,
 
     rc = 0;
 
-    for ( ;; ) {
-        errno = 0;
-        de = readdir(dir);
-
-        if (de == NULL) {
-            if (errno != 0) {
-                rc = at_os_error(err, errlen, errno, path);
-            }
-
-            break;
-        }
-
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) {
-            continue;
-        }
+    while ((de = at_readdir(dir, path, &rc, err, errlen)) != NULL) {
 
         sub = at_join(path, de->d_name);
         subname = at_join(name, de->d_name);
