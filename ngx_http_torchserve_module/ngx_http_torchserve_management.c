@@ -49,6 +49,33 @@ typedef struct {
 } ngx_http_torchserve_register_t;
 
 
+/* POST /models's numeric parameters, and what a bad value is told */
+typedef struct {
+    const char                      *name;
+    size_t                           offset;
+    ngx_uint_t                       min;
+    const char                      *expected;
+} ngx_http_torchserve_uint_param_t;
+
+
+static const ngx_http_torchserve_uint_param_t
+    ngx_http_torchserve_register_uints[] =
+{
+    { "batch_size", offsetof(ngx_http_torchserve_register_t, batch_size), 1,
+      "a whole number >= 1" },
+    { "max_batch_delay",
+      offsetof(ngx_http_torchserve_register_t, max_batch_delay), 0,
+      "milliseconds, >= 0" },
+    { "initial_workers",
+      offsetof(ngx_http_torchserve_register_t, initial_workers), 0,
+      "a whole number >= 0" },
+    { "response_timeout",
+      offsetof(ngx_http_torchserve_register_t, response_timeout), 0,
+      "seconds, >= 0" },
+    { NULL, 0, 0, NULL }
+};
+
+
 static ngx_int_t ngx_http_torchserve_list(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf);
 static ngx_int_t ngx_http_torchserve_describe(ngx_http_request_t *r,
@@ -708,9 +735,12 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     u_char                          *p, c;
     size_t                           i;
     ngx_str_t                        bad, runtime;
+    ngx_uint_t                      *value;
     ngx_thread_task_t               *task;
     ngx_pool_cleanup_t              *cln;
     ngx_http_torchserve_register_t  *reg, **taskp;
+
+    const ngx_http_torchserve_uint_param_t  *param;
     static const char               *names[] = {
         "url", "model_name", "handler", "runtime", "batch_size",
         "max_batch_delay", "initial_workers", "synchronous",
@@ -785,36 +815,20 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     }
 
     /* unset parameters come from model-config.yaml, then defaults */
-    if (ngx_http_torchserve_arg_uint(r, "batch_size", NGX_CONF_UNSET_UINT,
-                                     &reg->batch_size)
-        != NGX_OK || reg->batch_size == 0)
+    for (param = ngx_http_torchserve_register_uints;
+         param->name != NULL;
+         param++)
     {
-        return ngx_http_torchserve_bad_param(r, "batch_size",
-                                             "a whole number >= 1");
-    }
+        value = (ngx_uint_t *) ((u_char *) reg + param->offset);
 
-    if (ngx_http_torchserve_arg_uint(r, "max_batch_delay",
-                                     NGX_CONF_UNSET_UINT,
-                                     &reg->max_batch_delay) != NGX_OK)
-    {
-        return ngx_http_torchserve_bad_param(r, "max_batch_delay",
-                                             "milliseconds, >= 0");
-    }
-
-    if (ngx_http_torchserve_arg_uint(r, "initial_workers",
-                                     NGX_CONF_UNSET_UINT,
-                                     &reg->initial_workers) != NGX_OK)
-    {
-        return ngx_http_torchserve_bad_param(r, "initial_workers",
-                                             "a whole number >= 0");
-    }
-
-    if (ngx_http_torchserve_arg_uint(r, "response_timeout",
-                                     NGX_CONF_UNSET_UINT,
-                                     &reg->response_timeout) != NGX_OK)
-    {
-        return ngx_http_torchserve_bad_param(r, "response_timeout",
-                                             "seconds, >= 0");
+        if (ngx_http_torchserve_arg_uint(r, param->name, NGX_CONF_UNSET_UINT,
+                                         value)
+            != NGX_OK
+            || (*value != NGX_CONF_UNSET_UINT && *value < param->min))
+        {
+            return ngx_http_torchserve_bad_param(r, param->name,
+                                                 param->expected);
+        }
     }
 
     if (ngx_http_torchserve_arg_bool(r, "synchronous", 1, &reg->synchronous)
