@@ -534,25 +534,15 @@ static ngx_uint_t
 ngx_http_torchserve_pending(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_record_t *rec, ngx_uint_t slot)
 {
-    ngx_queue_t                  *q;
     ngx_http_torchserve_model_t  *m;
 
     if (slot != (ngx_uint_t) ngx_worker) {
         return rec->procs[slot].pending;
     }
 
-    for (q = ngx_queue_head(&tmcf->local);
-         q != ngx_queue_sentinel(&tmcf->local);
-         q = ngx_queue_next(q))
-    {
-        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+    m = ngx_http_torchserve_model_by_id(tmcf, rec->id);
 
-        if (m->id == rec->id && !m->removed) {
-            return m->queued;
-        }
-    }
-
-    return 0;
+    return m != NULL ? m->queued : 0;
 }
 
 

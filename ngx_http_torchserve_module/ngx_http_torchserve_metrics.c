@@ -127,22 +127,15 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
     uint64_t latency_us, uint64_t queue_us, uint64_t inference_us)
 {
-    ngx_queue_t                     *q;
     ngx_http_torchserve_record_t    *rec;
     ngx_http_torchserve_counters_t  *cnt;
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+    /* NULL: unregistered while this request ran; nothing to count into */
+    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
 
-        if (rec->id != m->id) {
-            continue;
-        }
-
+    if (rec != NULL) {
         if (ngx_worker < NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
             /* for describe's jobQueueStatus, kept under the same lock */
             rec->procs[ngx_worker].pending = m->queued;
@@ -155,7 +148,6 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
         ngx_http_torchserve_observe(&cnt->hist[0], queue_us);
         ngx_http_torchserve_observe(&cnt->hist[1], inference_us);
         ngx_http_torchserve_observe(&cnt->hist[2], latency_us);
-        break;
     }
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);

@@ -720,18 +720,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
 
     for (i = 0; i < n; i++) {
         rec = &snap[i];
-        m = NULL;
-
-        for (q = ngx_queue_head(&tmcf->local);
-             q != ngx_queue_sentinel(&tmcf->local);
-             q = ngx_queue_next(q))
-        {
-            m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
-            if (m->id == rec->id && !m->removed) {
-                break;
-            }
-            m = NULL;
-        }
+        m = ngx_http_torchserve_model_by_id(tmcf, rec->id);
 
         if (m == NULL) {
             m = ngx_http_torchserve_model_create(tmcf, rec, cycle->log);
@@ -1004,6 +993,29 @@ ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf)
  * name and, if given, version; without a version the default one.
  * *name_found tells a missing name (404 model) from a missing version.
  */
+/* this process's live copy of registry record id, or NULL */
+ngx_http_torchserve_model_t *
+ngx_http_torchserve_model_by_id(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t id)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_model_t  *m;
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->id == id && !m->removed) {
+            return m;
+        }
+    }
+
+    return NULL;
+}
+
+
 ngx_http_torchserve_model_t *
 ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)

@@ -293,6 +293,8 @@ ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);
+ngx_http_torchserve_model_t *ngx_http_torchserve_model_by_id(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
 ngx_http_torchserve_model_t *ngx_http_torchserve_model_find(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version, ngx_uint_t *name_found);
@@ -307,6 +309,8 @@ ngx_int_t ngx_http_torchserve_zone_init_conf(ngx_conf_t *cf,
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_find_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version, ngx_uint_t *name_found);
+ngx_http_torchserve_record_t *ngx_http_torchserve_record_by_id_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_add_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_log_t *log);
 void ngx_http_torchserve_record_remove_locked(

@@ -224,6 +224,29 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* a process's model still in the registry?  NULL once unregistered */
+ngx_http_torchserve_record_t *
+ngx_http_torchserve_record_by_id_locked(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t id)
+{
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_record_t  *rec;
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+
+        if (rec->id == id) {
+            return rec;
+        }
+    }
+
+    return NULL;
+}
+
+
 ngx_http_torchserve_record_t *
 ngx_http_torchserve_record_find_locked(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
@@ -502,7 +525,6 @@ void
 ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m)
 {
-    ngx_queue_t                   *q;
     ngx_http_torchserve_proc_t    *proc;
     ngx_http_torchserve_record_t  *rec;
 
@@ -512,23 +534,15 @@ ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
 
-        if (rec->id != m->id) {
-            continue;
-        }
-
+    if (rec != NULL) {
         proc = &rec->procs[ngx_worker];
         proc->pid = ngx_pid;
         proc->status = m->status;
         proc->start_ms = (uint64_t) ngx_time() * 1000
                          + (ngx_timeofday())->msec;
         proc->memory = m->status == NGX_HTTP_TORCHSERVE_READY ? m->memory : 0;
-        break;
     }
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
