@@ -47,7 +47,7 @@ BINDIR         := $(PREFIX)/bin
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
 .PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx \
-	test-runner test-archive-tool install run clean
+	test-runner test-valgrind test-archive-tool install run clean
 
 all: $(MODULE_SO) $(ARCHIVE_TOOL)
 
@@ -177,8 +177,26 @@ test-nginx: $(MODULE_SO) fixtures
 test-runner:
 	prove -I$(TOP)/t/lib t/selftest/
 
+# the tests of freeing, with nginx under valgrind's memcheck: any report
+# (past t/valgrind.supp) fails, as an invalid read would
+VALGRIND_T := t/014-batch-unload.t
+
+test-valgrind: $(MODULE_SO) fixtures
+	@rm -rf $(BUILD)/valgrind && mkdir -p $(BUILD)/valgrind
+	@if $(HAVE_TEST_NGINX); then inc=""; else inc="-I$(TOP)/t/lib"; fi; \
+	TEST_NGINX_BINARY=$(TOP)/t/valgrind-nginx \
+	TS_VALGRIND_LOG=$(BUILD)/valgrind/nginx TS_TEST_SLOWDOWN=4 \
+	TS_TEST_SLOW_ROUNDS=250 TS_TEST_WAIT=30 \
+	TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
+	TEST_NGINX_FIXTURES=$(FIXTURES) \
+	prove $$inc $(VALGRIND_T)
+	@if grep -q '^==[0-9]*== [A-Z]' $(BUILD)/valgrind/nginx.*; then \
+	    cat $(BUILD)/valgrind/nginx.*; \
+	    echo "valgrind: reports above"; exit 1; \
+	fi; echo "valgrind: no report from $$(ls $(BUILD)/valgrind | wc -l) processes"
+
 test: deps
-	$(MAKE) all unit test-archive-tool test-nginx
+	$(MAKE) all unit test-archive-tool test-nginx test-valgrind
 
 # --- benchmark (not part of `make test`) ------------------------------------
 

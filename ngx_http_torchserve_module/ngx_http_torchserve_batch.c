@@ -63,6 +63,7 @@ static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_batch_done(ngx_event_t *ev);
+static void ngx_http_torchserve_batch_answer(ngx_thread_task_t *task);
 static void ngx_http_torchserve_batch_running(ngx_event_t *ev);
 
 
@@ -180,6 +181,13 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
     limit = m->workers > 0 ? m->workers : 1;
 
+    /*
+     * A batch the pool refuses is answered here at once, and its
+     * requests may be freed with it: hold the model, which may have been
+     * unregistered meanwhile, until the loop is done with it.
+     */
+    m->inflight++;
+
     while (m->queued > 0 && m->batches < limit
            && m->status == NGX_HTTP_TORCHSERVE_READY)
     {
@@ -202,7 +210,12 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
         task = ngx_calloc(size, ngx_cycle->log);
         if (task == NULL) {
-            return;
+            /* the timer tries again: never leave the queue stuck */
+            if (!m->batch_timer.timer_set) {
+                ngx_add_timer(&m->batch_timer,
+                              ngx_max(m->max_batch_delay, 100));
+            }
+            break;
         }
 
         b = (ngx_http_torchserve_batch_t *) (task + 1);
@@ -268,7 +281,10 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             }
 
             /* answered at once, as if the batch had run */
-            ngx_http_torchserve_batch_done(&task->event);
+            ngx_http_torchserve_batch_answer(task);
+
+            /* the batch's hold; ours keeps the model alive */
+            m->inflight--;
             continue;
         }
     }
@@ -276,6 +292,8 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     if (m->batch_size > 1 && m->queued > 0 && !m->batch_timer.timer_set) {
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
+
+    ngx_http_torchserve_model_release(m->tmcf, m);
 }
 
 
@@ -383,11 +401,30 @@ ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log)
 }
 
 
-/* on the event loop: answer the requests still waiting, drop the rest */
+/* on the event loop: the batch's forward is done */
 static void
 ngx_http_torchserve_batch_done(ngx_event_t *ev)
 {
     ngx_thread_task_t            *task = ev->data;
+    ngx_http_torchserve_batch_t  *b = task->ctx;
+
+    ngx_http_torchserve_model_t  *m;
+
+    m = b->model;
+
+    ngx_http_torchserve_batch_answer(task);
+
+    ngx_http_torchserve_batch_flush(m, 0);
+
+    /* last: this may free an unregistered model */
+    ngx_http_torchserve_model_release(m->tmcf, m);
+}
+
+
+/* answers the requests still waiting, drops the rest, frees the batch */
+static void
+ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
+{
     ngx_http_torchserve_batch_t  *b = task->ctx;
 
     ngx_uint_t                    i;
@@ -431,10 +468,6 @@ ngx_http_torchserve_batch_done(ngx_event_t *ev)
 
     ngx_http_torchserve_batch_free(b);
     ngx_free(task);
-
-    ngx_http_torchserve_batch_flush(m, 0);
-
-    ngx_http_torchserve_model_release(m->tmcf, m);
 }
 
 

@@ -616,6 +616,10 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
 static void
 ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
 {
+    ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                  "torchserve: model \"%V\" version \"%V\" freed",
+                  &m->name, &m->version);
+
     if (m->batch_timer.timer_set) {
         ngx_del_timer(&m->batch_timer);
     }
@@ -984,6 +988,21 @@ ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf)
     while (!ngx_queue_empty(&tmcf->local)) {
         q = ngx_queue_head(&tmcf->local);
         m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        /*
+         * nginx waits for its pool threads at exit, unless the pool's
+         * queue was full then: a thread may still run this model's batch
+         * or load, so it is left to the process's exit
+         */
+        if (m->batches > 0 || m->status == NGX_HTTP_TORCHSERVE_LOADING) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "torchserve: model \"%V\" version \"%V\" is "
+                          "still in use by a thread at exit: not freed",
+                          &m->name, &m->version);
+            ngx_queue_remove(&m->queue);
+            continue;
+        }
+
         ngx_http_torchserve_model_destroy(m);
     }
 }

@@ -14,7 +14,8 @@ use JSON::PP ();
 use Exporter 'import';
 
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
-                 mnist_sample reload_while_serving post_location);
+                 mnist_sample reload_while_serving post_location
+                 requests_in_background);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -177,6 +178,84 @@ sub reload_while_serving {
 
     require POSIX;
     POSIX::_exit(0);
+}
+
+# From a child process: each [DELAY, RAW] of @plan is sent on a
+# connection of its own DELAY seconds after this block's nginx first
+# answers (the block's own request goes out then too); the answers are
+# read and dropped.  For requests that must arrive while the block's
+# request is under way.  Call it from an `eval` section: Test::Base runs
+# those before the block's nginx starts, so the child waits for a new
+# pid in the runner's PidFile (CPAN's Test::Nginx::Util has it too).
+# Delays are multiplied by $ENV{TS_TEST_SLOWDOWN} (make test-valgrind).
+sub requests_in_background {
+    my @plan = @_;
+    my $slowdown = $ENV{TS_TEST_SLOWDOWN} || 1;
+    my $pidfile = $Test::Nginx::Util::PidFile;
+    my $port = $Test::Nginx::Util::ServerPortForClient;
+    my $old = _read_pid($pidfile);
+    my $pid = fork();
+
+    die "fork failed: $!" unless defined $pid;
+    return if $pid;
+
+    require IO::Socket::INET;
+    require Time::HiRes;
+
+    my $up;
+    for (1 .. 1200) {
+        my $now = _read_pid($pidfile);
+        if ($now && $now ne $old && kill 0, $now) {
+            # an answer, not a connect: the kernel accepts before nginx
+            # has loaded its models
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                          Timeout => 10);
+            if ($s) {
+                print $s "GET /ping HTTP/1.0\r\n\r\n";
+                my $status = <$s>;
+                close $s;
+                if (defined $status) { $up = 1; last; }
+            }
+        }
+        Time::HiRes::sleep(0.05);
+    }
+
+    my $t0 = Time::HiRes::time();
+    my @socks;
+
+    if ($up) {
+        for my $step (sort { $a->[0] <=> $b->[0] } @plan) {
+            my $wait = $t0 + $step->[0] * $slowdown - Time::HiRes::time();
+            Time::HiRes::sleep($wait) if $wait > 0;
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+                or next;
+            print $s $step->[1];
+            push @socks, $s;
+        }
+
+        # drain every answer, for 30 s at most
+        for my $s (@socks) {
+            local $SIG{ALRM} = sub { die "timeout\n" };
+            my $left = $t0 + 30 * $slowdown - Time::HiRes::time();
+            last if $left <= 0;
+            alarm(int($left) + 1);
+            eval { 1 while <$s>; };
+            alarm(0);
+            close $s;
+        }
+    }
+
+    require POSIX;
+    POSIX::_exit(0);
+}
+
+sub _read_pid {
+    my ($file) = @_;
+    open my $fh, '<', $file or return '';
+    my $pid = <$fh> // '';
+    close $fh;
+    chomp $pid;
+    return $pid;
 }
 
 1;

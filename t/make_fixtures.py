@@ -86,6 +86,18 @@ class Slow(nn.Module):
         return x.sum(-1) + y.sum() * 0.0
 
 
+class SlowLoad(nn.Module):
+    """A fixed 500 rounds of Slow's matmul whatever the input: warmed up
+    at load (input_shape=1 warmup=3), it takes about a second to load."""
+
+    def __init__(self):
+        super().__init__()
+        self.slow = Slow()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.slow(torch.full_like(x, 500.0)) * 0.0 + x.sum(-1)
+
+
 def train_digits(seed, epochs):
     from sklearn.datasets import load_digits
 
@@ -305,6 +317,17 @@ def main():
     pack_mar(os.path.join(out, "stats.mar"),
              {"stats.pt": script_bytes(Stats())},
              manifest("stats", "1.0", "stats.pt", "tensor"))
+
+    pack_mar(os.path.join(out, "slow_load.mar"),
+             {"slow_load.pt": script_bytes(SlowLoad())},
+             manifest("slow_load", "1.0", "slow_load.pt", "tensor"))
+
+    # names and versions the routes could never reach
+    for file, name, version in (("bad_name.mar", "a/b", "1.0"),
+                                ("bad_version.mar", "badversion", "1/2"),
+                                ("version_all.mar", "versionall", "all")):
+        pack_mar(os.path.join(out, file), pt,
+                 manifest(name, version, "digits.pt", "tensor"))
 
     # refused archives: an eager model and a Python handler
     sd = io.BytesIO()
