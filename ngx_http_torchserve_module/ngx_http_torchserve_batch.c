@@ -104,6 +104,16 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     ctx->enqueued_us = ngx_http_torchserve_now_us();
     m->queued++;
 
+    /*
+     * response_timeout runs from here: a request queued behind a slow
+     * batch gets its 504 too.  Not cancelable: a worker process shutting
+     * down waits for it.
+     */
+    ctx->running.handler = ngx_http_torchserve_batch_timeout;
+    ctx->running.data = ctx;
+    ctx->running.log = r->connection->log;
+    ngx_add_timer(&ctx->running, m->response_timeout);
+
     /* notice a client that goes away while it waits */
     r->read_event_handler = ngx_http_test_reading;
 
@@ -249,12 +259,6 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
             b->slots[i].ctx = ctx;
             ctx->slot = &b->slots[i];
-
-            /* past response_timeout the request gets 504, forward or not */
-            ctx->running.handler = ngx_http_torchserve_batch_timeout;
-            ctx->running.data = ctx;
-            ctx->running.log = ctx->request->connection->log;
-            ngx_add_timer(&ctx->running, m->response_timeout);
         }
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,

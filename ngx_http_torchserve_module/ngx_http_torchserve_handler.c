@@ -254,7 +254,12 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
-    if (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
+    /*
+     * scaled to 0: new requests are refused at once, while the ones in
+     * flight keep the model loaded until they are answered
+     */
+    if (m->workers == 0
+        || m->status == NGX_HTTP_TORCHSERVE_UNLOADED
         || m->status == NGX_HTTP_TORCHSERVE_LOADING)
     {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

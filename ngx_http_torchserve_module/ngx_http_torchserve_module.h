@@ -256,8 +256,9 @@ typedef struct {
     size_t                            body_len;
 
     /*
-     * armed while the task runs: a worker process that is shutting down
-     * (reload) exits once no timer is left, and would cut this request
+     * response_timeout, from the request's queueing to its answer; a
+     * worker process that is shutting down (reload) exits once no timer
+     * is left, so this also keeps it until the request is answered
      */
     ngx_event_t                       running;
 

@@ -1,0 +1,87 @@
+# Edge cases of serving under load: a model scaled to 0 stops taking new
+# requests while the ones in flight finish; response_timeout counts from
+# the moment a request is queued.  Concurrent requests come from nginx
+# itself (SSI includes proxied back); limit_req holds one back 500 ms.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+repeat_each(1);
+
+plan tests => repeat_each() * (blocks() * 3);
+
+no_shuffle();
+no_root_location();
+
+add_block_preprocessor(sub {
+    my $block = shift;
+
+    $block->set_value("config",
+        ($block->config // '')
+        . "    location = /fan.html { ssi on; }\n"
+        . "    location /models { torchserve_management; }\n"
+        . post_location("/slow2000", "/predictions/slow", "[2000]")
+        . post_location("/slow2500", "/predictions/slow", "[2500]")
+        . <<"_EOC_");
+    # the first request through the limiter passes, each next one waits
+    # 500 ms more
+    location = /ping-first {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/ping;
+    }
+    location = /fast-later {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/predictions/slow;
+        proxy_method POST;
+        proxy_pass_request_body off;
+        proxy_set_body '[1]';
+    }
+    location = /scale0-later {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/slow?min_worker=0&synchronous=true;
+        proxy_method PUT;
+    }
+    location / { torchserve_inference; }
+_EOC_
+
+    $block->set_value("request", "GET /fan.html")
+        unless defined $block->request;
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: scaled to 0 under load: a new request gets 503, the one in flight its answer
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
+. '<!--# include virtual="/slow2000" -->'
+. '<!--# include virtual="/scale0-later" -->'
+. '<!--# include virtual="/fast-later" -->'
+--- response_body_like eval
+qr/^\{\n  "status": "Healthy"\n\}\n2000\.0\{\n  "status": "Workers scaled to 0 for model: slow"\n\}\n\{\n  "code": 503,\n  "type": "ServiceUnavailableException",\n  "message": "Model \\"slow\\" has no worker to serve inference request\./
+--- no_error_log
+[alert]
+--- timeout: 30
+
+
+
+=== TEST 2: response_timeout runs from the queue: a request waiting behind a slow forward gets 504 too
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar response_timeout=1s;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
+. '<!--# include virtual="/slow2500" -->'
+. '<!--# include virtual="/fast-later" -->'
+--- response_body_like eval
+qr/^\{\n  "status": "Healthy"\n\}\n(?:\{\n  "code": 504,\n  "type": "InternalServerException",\n  "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"\n\}\n){2}$/
+--- no_error_log
+[alert]
+--- timeout: 30
