@@ -29,6 +29,7 @@ typedef struct {
     ngx_uint_t                        max_batch_delay;
     ngx_uint_t                        initial_workers;
     ngx_uint_t                        response_timeout;
+    ngx_uint_t                        startup_timeout;   /* checked only */
     ngx_flag_t                        synchronous;
 
     /* from the archive, read in the thread pool */
@@ -49,33 +50,33 @@ typedef struct {
 } ngx_http_torchserve_register_t;
 
 
-/* POST /models's numeric parameters, and what a bad value is told */
+/* POST /models's numeric parameters, their ranges and where they go */
 typedef struct {
     const char                      *name;
+    ngx_uint_t                       param;
     size_t                           offset;
-    ngx_uint_t                       min;
-    const char                      *expected;
-} ngx_http_torchserve_uint_param_t;
+} ngx_http_torchserve_uint_arg_t;
 
 
-static const ngx_http_torchserve_uint_param_t
+static const ngx_http_torchserve_uint_arg_t
     ngx_http_torchserve_register_uints[] =
 {
-    { "batch_size", offsetof(ngx_http_torchserve_register_t, batch_size), 1,
-      "a whole number >= 1" },
-    { "max_batch_delay",
-      offsetof(ngx_http_torchserve_register_t, max_batch_delay), 0,
-      "milliseconds, >= 0" },
-    { "initial_workers",
-      offsetof(ngx_http_torchserve_register_t, initial_workers), 0,
-      "a whole number >= 0" },
-    { "response_timeout",
-      offsetof(ngx_http_torchserve_register_t, response_timeout), 0,
-      "seconds, >= 0" },
-    { NULL, 0, 0, NULL }
+    { "batch_size", NGX_HTTP_TORCHSERVE_P_BATCH_SIZE,
+      offsetof(ngx_http_torchserve_register_t, batch_size) },
+    { "max_batch_delay", NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY,
+      offsetof(ngx_http_torchserve_register_t, max_batch_delay) },
+    { "initial_workers", NGX_HTTP_TORCHSERVE_P_WORKERS,
+      offsetof(ngx_http_torchserve_register_t, initial_workers) },
+    { "response_timeout", NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT,
+      offsetof(ngx_http_torchserve_register_t, response_timeout) },
+    { "startup_timeout", NGX_HTTP_TORCHSERVE_P_STARTUP_TIMEOUT,
+      offsetof(ngx_http_torchserve_register_t, startup_timeout) },
+    { NULL, 0, 0 }
 };
 
 
+static ngx_int_t ngx_http_torchserve_bad_param(ngx_http_request_t *r,
+    const char *name, const char *expect);
 static ngx_int_t ngx_http_torchserve_list(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf);
 static ngx_int_t ngx_http_torchserve_describe(ngx_http_request_t *r,
@@ -288,12 +289,14 @@ ngx_http_torchserve_arg(ngx_http_request_t *r, const char *name,
 }
 
 
-/* a whole number >= 0; absent -> dflt; NGX_ERROR: not one (400) */
+/*
+ * A whole number within param's range; absent -> dflt.  NGX_DECLINED:
+ * not one (a 400 naming it), NGX_ERROR: no memory.
+ */
 static ngx_int_t
 ngx_http_torchserve_arg_uint(ngx_http_request_t *r, const char *name,
-    ngx_uint_t dflt, ngx_uint_t *out)
+    ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out)
 {
-    ngx_int_t  n;
     ngx_str_t  v;
 
     switch (ngx_http_torchserve_arg(r, name, &v)) {
@@ -304,12 +307,13 @@ ngx_http_torchserve_arg_uint(ngx_http_request_t *r, const char *name,
         return NGX_ERROR;
     }
 
-    n = ngx_atoi(v.data, v.len);
-    if (n == NGX_ERROR) {
+    if (ngx_http_torchserve_param_number(ngx_http_torchserve_param(param),
+                                         &v, out)
+        != NGX_OK)
+    {
         return NGX_DECLINED;
     }
 
-    *out = (ngx_uint_t) n;
     return NGX_OK;
 }
 
@@ -339,6 +343,21 @@ ngx_http_torchserve_arg_bool(ngx_http_request_t *r, const char *name,
     }
 
     return NGX_DECLINED;
+}
+
+
+/* a 400 for a numeric argument out of its range */
+static ngx_int_t
+ngx_http_torchserve_bad_number(ngx_http_request_t *r, const char *name,
+    ngx_uint_t param)
+{
+    u_char  expect[128], *last;
+
+    last = ngx_http_torchserve_param_expected(ngx_http_torchserve_param(param),
+                                              expect, sizeof(expect) - 1);
+    *last = '\0';
+
+    return ngx_http_torchserve_bad_param(r, name, (char *) expect);
 }
 
 
@@ -461,10 +480,11 @@ ngx_http_torchserve_list(ngx_http_request_t *r,
         }
     }
 
+    /* Java's Integer.parseInt: beyond INT_MAX it is junk, hence 0 */
     token = 0;
     if (ngx_http_torchserve_arg(r, "next_page_token", &v) == NGX_OK) {
         n = ngx_atoi(v.data, v.len);
-        if (n != NGX_ERROR) {
+        if (n != NGX_ERROR && n <= NGX_MAX_INT32_VALUE) {
             token = n;
         }
     }
@@ -722,7 +742,7 @@ static ngx_int_t
 ngx_http_torchserve_register(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf)
 {
-    u_char                          *p, c;
+    u_char                          *p;
     size_t                           i;
     ngx_str_t                        bad, runtime;
     ngx_uint_t                      *value;
@@ -730,7 +750,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     ngx_pool_cleanup_t              *cln;
     ngx_http_torchserve_register_t  *reg, **taskp;
 
-    const ngx_http_torchserve_uint_param_t  *param;
+    const ngx_http_torchserve_uint_arg_t  *arg;
     static const char               *names[] = {
         "url", "model_name", "handler", "runtime", "batch_size",
         "max_batch_delay", "initial_workers", "synchronous",
@@ -805,19 +825,18 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     }
 
     /* unset parameters come from model-config.yaml, then defaults */
-    for (param = ngx_http_torchserve_register_uints;
-         param->name != NULL;
-         param++)
-    {
-        value = (ngx_uint_t *) ((u_char *) reg + param->offset);
+    for (arg = ngx_http_torchserve_register_uints; arg->name != NULL; arg++) {
+        value = (ngx_uint_t *) ((u_char *) reg + arg->offset);
 
-        if (ngx_http_torchserve_arg_uint(r, param->name, NGX_CONF_UNSET_UINT,
-                                         value)
-            != NGX_OK
-            || (*value != NGX_CONF_UNSET_UINT && *value < param->min))
+        switch (ngx_http_torchserve_arg_uint(r, arg->name, arg->param,
+                                             NGX_CONF_UNSET_UINT, value))
         {
-            return ngx_http_torchserve_bad_param(r, param->name,
-                                                 param->expected);
+        case NGX_OK:
+            break;
+        case NGX_DECLINED:
+            return ngx_http_torchserve_bad_number(r, arg->name, arg->param);
+        default:
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
@@ -835,15 +854,13 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* torch-model-archiver's rule: names go into URLs and JSON */
-    for (i = 0; i < reg->model_name.len; i++) {
-        c = reg->model_name.data[i];
-
-        if (!(isalnum(c) || (i > 0 && (c == '_' || c == '-' || c == '.')))) {
-            return ngx_http_torchserve_bad_param(r, "model_name",
-                       "letters, digits, \"_\", \"-\" and \".\", starting "
-                       "with a letter or digit");
-        }
+    if (reg->model_name.len
+        && ngx_http_torchserve_valid_name(reg->model_name.data,
+                                          reg->model_name.len)
+           != NGX_OK)
+    {
+        return ngx_http_torchserve_bad_param(r, "model_name",
+                                             NGX_HTTP_TORCHSERVE_NAME_RULE);
     }
 
     /* a remote archive is downloaded into the store under its name */
@@ -1084,14 +1101,39 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
         ngx_str_set(&version, "1.0");
     }
 
-    if (name.len >= NGX_HTTP_TORCHSERVE_NAME_LEN
-        || version.len >= NGX_HTTP_TORCHSERVE_VERSION_LEN
-        || reg->path.len >= NGX_HTTP_TORCHSERVE_PATH_LEN)
-    {
+    /* whatever the name and version came from, the routes must reach it */
+    if (ngx_http_torchserve_valid_name(name.data, name.len) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: \"%V\" refused: invalid "
+                      "model name \"%V\"", &reg->url, &name);
         ngx_http_finalize_request(r,
             ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
                 "InvalidModelException",
-                "model name, version or url too long"));
+                "Invalid model name \"%V\" in the manifest: "
+                NGX_HTTP_TORCHSERVE_NAME_RULE ", at most %d (or give "
+                "model_name)", &name, NGX_HTTP_TORCHSERVE_NAME_LEN - 1));
+        return;
+    }
+
+    if (ngx_http_torchserve_valid_version(version.data, version.len)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: \"%V\" refused: invalid "
+                      "version \"%V\"", &reg->url, &version);
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException",
+                "Invalid model version \"%V\" in the manifest: "
+                NGX_HTTP_TORCHSERVE_VERSION_RULE ", at most %d",
+                &version, NGX_HTTP_TORCHSERVE_VERSION_LEN - 1));
+        return;
+    }
+
+    if (reg->path.len >= NGX_HTTP_TORCHSERVE_PATH_LEN) {
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException", "url too long"));
         return;
     }
 
@@ -1373,14 +1415,30 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
         *version = v;
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "min_worker", 1, &min) != NGX_OK) {
-        return ngx_http_torchserve_bad_param(r, "min_worker",
-                                             "a whole number >= 0");
+    switch (ngx_http_torchserve_arg_uint(r, "min_worker",
+                                         NGX_HTTP_TORCHSERVE_P_WORKERS, 1,
+                                         &min))
+    {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        return ngx_http_torchserve_bad_number(r, "min_worker",
+                                              NGX_HTTP_TORCHSERVE_P_WORKERS);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_torchserve_arg_uint(r, "max_worker", min, &max) != NGX_OK) {
-        return ngx_http_torchserve_bad_param(r, "max_worker",
-                                             "a whole number >= 0");
+    switch (ngx_http_torchserve_arg_uint(r, "max_worker",
+                                         NGX_HTTP_TORCHSERVE_P_WORKERS, min,
+                                         &max))
+    {
+    case NGX_OK:
+        break;
+    case NGX_DECLINED:
+        return ngx_http_torchserve_bad_number(r, "max_worker",
+                                              NGX_HTTP_TORCHSERVE_P_WORKERS);
+    default:
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (max < min) {

@@ -56,9 +56,91 @@ ngx_http_torchserve_parse_shape(ngx_conf_t *cf, ngx_str_t *value,
 }
 
 
+/* the numeric parameters of torchserve_model, and where each goes */
+static const struct {
+    ngx_str_t    key;
+    ngx_uint_t   param;
+} ngx_http_torchserve_model_numbers[] = {
+    { ngx_string("workers="), NGX_HTTP_TORCHSERVE_P_WORKERS },
+    { ngx_string("batch_size="), NGX_HTTP_TORCHSERVE_P_BATCH_SIZE },
+    { ngx_string("max_batch_delay="), NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY },
+    { ngx_string("response_timeout="),
+      NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT },
+    { ngx_string("job_queue_size="), NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE },
+    { ngx_string("warmup="), NGX_HTTP_TORCHSERVE_P_WARMUP },
+    { ngx_null_string, 0 }
+};
+
+
+/* NGX_DECLINED: arg is no numeric parameter; NGX_ERROR: said why */
+static ngx_int_t
+ngx_http_torchserve_model_number(ngx_conf_t *cf,
+    ngx_http_torchserve_conf_model_t *m, ngx_str_t *arg)
+{
+    u_char       err[256];
+    ngx_str_t    v;
+    ngx_uint_t   i, n;
+
+    for (i = 0; ngx_http_torchserve_model_numbers[i].key.len; i++) {
+        if (arg->len >= ngx_http_torchserve_model_numbers[i].key.len
+            && ngx_strncmp(arg->data,
+                           ngx_http_torchserve_model_numbers[i].key.data,
+                           ngx_http_torchserve_model_numbers[i].key.len)
+               == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_torchserve_model_numbers[i].key.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    v.data = arg->data + ngx_http_torchserve_model_numbers[i].key.len;
+    v.len = arg->len - ngx_http_torchserve_model_numbers[i].key.len;
+
+    if (ngx_http_torchserve_param_conf(
+            ngx_http_torchserve_param(
+                ngx_http_torchserve_model_numbers[i].param),
+            &v, &n, err, sizeof(err))
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter of model \"%V\": %s",
+                           &m->name, err);
+        return NGX_ERROR;
+    }
+
+    switch (ngx_http_torchserve_model_numbers[i].param) {
+    case NGX_HTTP_TORCHSERVE_P_WORKERS:
+        m->workers = n;
+        break;
+    case NGX_HTTP_TORCHSERVE_P_BATCH_SIZE:
+        m->batch_size = n;
+        break;
+    case NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY:
+        m->max_batch_delay = n;
+        break;
+    case NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT:
+        m->response_timeout = n;
+        break;
+    case NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE:
+        m->job_queue_size = n;
+        break;
+    default: /* NGX_HTTP_TORCHSERVE_P_WARMUP */
+        m->options.warmup = (int) n;
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * torchserve_model NAME ARCHIVE [version=V] [handler=H] [workers=N]
- *     [device=D] [warmup=N] [input_shape=A,B,..] [input_dtype=T];
+ *     [device=D] [warmup=N] [input_shape=A,B,..] [input_dtype=T]
+ *     [batch_size=N] [max_batch_delay=T] [job_queue_size=N]
+ *     [response_timeout=T];
  */
 char *
 ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -67,7 +149,6 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_http_torchserve_main_conf_t *tmcf = conf;
 
     ngx_str_t                         *value, v;
-    ngx_int_t                          n;
     ngx_uint_t                         i;
     ngx_http_torchserve_conf_model_t  *m;
 
@@ -93,17 +174,14 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     m->conf_file = cf->conf_file->file.name;
     m->conf_line = cf->conf_file->line;
 
-    for (i = 0; i < m->name.len; i++) {
-        /* torch-model-archiver's rule for model names */
-        if (!(isalnum(m->name.data[i])
-              || (i > 0 && ngx_strchr("_-.", m->name.data[i]) != NULL)))
-        {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid model name \"%V\": letters, digits, "
-                               "\"_\", \"-\" and \".\", starting with a "
-                               "letter or digit", &m->name);
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_torchserve_valid_name(m->name.data, m->name.len)
+        != NGX_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid model name \"%V\": "
+                           NGX_HTTP_TORCHSERVE_NAME_RULE ", at most %d",
+                           &m->name, NGX_HTTP_TORCHSERVE_NAME_LEN - 1);
+        return NGX_CONF_ERROR;
     }
 
     for (i = 3; i < cf->args->nelts; i++) {
@@ -111,8 +189,15 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         if (ngx_strncmp(value[i].data, "version=", 8) == 0) {
             m->version.data = value[i].data + 8;
             m->version.len = value[i].len - 8;
-            if (m->version.len == 0) {
-                goto invalid;
+            if (ngx_http_torchserve_valid_version(m->version.data,
+                                                  m->version.len)
+                != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid version \"%V\" of model \"%V\": "
+                                   NGX_HTTP_TORCHSERVE_VERSION_RULE,
+                                   &m->version, &m->name);
+                return NGX_CONF_ERROR;
             }
             continue;
         }
@@ -149,60 +234,13 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "workers=", 8) == 0) {
-            n = ngx_atoi(value[i].data + 8, value[i].len - 8);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-            m->workers = n;
+        switch (ngx_http_torchserve_model_number(cf, m, &value[i])) {
+        case NGX_OK:
             continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "batch_size=", 11) == 0) {
-            m->batch_size = ngx_atoi(value[i].data + 11, value[i].len - 11);
-            if (m->batch_size < 1 || m->batch_size > 1024) {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "max_batch_delay=", 16) == 0) {
-            v.data = value[i].data + 16;
-            v.len = value[i].len - 16;
-            m->max_batch_delay = ngx_parse_time(&v, 0);
-            if (m->max_batch_delay == NGX_ERROR) {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "response_timeout=", 17) == 0) {
-            v.data = value[i].data + 17;
-            v.len = value[i].len - 17;
-            m->response_timeout = ngx_parse_time(&v, 1);
-            if (m->response_timeout == NGX_ERROR || m->response_timeout == 0)
-            {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "job_queue_size=", 15) == 0) {
-            m->job_queue_size = ngx_atoi(value[i].data + 15,
-                                         value[i].len - 15);
-            if (m->job_queue_size < 1) {
-                goto invalid;
-            }
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "warmup=", 7) == 0) {
-            n = ngx_atoi(value[i].data + 7, value[i].len - 7);
-            if (n == NGX_ERROR || n > 1000) {
-                goto invalid;
-            }
-            m->options.warmup = (int) n;
-            continue;
+        case NGX_ERROR:
+            return NGX_CONF_ERROR;
+        default: /* NGX_DECLINED: not a numeric parameter */
+            break;
         }
 
         if (ngx_strncmp(value[i].data, "input_shape=", 12) == 0) {
@@ -326,6 +364,38 @@ ngx_http_torchserve_handler_name(ngx_pool_t *pool,
 }
 
 
+/* a number of model-config.yaml within its parameter's range */
+static ngx_int_t
+ngx_http_torchserve_yaml_number(ts_config_int_t *v, ngx_uint_t param,
+    const char *key, ngx_int_t *dst, const char *file, char *err,
+    size_t errlen)
+{
+    u_char                              expect[128], *last;
+    const ngx_http_torchserve_param_t  *p;
+
+    if (!v->set) {
+        return NGX_OK;
+    }
+
+    p = ngx_http_torchserve_param(param);
+
+    if (ngx_http_torchserve_param_check(p, v->value) != NGX_OK) {
+        last = ngx_http_torchserve_param_expected(p, expect,
+                                                  sizeof(expect) - 1);
+        *last = '\0';
+        snprintf(err, errlen, "%s: %s is %lld: out of range (%s)", file, key,
+                 (long long) v->value, expect);
+        return NGX_ERROR;
+    }
+
+    if (dst != NULL) {
+        *dst = v->value;
+    }
+
+    return NGX_OK;
+}
+
+
 /*
  * The defaults an archive's model-config.yaml (its manifest's configFile)
  * sets; the archive may be opened without data: YAML files are read.
@@ -372,16 +442,27 @@ ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
         }
     }
 
-    if (cfg.batch_size.set) {
-        d->batch_size = cfg.batch_size.value;
-    }
-
-    if (cfg.max_batch_delay.set) {
-        d->max_batch_delay = cfg.max_batch_delay.value;
-    }
-
-    if (cfg.response_timeout.set) {
-        d->response_timeout = cfg.response_timeout.value;
+    /* TorchServe's units, our ranges: a value out of range is refused */
+    if (ngx_http_torchserve_yaml_number(&cfg.batch_size,
+            NGX_HTTP_TORCHSERVE_P_BATCH_SIZE, "batchSize", &d->batch_size,
+            a->manifest.config_file, err, errlen) != NGX_OK
+        || ngx_http_torchserve_yaml_number(&cfg.max_batch_delay,
+               NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY, "maxBatchDelay",
+               &d->max_batch_delay, a->manifest.config_file, err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_yaml_number(&cfg.response_timeout,
+               NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT, "responseTimeout",
+               &d->response_timeout, a->manifest.config_file, err, errlen)
+           != NGX_OK
+        || ngx_http_torchserve_yaml_number(&cfg.min_workers,
+               NGX_HTTP_TORCHSERVE_P_WORKERS, "minWorkers", NULL,
+               a->manifest.config_file, err, errlen) != NGX_OK
+        || ngx_http_torchserve_yaml_number(&cfg.max_workers,
+               NGX_HTTP_TORCHSERVE_P_WORKERS, "maxWorkers", NULL,
+               a->manifest.config_file, err, errlen) != NGX_OK)
+    {
+        ts_model_config_clear(&cfg);
+        return NGX_ERROR;
     }
 
     if (cfg.device_type.set && cfg.device_type.value == TS_DEVICE_GPU) {
@@ -499,6 +580,19 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
         }
 
         ts_archive_free(a);
+
+        if (ngx_http_torchserve_valid_version(m->version.data,
+                                              m->version.len)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "torchserve_model \"%V\" (%V): the manifest's "
+                          "version \"%V\" is invalid: "
+                          NGX_HTTP_TORCHSERVE_VERSION_RULE " (set version=) "
+                          "in %V:%ui", &m->name, &m->path, &m->version,
+                          &m->conf_file, m->conf_line);
+            return NGX_ERROR;
+        }
 
         for (j = 0; j < i; j++) {
             if (models[j].name.len != m->name.len

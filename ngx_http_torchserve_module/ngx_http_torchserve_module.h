@@ -28,9 +28,45 @@
 #define NGX_HTTP_TORCHSERVE_PATH_LEN       1024
 #define NGX_HTTP_TORCHSERVE_SHORT_LEN      64
 #define NGX_HTTP_TORCHSERVE_MAX_PROCESSES  64
+#define NGX_HTTP_TORCHSERVE_MAX_WORKERS    256
+
+#define NGX_HTTP_TORCHSERVE_NAME_RULE                                        \
+    "letters, digits, \"_\", \"-\" and \".\", starting with a letter or "    \
+    "digit"
+#define NGX_HTTP_TORCHSERVE_VERSION_RULE                                     \
+    "letters, digits, \"_\", \"-\", \".\" and \"+\", starting with a "     \
+    "letter or digit, not \"all\""
 
 /* freed memory each malloc arena keeps (torchserve_malloc_keep) */
 #define NGX_HTTP_TORCHSERVE_MALLOC_KEEP    (64 * 1024 * 1024)
+
+
+/* a model's numeric parameter: its name, TorchServe's unit, its range */
+typedef enum {
+    NGX_HTTP_TORCHSERVE_COUNT = 0,
+    NGX_HTTP_TORCHSERVE_MSEC,
+    NGX_HTTP_TORCHSERVE_SEC
+} ngx_http_torchserve_unit_e;
+
+
+typedef struct {
+    const char                      *name;
+    ngx_http_torchserve_unit_e       unit;
+    ngx_uint_t                       min;
+    ngx_uint_t                       max;
+} ngx_http_torchserve_param_t;
+
+
+/* indexes into ngx_http_torchserve_params[] */
+#define NGX_HTTP_TORCHSERVE_P_BATCH_SIZE        0
+#define NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY   1
+#define NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT  2
+#define NGX_HTTP_TORCHSERVE_P_STARTUP_TIMEOUT   3
+#define NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE    4
+#define NGX_HTTP_TORCHSERVE_P_WORKERS           5
+#define NGX_HTTP_TORCHSERVE_P_WARMUP            6
+
+#define ngx_http_torchserve_param(i)  (&ngx_http_torchserve_params[i])
 
 
 typedef enum {
@@ -301,6 +337,19 @@ ngx_http_torchserve_model_t *ngx_http_torchserve_model_find(
     ngx_str_t *version, ngx_uint_t *name_found);
 void ngx_http_torchserve_model_release(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m);
+
+/* _params.c: numeric parameters, names and versions */
+extern const ngx_http_torchserve_param_t  ngx_http_torchserve_params[];
+u_char *ngx_http_torchserve_param_expected(const ngx_http_torchserve_param_t *p,
+    u_char *buf, size_t len);
+ngx_int_t ngx_http_torchserve_param_check(const ngx_http_torchserve_param_t *p,
+    int64_t value);
+ngx_int_t ngx_http_torchserve_param_number(
+    const ngx_http_torchserve_param_t *p, ngx_str_t *value, ngx_uint_t *out);
+ngx_int_t ngx_http_torchserve_param_conf(const ngx_http_torchserve_param_t *p,
+    ngx_str_t *value, ngx_uint_t *out, u_char *err, size_t len);
+ngx_int_t ngx_http_torchserve_valid_name(u_char *name, size_t len);
+ngx_int_t ngx_http_torchserve_valid_version(u_char *version, size_t len);
 
 /* _registry.c: the shared zone */
 char *ngx_http_torchserve_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,

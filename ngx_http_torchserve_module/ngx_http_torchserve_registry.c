@@ -907,10 +907,45 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
         rec->options.input_ndim = (int) i + 1;
     }
 
-    if (rec->name[0] == '\0' || rec->version[0] == '\0'
+    if (ngx_http_torchserve_valid_name(rec->name, ngx_strlen(rec->name))
+        != NGX_OK
+        || ngx_http_torchserve_valid_version(rec->version,
+                                             ngx_strlen(rec->version))
+           != NGX_OK
         || rec->path[0] != '/')
     {
-        snprintf(err, errlen, "a model has an empty name, version or path");
+        snprintf(err, errlen, "a model has an invalid name \"%s\", version "
+                 "\"%s\" or path", rec->name, rec->version);
+        return NGX_ERROR;
+    }
+
+    /* the same ranges as nginx.conf and the API */
+    if (ngx_http_torchserve_param_check(
+            ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WORKERS),
+            rec->min_workers) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WORKERS),
+               rec->max_workers) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_BATCH_SIZE),
+               rec->batch_size) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(
+                   NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY),
+               rec->max_batch_delay) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(
+                   NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT),
+               rec->response_timeout) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE),
+               rec->job_queue_size) != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WARMUP),
+               rec->options.warmup) != NGX_OK)
+    {
+        snprintf(err, errlen, "model \"%s\" version \"%s\" has a number "
+                 "out of range", rec->name, rec->version);
         return NGX_ERROR;
     }
 

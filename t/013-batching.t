@@ -127,7 +127,7 @@ X-Batch-Size: 1
 === TEST 6: past response_timeout: 504 while forward still runs
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model slow slow.mar response_timeout=1;
+    torchserve_model slow slow.mar response_timeout=1s;
 --- request
 POST /predictions/slow
 [2500]
@@ -142,7 +142,7 @@ no answer within response_timeout (1000 ms)
 === TEST 7: the late result is dropped, and the model serves on
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model slow slow.mar response_timeout=1;
+    torchserve_model slow slow.mar response_timeout=1s;
 --- request eval
 [
 "POST /predictions/slow\n[2500]",

@@ -329,6 +329,13 @@ def main():
         pack_mar(os.path.join(out, file), pt,
                  manifest(name, version, "digits.pt", "tensor"))
 
+    # a model-config.yaml whose batchSize is out of our range
+    big_batch = json.loads(manifest("bigbatch", "1.0", "digits.pt", "tensor"))
+    big_batch["model"]["configFile"] = "model-config.yaml"
+    pack_mar(os.path.join(out, "yaml_range.mar"),
+             dict(pt, **{"model-config.yaml": b"batchSize: 5000\n"}),
+             json.dumps(big_batch, indent=2))
+
     # refused archives: an eager model and a Python handler
     sd = io.BytesIO()
     torch.save(mlp.state_dict(), sd)
