@@ -76,14 +76,16 @@ static const ngx_http_torchserve_uint_arg_t
 
 
 static ngx_int_t ngx_http_torchserve_bad_param(ngx_http_request_t *r,
-    const char *name, const char *expect);
+    json_t *body, const char *name, const char *expect);
 static ngx_int_t ngx_http_torchserve_list(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf);
 static ngx_int_t ngx_http_torchserve_describe(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version, ngx_uint_t all);
 static ngx_int_t ngx_http_torchserve_register(ngx_http_request_t *r,
-    ngx_http_torchserve_main_conf_t *tmcf);
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *body);
+static ngx_uint_t ngx_http_torchserve_is_json(ngx_http_request_t *r);
+static void ngx_http_torchserve_register_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_scale(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version);
@@ -128,13 +130,31 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
     ngx_http_torchserve_loc_conf_t   *tlcf;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_torchserve_module);
+
+    /* POST /models may carry its arguments as JSON (API.md section 2) */
+    if (r->method == NGX_HTTP_POST && tlcf->model_api
+        && ngx_http_torchserve_is_json(r))
+    {
+        n = ngx_http_torchserve_split_path(&r->uri, segs, 4);
+
+        if (n == 1 && ngx_http_torchserve_is(&segs[0], "models")) {
+            rc = ngx_http_read_client_request_body(r,
+                     ngx_http_torchserve_register_body);
+
+            if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+                return rc;
+            }
+
+            return NGX_DONE;
+        }
+    }
+
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;
     }
-
-    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
-    tlcf = ngx_http_get_module_loc_conf(r, ngx_http_torchserve_module);
 
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
 
@@ -160,7 +180,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
         }
 
         if (r->method == NGX_HTTP_POST && tlcf->model_api) {
-            return ngx_http_torchserve_register(r, tmcf);
+            return ngx_http_torchserve_register(r, tmcf, NULL);
         }
 
         return ngx_http_torchserve_not_allowed(r);
@@ -205,42 +225,155 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
 }
 
 
-/* --- query parameters ----------------------------------------------------- */
+/* --- arguments: the query, or POST /models's JSON body ------------------- */
+
+/* Content-Type application/json, parameters aside (TorchServe's test) */
+static ngx_uint_t
+ngx_http_torchserve_is_json(ngx_http_request_t *r)
+{
+    size_t       len;
+    ngx_str_t   *type;
+    static char  json[] = "application/json";
+
+    if (r->headers_in.content_type == NULL) {
+        return 0;
+    }
+
+    type = &r->headers_in.content_type->value;
+
+    for (len = 0; len < type->len && type->data[len] != ';'; len++) {
+        /* void */
+    }
+
+    while (len > 0 && type->data[len - 1] == ' ') {
+        len--;
+    }
+
+    return len == sizeof(json) - 1
+           && ngx_strncasecmp(type->data, (u_char *) json, len) == 0;
+}
+
 
 /*
- * Checks that every parameter is one of names (NULL-terminated); an
- * unknown one is a 400 naming it.  Returns the offending name or NULL.
+ * POST /models with a JSON body: parsed (in memory: it is a few
+ * arguments, a body that nginx had to spill to a file is refused), then
+ * the same registration as with a query.
+ */
+static void
+ngx_http_torchserve_register_body(ngx_http_request_t *r)
+{
+    u_char                           *text, *p;
+    size_t                            len;
+    json_t                           *body;
+    ngx_int_t                         rc;
+    ngx_chain_t                      *cl;
+    json_error_t                      jerr;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (r->request_body == NULL || r->request_body->temp_file) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: registration body larger "
+                      "than client_body_buffer_size");
+        ngx_http_finalize_request(r,
+            ngx_http_torchserve_send_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                NULL, "The registration body is larger than "
+                "client_body_buffer_size"));
+        return;
+    }
+
+    len = 0;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        len += cl->buf->last - cl->buf->pos;
+    }
+
+    text = ngx_pnalloc(r->pool, len + 1);
+    if (text == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = text;
+    for (cl = r->request_body->bufs; cl; cl = cl->next) {
+        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
+    }
+
+    body = json_loadb((char *) text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+    if (body == NULL || !json_is_object(body)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: management: registration body is not a "
+                      "JSON object: %s", body ? "another JSON value"
+                                              : jerr.text);
+        rc = body
+             ? ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "Invalid registration body: a JSON object is expected")
+             : ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "Invalid registration body: %s at line %d, column %d",
+                   jerr.text, jerr.line, jerr.column);
+        json_decref(body);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_torchserve_register(r, tmcf, body);
+    json_decref(body);
+
+    if (rc == NGX_DONE) {
+        /* the manifest is read in the thread pool; we finalize there */
+        ngx_http_finalize_request(r, NGX_DONE);
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+/*
+ * Checks that every argument is one of names (NULL-terminated): the
+ * members of a JSON body if there is one (TorchServe then ignores the
+ * query), else the query's.  NGX_ERROR: *bad names the unknown one.
  */
 static ngx_int_t
-ngx_http_torchserve_check_args(ngx_http_request_t *r, const char **names,
-    ngx_str_t *bad)
+ngx_http_torchserve_check_args(ngx_http_request_t *r, json_t *body,
+    const char **names, ngx_str_t *bad)
 {
     u_char      *p, *last, *start;
+    void        *iter;
     ngx_uint_t   i, ok;
 
+    iter = body ? json_object_iter(body) : NULL;
     p = r->args.data;
-    last = r->args.data + r->args.len;
+    last = body ? p : r->args.data + r->args.len;
 
-    while (p < last) {
-        start = p;
+    while (iter != NULL || p < last) {
 
-        while (p < last && *p != '=' && *p != '&') {
-            p++;
-        }
+        if (iter != NULL) {
+            bad->data = (u_char *) json_object_iter_key(iter);
+            bad->len = ngx_strlen(bad->data);
+            iter = json_object_iter_next(body, iter);
 
-        bad->data = start;
-        bad->len = p - start;
+        } else {
+            start = p;
 
-        while (p < last && *p != '&') {
-            p++;
-        }
+            while (p < last && *p != '=' && *p != '&') {
+                p++;
+            }
 
-        if (p < last) {
-            p++;
-        }
+            bad->data = start;
+            bad->len = p - start;
 
-        if (bad->len == 0) {
-            continue;
+            while (p < last && *p != '&') {
+                p++;
+            }
+
+            if (p < last) {
+                p++;
+            }
+
+            if (bad->len == 0) {
+                continue;
+            }
         }
 
         ok = 0;
@@ -262,13 +395,61 @@ ngx_http_torchserve_check_args(ngx_http_request_t *r, const char **names,
 }
 
 
-/* the decoded value of a query parameter; NGX_DECLINED when absent */
+/*
+ * An argument's value as text: decoded from the query, or a JSON body's
+ * member (a string as is, a number in decimal, true/false; null is
+ * absent).  NGX_DECLINED when absent, NGX_ABORT for a member of another
+ * JSON type (an object, an array, a fraction), NGX_ERROR: no memory.
+ */
 static ngx_int_t
-ngx_http_torchserve_arg(ngx_http_request_t *r, const char *name,
-    ngx_str_t *value)
+ngx_http_torchserve_arg(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_str_t *value)
 {
     u_char     *dst, *src;
+    json_t     *j;
     ngx_str_t   raw;
+
+    if (body != NULL) {
+        j = json_object_get(body, name);
+
+        if (j == NULL || json_is_null(j)) {
+            return NGX_DECLINED;
+        }
+
+        if (json_is_string(j)) {
+            raw.data = (u_char *) json_string_value(j);
+            raw.len = json_string_length(j);
+
+        } else if (json_is_true(j) || json_is_false(j)) {
+            raw.data = (u_char *) (json_is_true(j) ? "true" : "false");
+            raw.len = ngx_strlen(raw.data);
+
+        } else if (json_is_integer(j)) {
+            value->data = ngx_pnalloc(r->pool, NGX_INT64_LEN + 2);
+            if (value->data == NULL) {
+                return NGX_ERROR;
+            }
+
+            dst = ngx_sprintf(value->data, "%L", (int64_t) json_integer_value(j));
+            value->len = dst - value->data;
+            *dst = '\0';
+            return NGX_OK;
+
+        } else {
+            ngx_str_set(value, "(not a string, number or boolean)");
+            return NGX_ABORT;
+        }
+
+        value->data = ngx_pnalloc(r->pool, raw.len + 1);
+        if (value->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(value->data, raw.data, raw.len);
+        value->data[raw.len] = '\0';
+        value->len = raw.len;
+        return NGX_OK;
+    }
 
     if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &raw) != NGX_OK) {
         return NGX_DECLINED;
@@ -294,17 +475,21 @@ ngx_http_torchserve_arg(ngx_http_request_t *r, const char *name,
  * not one (a 400 naming it), NGX_ERROR: no memory.
  */
 static ngx_int_t
-ngx_http_torchserve_arg_uint(ngx_http_request_t *r, const char *name,
-    ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out)
+ngx_http_torchserve_arg_uint(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out)
 {
     ngx_str_t  v;
 
-    switch (ngx_http_torchserve_arg(r, name, &v)) {
+    switch (ngx_http_torchserve_arg(r, body, name, &v)) {
+    case NGX_OK:
+        break;
     case NGX_DECLINED:
         *out = dflt;
         return NGX_OK;
     case NGX_ERROR:
         return NGX_ERROR;
+    default:
+        return NGX_DECLINED;
     }
 
     if (ngx_http_torchserve_param_number(ngx_http_torchserve_param(param),
@@ -319,17 +504,21 @@ ngx_http_torchserve_arg_uint(ngx_http_request_t *r, const char *name,
 
 
 static ngx_int_t
-ngx_http_torchserve_arg_bool(ngx_http_request_t *r, const char *name,
-    ngx_flag_t dflt, ngx_flag_t *out)
+ngx_http_torchserve_arg_bool(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_flag_t dflt, ngx_flag_t *out)
 {
     ngx_str_t  v;
 
-    switch (ngx_http_torchserve_arg(r, name, &v)) {
+    switch (ngx_http_torchserve_arg(r, body, name, &v)) {
+    case NGX_OK:
+        break;
     case NGX_DECLINED:
         *out = dflt;
         return NGX_OK;
     case NGX_ERROR:
         return NGX_ERROR;
+    default:
+        return NGX_DECLINED;
     }
 
     if (ngx_http_torchserve_is(&v, "true")) {
@@ -348,8 +537,8 @@ ngx_http_torchserve_arg_bool(ngx_http_request_t *r, const char *name,
 
 /* a 400 for a numeric argument out of its range */
 static ngx_int_t
-ngx_http_torchserve_bad_number(ngx_http_request_t *r, const char *name,
-    ngx_uint_t param)
+ngx_http_torchserve_bad_number(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param)
 {
     u_char  expect[128], *last;
 
@@ -357,17 +546,17 @@ ngx_http_torchserve_bad_number(ngx_http_request_t *r, const char *name,
                                               expect, sizeof(expect) - 1);
     *last = '\0';
 
-    return ngx_http_torchserve_bad_param(r, name, (char *) expect);
+    return ngx_http_torchserve_bad_param(r, body, name, (char *) expect);
 }
 
 
 static ngx_int_t
-ngx_http_torchserve_bad_param(ngx_http_request_t *r, const char *name,
-    const char *expect)
+ngx_http_torchserve_bad_param(ngx_http_request_t *r, json_t *body,
+    const char *name, const char *expect)
 {
     ngx_str_t  v;
 
-    if (ngx_http_torchserve_arg(r, name, &v) != NGX_OK) {
+    if (ngx_http_torchserve_arg(r, body, name, &v) == NGX_DECLINED) {
         ngx_str_null(&v);
     }
 
@@ -467,13 +656,13 @@ ngx_http_torchserve_list(ngx_http_request_t *r,
     static const char              *names[] = { "limit", "next_page_token",
                                                 NULL };
 
-    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+    if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
     /* TorchServe: junk and out-of-range values fall back to defaults */
     limit = 100;
-    if (ngx_http_torchserve_arg(r, "limit", &v) == NGX_OK) {
+    if (ngx_http_torchserve_arg(r, NULL, "limit", &v) == NGX_OK) {
         n = ngx_atoi(v.data, v.len);
         if (n != NGX_ERROR && n <= 100) {
             limit = n;
@@ -482,7 +671,7 @@ ngx_http_torchserve_list(ngx_http_request_t *r,
 
     /* Java's Integer.parseInt: beyond INT_MAX it is junk, hence 0 */
     token = 0;
-    if (ngx_http_torchserve_arg(r, "next_page_token", &v) == NGX_OK) {
+    if (ngx_http_torchserve_arg(r, NULL, "next_page_token", &v) == NGX_OK) {
         n = ngx_atoi(v.data, v.len);
         if (n != NGX_ERROR && n <= NGX_MAX_INT32_VALUE) {
             token = n;
@@ -685,7 +874,7 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
     ngx_http_torchserve_record_t  *rec;
     static const char             *names[] = { "customized", NULL };
 
-    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+    if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
@@ -740,7 +929,7 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_torchserve_register(ngx_http_request_t *r,
-    ngx_http_torchserve_main_conf_t *tmcf)
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *body)
 {
     u_char                          *p;
     size_t                           i;
@@ -756,7 +945,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         "max_batch_delay", "initial_workers", "synchronous",
         "response_timeout", "startup_timeout", "s3_sse_kms", NULL };
 
-    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+    if (ngx_http_torchserve_check_args(r, body, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
@@ -765,7 +954,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_torchserve_arg(r, "url", &reg->url) != NGX_OK) {
+    if (ngx_http_torchserve_arg(r, body, "url", &reg->url) != NGX_OK) {
         return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
                                               "Parameter url is required.");
     }
@@ -815,7 +1004,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         reg->remote = 1;
     }
 
-    if (ngx_http_torchserve_arg(r, "runtime", &runtime) == NGX_OK
+    if (ngx_http_torchserve_arg(r, body, "runtime", &runtime) == NGX_OK
         && !ngx_http_torchserve_is(&runtime, "python")
         && !ngx_http_torchserve_is(&runtime, "python3")
         && !ngx_http_torchserve_is(&runtime, "LSP"))
@@ -828,28 +1017,28 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     for (arg = ngx_http_torchserve_register_uints; arg->name != NULL; arg++) {
         value = (ngx_uint_t *) ((u_char *) reg + arg->offset);
 
-        switch (ngx_http_torchserve_arg_uint(r, arg->name, arg->param,
+        switch (ngx_http_torchserve_arg_uint(r, body, arg->name, arg->param,
                                              NGX_CONF_UNSET_UINT, value))
         {
         case NGX_OK:
             break;
         case NGX_DECLINED:
-            return ngx_http_torchserve_bad_number(r, arg->name, arg->param);
+            return ngx_http_torchserve_bad_number(r, body, arg->name, arg->param);
         default:
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    if (ngx_http_torchserve_arg_bool(r, "synchronous", 1, &reg->synchronous)
+    if (ngx_http_torchserve_arg_bool(r, body, "synchronous", 1, &reg->synchronous)
         != NGX_OK)
     {
-        return ngx_http_torchserve_bad_param(r, "synchronous",
+        return ngx_http_torchserve_bad_param(r, body, "synchronous",
                                              "true or false");
     }
 
-    if (ngx_http_torchserve_arg(r, "model_name", &reg->model_name)
+    if (ngx_http_torchserve_arg(r, body, "model_name", &reg->model_name)
         == NGX_ERROR
-        || ngx_http_torchserve_arg(r, "handler", &reg->handler) == NGX_ERROR)
+        || ngx_http_torchserve_arg(r, body, "handler", &reg->handler) == NGX_ERROR)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -859,7 +1048,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
                                           reg->model_name.len)
            != NGX_OK)
     {
-        return ngx_http_torchserve_bad_param(r, "model_name",
+        return ngx_http_torchserve_bad_param(r, body, "model_name",
                                              NGX_HTTP_TORCHSERVE_NAME_RULE);
     }
 
@@ -1405,37 +1594,37 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
         "min_worker", "max_worker", "synchronous", "timeout", "number_gpu",
         "model_version", NULL };
 
-    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+    if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
     if (version->len == 0
-        && ngx_http_torchserve_arg(r, "model_version", &v) == NGX_OK)
+        && ngx_http_torchserve_arg(r, NULL, "model_version", &v) == NGX_OK)
     {
         *version = v;
     }
 
-    switch (ngx_http_torchserve_arg_uint(r, "min_worker",
+    switch (ngx_http_torchserve_arg_uint(r, NULL, "min_worker",
                                          NGX_HTTP_TORCHSERVE_P_WORKERS, 1,
                                          &min))
     {
     case NGX_OK:
         break;
     case NGX_DECLINED:
-        return ngx_http_torchserve_bad_number(r, "min_worker",
+        return ngx_http_torchserve_bad_number(r, NULL, "min_worker",
                                               NGX_HTTP_TORCHSERVE_P_WORKERS);
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    switch (ngx_http_torchserve_arg_uint(r, "max_worker",
+    switch (ngx_http_torchserve_arg_uint(r, NULL, "max_worker",
                                          NGX_HTTP_TORCHSERVE_P_WORKERS, min,
                                          &max))
     {
     case NGX_OK:
         break;
     case NGX_DECLINED:
-        return ngx_http_torchserve_bad_number(r, "max_worker",
+        return ngx_http_torchserve_bad_number(r, NULL, "max_worker",
                                               NGX_HTTP_TORCHSERVE_P_WORKERS);
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1446,8 +1635,8 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
                    "max_worker cannot be less than min_worker.");
     }
 
-    if (ngx_http_torchserve_arg_bool(r, "synchronous", 0, &sync) != NGX_OK) {
-        return ngx_http_torchserve_bad_param(r, "synchronous",
+    if (ngx_http_torchserve_arg_bool(r, NULL, "synchronous", 0, &sync) != NGX_OK) {
+        return ngx_http_torchserve_bad_param(r, NULL, "synchronous",
                                              "true or false");
     }
 
@@ -1523,7 +1712,7 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
     static const char             *names[] = { "synchronous", "timeout",
                                                NULL };
 
-    if (ngx_http_torchserve_check_args(r, names, &bad) != NGX_OK) {
+    if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 

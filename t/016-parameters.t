@@ -10,7 +10,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 - 4);
+plan tests => repeat_each() * (blocks() * 3 - 1);
 
 no_shuffle();
 no_root_location();
@@ -200,3 +200,66 @@ GET /models?next_page_token=9223372036854775807&limit=100
     }
   ]
 }
+
+
+
+=== TEST 18: POST /models with a JSON body: its arguments, the query ignored
+--- request eval
+[
+'POST /models?url=missing.mar
+{"url": "digits_v2.mar", "model_name": "viajson", "initial_workers": 1, "synchronous": true, "batch_size": 2, "max_batch_delay": 7}',
+"GET /models/viajson",
+]
+--- more_headers
+Content-Type: application/json
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[
+qr/"status": "Model \\"viajson\\" Version: 2\.0 registered with 1 initial workers"/,
+qr/"batchSize": 2,\n    "maxBatchDelay": 7,/,
+]
+
+
+
+=== TEST 19: the JSON body's arguments are checked as the query's
+--- request
+POST /models
+{"url": "digits_v2.mar", "model_name": "j2", "response_timeout": 0}
+--- more_headers
+Content-Type: application/json; charset=utf-8
+--- error_code: 400
+--- response_body_like: "message": "Invalid value for parameter response_timeout: \\"0\\" \(seconds, 1 to 604800\)"
+
+
+
+=== TEST 20: a JSON body that is not JSON: 400 with where
+--- request
+POST /models
+{"url": "digits_v2.mar",
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body_like: "message": "Invalid registration body: .* at line \d+, column \d+"
+
+
+
+=== TEST 21: a JSON body with an unknown member: 400 naming it
+--- request
+POST /models
+{"url": "digits_v2.mar", "modelname": "typo"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body_like: "message": "Unknown parameter: modelname"
+
+
+
+=== TEST 22: a JSON body without url: TorchServe's 400
+--- request
+POST /models?url=digits_v2.mar
+{"model_name": "nourl"}
+--- more_headers
+Content-Type: application/json
+--- error_code: 400
+--- response_body_like: "message": "Parameter url is required\."
