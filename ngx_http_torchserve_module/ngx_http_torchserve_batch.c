@@ -87,6 +87,8 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     m = ctx->model;
 
     if (m->queued >= m->job_queue_size) {
+        ngx_http_torchserve_infer_count(ctx);
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\": job queue "
                       "full (%ui waiting)", &m->name, &m->version, m->queued);
@@ -526,6 +528,9 @@ ngx_http_torchserve_batch_timeout(ngx_event_t *ev)
     ngx_http_set_log_request(c->log, r);
 
     ngx_http_torchserve_batch_detach(ctx);
+
+    /* its batch, if any, still runs: no thread times to count */
+    ngx_http_torchserve_infer_count(ctx);
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "torchserve: model \"%V\" version \"%V\": no answer within "

@@ -254,6 +254,8 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
+    ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
+
     /*
      * scaled to 0: new requests are refused at once, while the ones in
      * flight keep the model loaded until they are answered
@@ -408,6 +410,34 @@ ngx_http_torchserve_collect_body(ngx_http_request_t *r,
 }
 
 
+/*
+ * A prediction's latencies into the metrics, once, whatever answers it
+ * (its batch, response_timeout, a full queue); a request that never ran
+ * has no queue or inference time.
+ */
+void
+ngx_http_torchserve_infer_count(ngx_http_torchserve_infer_t *ctx)
+{
+    if (ctx->done_us != 0) {
+        return;
+    }
+
+    ctx->done_us = ngx_http_torchserve_now_us();
+
+    if (ctx->end_us == 0) {
+        ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
+            ctx->versioned, ctx->done_us - ctx->start_us,
+            NGX_HTTP_TORCHSERVE_NOT_RUN, 0);
+        return;
+    }
+
+    ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
+        ctx->versioned, ctx->done_us - ctx->start_us,
+        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0,
+        ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
+}
+
+
 /* a batch answered this request (ctx->req holds the result) */
 void
 ngx_http_torchserve_infer_done(ngx_http_request_t *r)
@@ -418,12 +448,7 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
 
-    ctx->done_us = ngx_http_torchserve_now_us();
-
-    ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
-        ctx->versioned, ctx->done_us - ctx->start_us,
-        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0,
-        ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
+    ngx_http_torchserve_infer_count(ctx);
 
     status = ctx->req.status;
 

@@ -122,6 +122,29 @@ ngx_http_torchserve_log_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * ts_inference_requests_total: +1 for every prediction routed to a
+ * model, whatever comes of it (TorchServe counts before queueing)
+ */
+void
+ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_uint_t versioned)
+{
+    ngx_http_torchserve_record_t  *rec;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
+
+    if (rec != NULL) {
+        rec->counters[versioned ? 1 : 0].requests++;
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+}
+
+
+/* the latencies of a prediction that got an answer from its queue */
 void
 ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
@@ -142,12 +165,15 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
         }
 
         cnt = &rec->counters[versioned ? 1 : 0];
-        cnt->requests++;
         cnt->latency_us += latency_us;
-        cnt->queue_us += queue_us;
-        ngx_http_torchserve_observe(&cnt->hist[0], queue_us);
-        ngx_http_torchserve_observe(&cnt->hist[1], inference_us);
         ngx_http_torchserve_observe(&cnt->hist[2], latency_us);
+
+        /* a request answered before its batch ran has no thread times */
+        if (queue_us != NGX_HTTP_TORCHSERVE_NOT_RUN) {
+            cnt->queue_us += queue_us;
+            ngx_http_torchserve_observe(&cnt->hist[0], queue_us);
+            ngx_http_torchserve_observe(&cnt->hist[1], inference_us);
+        }
     }
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);

@@ -387,6 +387,7 @@ void ngx_http_torchserve_unlink_later(ngx_http_torchserve_main_conf_t *tmcf,
 
 /* _handler.c, for _batch.c */
 void ngx_http_torchserve_infer_done(ngx_http_request_t *r);
+void ngx_http_torchserve_infer_count(ngx_http_torchserve_infer_t *ctx);
 uint64_t ngx_http_torchserve_now_us(void);
 
 /* _batch.c */
@@ -402,6 +403,11 @@ ngx_int_t ngx_http_torchserve_add_variables(ngx_conf_t *cf);
 /* _metrics.c */
 ngx_int_t ngx_http_torchserve_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
+/* the queue time of a request answered before its batch ran */
+#define NGX_HTTP_TORCHSERVE_NOT_RUN  ((uint64_t) -1)
+
+void ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_uint_t versioned);
 void ngx_http_torchserve_count_inference(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
     ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us,

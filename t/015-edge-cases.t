@@ -1,6 +1,7 @@
 # Edge cases of serving under load: a model scaled to 0 stops taking new
 # requests while the ones in flight finish; response_timeout counts from
-# the moment a request is queued.  Concurrent requests come from nginx
+# the moment a request is queued; every prediction is counted, whatever
+# its outcome.  Concurrent requests come from nginx
 # itself (SSI includes proxied back); limit_req holds one back 500 ms.
 use FindBin;
 use lib $FindBin::Bin;
@@ -9,7 +10,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3);
+plan tests => repeat_each() * (blocks() * 3 + 3);
 
 no_shuffle();
 no_root_location();
@@ -23,6 +24,10 @@ add_block_preprocessor(sub {
         . "    location /models { torchserve_management; }\n"
         . post_location("/slow2000", "/predictions/slow", "[2000]")
         . post_location("/slow2500", "/predictions/slow", "[2500]")
+        . post_location("/fast", "/predictions/slow", "[1]")
+        . post_location("/abort2500", "/predictions/slow", "[2500]",
+                        "proxy_read_timeout 500ms;")
+        . "    location /metrics { torchserve_metrics; }\n"
         . <<"_EOC_");
     # the first request through the limiter passes, each next one waits
     # 500 ms more
@@ -82,6 +87,31 @@ qr/^\{\n  "status": "Healthy"\n\}\n2000\.0\{\n  "status": "Workers scaled to 0 f
 . '<!--# include virtual="/fast-later" -->'
 --- response_body_like eval
 qr/^\{\n  "status": "Healthy"\n\}\n(?:\{\n  "code": 504,\n  "type": "InternalServerException",\n  "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"\n\}\n){2}$/
+--- no_error_log
+[alert]
+--- timeout: 30
+
+
+
+=== TEST 3: every prediction counted: an answer, a 504 and a client that left
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar workers=3 response_timeout=1s;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/slow2500" -->'
+. '<!--# include virtual="/fast" -->'
+. '<!--# include virtual="/abort2500" -->'
+--- request eval
+["GET /fan.html",
+"GET /metrics?name[]=ts_inference_requests_total&name[]=Requests2XX&name[]=Requests4XX&name[]=Requests5XX"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[
+qr/"code": 504,.*1\.0<html>.*504 Gateway Time-out/s,
+qr/^Requests2XX\{[^\n]+\} 1\.0\n.*^Requests4XX\{[^\n]+\} 1\.0\n.*^Requests5XX\{[^\n]+\} 1\.0\n.*^ts_inference_requests_total\{model_name="slow",model_version="default",hostname="[^"]+",\} 3\.0\n/ms,
+]
 --- no_error_log
 [alert]
 --- timeout: 30
