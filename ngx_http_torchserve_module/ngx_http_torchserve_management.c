@@ -1653,6 +1653,9 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
     rec->min_workers = min;
     rec->max_workers = max;
 
+    /* every process tries a failed load again, even at the same count */
+    rec->scale_seq++;
+
     ngx_http_torchserve_registry_changed_locked(tmcf);
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);

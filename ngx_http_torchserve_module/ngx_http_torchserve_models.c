@@ -13,6 +13,10 @@
 
 #define NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP  3
 
+/* a failed load is tried again after 1 s, then 2 s, 4 s ... up to 60 s */
+#define NGX_HTTP_TORCHSERVE_RETRY_MIN       1000
+#define NGX_HTTP_TORCHSERVE_RETRY_MAX       60000
+
 
 static char *
 ngx_http_torchserve_parse_shape(ngx_conf_t *cf, ngx_str_t *value,
@@ -637,6 +641,8 @@ typedef struct {
 static void ngx_http_torchserve_model_load(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
     ngx_uint_t at_start);
+static void ngx_http_torchserve_load_failed(ngx_http_torchserve_model_t *m,
+    const char *err);
 static void ngx_http_torchserve_load_thread(void *data, ngx_log_t *log);
 static uint64_t ngx_http_torchserve_private_memory(void);
 static void ngx_http_torchserve_load_done(ngx_event_t *ev);
@@ -697,6 +703,7 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     m->options = rec->options;
     m->options.device = NULL;
     m->workers = rec->min_workers;
+    m->scale_seq = rec->scale_seq;
     m->is_default = rec->is_default;
     m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
     ngx_queue_init(&m->waiters);
@@ -841,11 +848,14 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
         m->job_queue_size = rec->job_queue_size;
         m->response_timeout = rec->response_timeout * 1000;
 
-        if (m->workers == rec->min_workers) {
+        /* a scale request, even to the same count, retries a failure */
+        if (m->workers == rec->min_workers && m->scale_seq == rec->scale_seq)
+        {
             continue;
         }
 
         m->workers = rec->min_workers;
+        m->scale_seq = rec->scale_seq;
 
         if (m->workers > 0
             && (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
@@ -900,6 +910,57 @@ ngx_http_torchserve_model_release(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
+/* FAILED, and when the reconcile loop tries again: 1 s, doubling to 60 s */
+static void
+ngx_http_torchserve_load_failed(ngx_http_torchserve_model_t *m,
+    const char *err)
+{
+    m->status = NGX_HTTP_TORCHSERVE_FAILED;
+    ngx_cpystrn(m->load_error, (u_char *) err, TS_ERROR_LEN);
+
+    m->retry_delay = m->retry_delay
+                     ? ngx_min(m->retry_delay * 2,
+                               NGX_HTTP_TORCHSERVE_RETRY_MAX)
+                     : NGX_HTTP_TORCHSERVE_RETRY_MIN;
+    m->retry_at = ngx_current_msec + m->retry_delay;
+
+    ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                  "torchserve: model \"%V\" version \"%V\" from \"%V\" "
+                  "failed to load: %s; retrying in %M ms", &m->name,
+                  &m->version, &m->path, err, m->retry_delay);
+}
+
+
+/* the reconcile loop: failed loads of wanted models are tried again */
+void
+ngx_http_torchserve_models_retry(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_model_t  *m;
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->removed || m->workers == 0
+            || m->status != NGX_HTTP_TORCHSERVE_FAILED
+            || (ngx_msec_int_t) (ngx_current_msec - m->retry_at) < 0)
+        {
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": retrying "
+                      "its load, %M ms after it failed", &m->name,
+                      &m->version, m->retry_delay);
+
+        ngx_http_torchserve_model_load(tmcf, m, 0);
+    }
+}
+
+
 static void
 ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t at_start)
@@ -935,10 +996,8 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
     task->event.data = task;
 
     if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
-        ngx_cpystrn(m->load_error,
-                    (u_char *) "the thread pool refused the load task",
-                    TS_ERROR_LEN);
-        m->status = NGX_HTTP_TORCHSERVE_FAILED;
+        ngx_http_torchserve_load_failed(m,
+                                   "the thread pool refused the load task");
         ngx_http_torchserve_set_proc_status(tmcf, m);
         ngx_http_torchserve_wake_waiters(m);
         ngx_free(task);
@@ -1037,17 +1096,12 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
     m = ld->model;
 
     if (ld->servable == NULL) {
-        m->status = NGX_HTTP_TORCHSERVE_FAILED;
-        ngx_cpystrn(m->load_error, (u_char *) ld->err, TS_ERROR_LEN);
-
-        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
-                      "torchserve: model \"%V\" version \"%V\" from \"%V\" "
-                      "failed to load: %s", &m->name, &m->version, &m->path,
-                      ld->err);
+        ngx_http_torchserve_load_failed(m, ld->err);
 
     } else {
         m->servable = ld->servable;
         m->status = NGX_HTTP_TORCHSERVE_READY;
+        m->retry_delay = 0;
 
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "torchserve: model \"%V\" version \"%V\" loaded from "

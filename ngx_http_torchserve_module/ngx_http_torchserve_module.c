@@ -554,6 +554,7 @@ ngx_http_torchserve_sync_handler(ngx_event_t *ev)
     }
 
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_retry(tmcf);
 
     ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_SYNC_INTERVAL);
 }

@@ -162,6 +162,7 @@ typedef struct {
     ngx_uint_t                       max_batch_delay;    /* ms */
     ngx_uint_t                       response_timeout;   /* s */
     ngx_uint_t                       job_queue_size;
+    ngx_uint_t                       scale_seq;   /* +1 by each scale call */
     ts_load_options_t                options;            /* device NULL */
     unsigned                         is_default:1;
     unsigned                         from_config:1;
@@ -217,7 +218,9 @@ typedef struct {
     ngx_uint_t                       batches;       /* in the thread pool */
     ngx_event_t                      batch_timer;
     unsigned                         removed:1;
-    unsigned                         reload:1;      /* load again when idle */
+    ngx_uint_t                       scale_seq;     /* the record's, seen */
+    ngx_msec_t                       retry_at;      /* a failed load's next */
+    ngx_msec_t                       retry_delay;   /* 1 s, doubling to 60 s */
     u_char                           load_error[TS_ERROR_LEN];
     ngx_queue_t                      waiters;       /* management requests */
 } ngx_http_torchserve_model_t;
@@ -330,6 +333,7 @@ ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_models_retry(ngx_http_torchserve_main_conf_t *tmcf);
 ngx_http_torchserve_model_t *ngx_http_torchserve_model_by_id(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
 ngx_http_torchserve_model_t *ngx_http_torchserve_model_find(

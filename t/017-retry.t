@@ -1,0 +1,73 @@
+# A failed load is not final: the reconcile loop tries it again with a
+# back-off, and a scale request tries it at once and answers what it
+# met.  The failure here is the thread pool refusing the load (its one
+# thread and one queue slot busy with a slow model), which goes away by
+# itself once the slow forwards end.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+repeat_each(1);
+
+plan tests => repeat_each() * (2 * 5);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a refused load fails the scale, is retried, and a later scale and prediction succeed
+The scale at 0.5 s fails; the loop retries 1 s later (refused again),
+then 2 s later, once the first slow forward is done: by the end of the
+fan-out (about 4.6 s) describe shows the load under way or done.
+--- main_config
+    thread_pool tsone threads=1 max_queue=1;
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_thread_pool tsone;
+    torchserve_model slow slow.mar workers=2;
+    torchserve_model digits digits.mar workers=0;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- config eval
+"    location = /fan.html { ssi on; }
+    location /models { torchserve_management; }
+    location = /ping-first {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/ping;
+    }
+    location = /scale1-later {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/digits?min_worker=1&synchronous=true;
+        proxy_method PUT;
+    }
+" . main::post_location("/slow3000", "/predictions/slow", "[3000]") . "
+    location / { torchserve_inference; }
+"
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
+. ('<!--# include virtual="/slow3000" -->' x 2)
+. '<!--# include virtual="/scale1-later" -->'
+--- request eval
+[
+"GET /fan.html",
+"GET /models/digits",
+"PUT /models/digits?min_worker=1&synchronous=true",
+"POST /predictions/digits\n$::S0",
+"GET /ping",
+]
+--- error_code eval
+[200, 200, 200, 200, 200]
+--- response_body_like eval
+[
+qr/3000\.0.*3000\.0\{\n  "code": 500,\n  "type": "InternalServerException",\n  "message": "Failed to start workers for model digits version: 1\.0 \(the thread pool refused the load task\)"/s,
+qr/"status": "(?:READY|LOADING)"/,
+qr/"status": "Workers scaled to 1 for model: digits"/,
+qr/^\[\n  0\.99968/,
+qr/"status": "Healthy"/,
+]
+--- timeout: 30
