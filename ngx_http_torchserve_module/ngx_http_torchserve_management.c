@@ -47,6 +47,7 @@ typedef struct {
     size_t                            max_archive_size;
 
     ngx_http_torchserve_waiter_t      waiter;
+    ngx_event_t                       keep;      /* while in the pool */
 } ngx_http_torchserve_register_t;
 
 
@@ -1104,6 +1105,9 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     r->aio = 1;
     r->write_event_handler = ngx_http_torchserve_register_finish;
 
+    ngx_http_torchserve_keep(&reg->keep, r->connection->log,
+                             "the registration's archive");
+
     return NGX_DONE;
 }
 
@@ -1198,13 +1202,17 @@ ngx_http_torchserve_register_cleanup(void *data)
 static void
 ngx_http_torchserve_register_event(ngx_event_t *ev)
 {
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
+    ngx_connection_t                *c;
+    ngx_http_request_t              *r;
+    ngx_http_torchserve_register_t  *reg;
 
     r = ev->data;
     c = r->connection;
 
     ngx_http_set_log_request(c->log, r);
+
+    reg = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+    ngx_http_torchserve_unkeep(&reg->keep);
 
     r->main->blocked--;
     r->aio = 0;
@@ -1523,6 +1531,9 @@ ngx_http_torchserve_wait(ngx_http_request_t *r,
     ngx_queue_insert_tail(&w->model->waiters, &w->queue);
     w->waiting = 1;
 
+    ngx_http_torchserve_keep(&w->keep, r->connection->log,
+                             "a load this request waits for");
+
     /* notice a client that goes away while it waits */
     r->read_event_handler = ngx_http_test_reading;
 
@@ -1549,6 +1560,7 @@ ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m)
 
         ngx_queue_remove(q);
         w->waiting = 0;
+        ngx_http_torchserve_unkeep(&w->keep);
 
         if (m->removed) {
             w->model = NULL;
@@ -1572,6 +1584,47 @@ ngx_http_torchserve_waiter_cleanup(void *data)
     if (w->waiting) {
         ngx_queue_remove(&w->queue);
         w->waiting = 0;
+    }
+
+    ngx_http_torchserve_unkeep(&w->keep);
+}
+
+
+/*
+ * Non-cancelable timers keep an exiting worker process alive: each wait
+ * that no other timer covers (a parked request, a thread task a request
+ * is blocked on) arms one; every minute it logs that it still waits.
+ */
+static void
+ngx_http_torchserve_keep_handler(ngx_event_t *ev)
+{
+    ngx_log_error(NGX_LOG_WARN, ev->log, 0,
+                  "torchserve: still waiting for %s after %M ms",
+                  (char *) ev->data,
+                  (ngx_msec_t) NGX_HTTP_TORCHSERVE_KEEP_LOG);
+
+    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_KEEP_LOG);
+}
+
+
+void
+ngx_http_torchserve_keep(ngx_event_t *ev, ngx_log_t *log,
+    const char *what)
+{
+    ev->handler = ngx_http_torchserve_keep_handler;
+    ev->data = (void *) what;
+    ev->log = log;
+    ev->cancelable = 0;
+
+    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_KEEP_LOG);
+}
+
+
+void
+ngx_http_torchserve_unkeep(ngx_event_t *ev)
+{
+    if (ev->timer_set) {
+        ngx_del_timer(ev);
     }
 }
 

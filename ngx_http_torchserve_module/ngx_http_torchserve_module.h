@@ -262,9 +262,22 @@ struct ngx_http_torchserve_waiter_s {
     ngx_uint_t                       registering;
     ngx_uint_t                       workers;
     ngx_str_t                        version;   /* as given in the URL */
+    /*
+     * armed while parked: a worker process shutting down (reload) exits
+     * once no timer is left, and would cut this request
+     */
+    ngx_event_t                      keep;
     unsigned                         scaling:1;
     unsigned                         waiting:1;
 };
+
+
+/* a timer that keeps an exiting worker until a wait ends, and says so */
+#define NGX_HTTP_TORCHSERVE_KEEP_LOG  60000
+
+void ngx_http_torchserve_keep(ngx_event_t *ev, ngx_log_t *log,
+    const char *what);
+void ngx_http_torchserve_unkeep(ngx_event_t *ev);
 
 
 typedef struct {

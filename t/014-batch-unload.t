@@ -44,12 +44,13 @@ digits is deleted while its request's body is still coming.
     lingering_close off;
     location /models { torchserve_management; }
     location / { torchserve_inference; }
---- raw_request eval
+--- init
 main::requests_in_background(
-    [0.3, $::SlowReq],
-    [0.4, $::SlowReq],
+    [0.3, $main::SlowReq],
+    [0.4, $main::SlowReq],
     [0.8, "DELETE /models/digits HTTP/1.0\r\n\r\n"],
 );
+--- raw_request eval
 [
 "POST /predictions/digits HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
 . "Content-Length: $::Len\r\n\r\n" . substr($::S0, 0, $::Half),

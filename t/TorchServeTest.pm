@@ -183,17 +183,18 @@ sub reload_while_serving {
 # From a child process: each [DELAY, RAW] of @plan is sent on a
 # connection of its own DELAY seconds after this block's nginx first
 # answers (the block's own request goes out then too); the answers are
-# read and dropped.  For requests that must arrive while the block's
-# request is under way.  Call it from an `eval` section: Test::Base runs
-# those before the block's nginx starts, so the child waits for a new
-# pid in the runner's PidFile (CPAN's Test::Nginx::Util has it too).
-# Delays are multiplied by $ENV{TS_TEST_SLOWDOWN} (make test-valgrind).
+# read and dropped; a RAW of 'HUP' sends SIGHUP to the master instead (a
+# reload).  For requests that must arrive while the block's request is
+# under way.  Call it from the block's `--- init` section, which both
+# runners evaluate once the block's nginx has started (not from an
+# `eval` section: Test::Base may filter every block before the first
+# runs).  Delays are multiplied by $ENV{TS_TEST_SLOWDOWN}
+# (make test-valgrind).
 sub requests_in_background {
     my @plan = @_;
     my $slowdown = $ENV{TS_TEST_SLOWDOWN} || 1;
     my $pidfile = $Test::Nginx::Util::PidFile;
     my $port = $Test::Nginx::Util::ServerPortForClient;
-    my $old = _read_pid($pidfile);
     my $pid = fork();
 
     die "fork failed: $!" unless defined $pid;
@@ -205,7 +206,7 @@ sub requests_in_background {
     my $up;
     for (1 .. 1200) {
         my $now = _read_pid($pidfile);
-        if ($now && $now ne $old && kill 0, $now) {
+        if ($now && kill 0, $now) {
             # an answer, not a connect: the kernel accepts before nginx
             # has loaded its models
             my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
@@ -227,6 +228,12 @@ sub requests_in_background {
         for my $step (sort { $a->[0] <=> $b->[0] } @plan) {
             my $wait = $t0 + $step->[0] * $slowdown - Time::HiRes::time();
             Time::HiRes::sleep($wait) if $wait > 0;
+            if ($step->[1] eq 'HUP') {
+                # nginx -s reload
+                my $master = _read_pid($pidfile);
+                kill 'HUP', $master if $master;
+                next;
+            }
             my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
                 or next;
             print $s $step->[1];
