@@ -240,6 +240,8 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_slab_pool_t                 *shpool;
     ngx_http_torchserve_shctx_t     *sh;
     ngx_str_t                        state_path;
+    unsigned                         save_busy:1;   /* a write in the pool */
+    unsigned                         save_again:1;  /* changed meanwhile */
     ngx_array_t                      allowed_urls;  /* ngx_regex_t * */
 
     /* this worker process */

@@ -15,19 +15,24 @@
 
 #include "ngx_http_torchserve_module.h"
 
+#include <sys/file.h>     /* flock */
+
 
 #define NGX_HTTP_TORCHSERVE_ZONE_SIZE  (16 * 1024 * 1024)
 
 
 typedef struct {
-    ngx_str_t    path;          /* NUL-terminated */
-    char        *json;          /* malloc'd */
-    size_t       len;
-    ngx_uint_t   generation;
-    ngx_atomic_t *written;
-    ngx_int_t    rc;
-    char         err[256];
-    ngx_log_t   *log;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+    ngx_str_t                         path;         /* NUL-terminated */
+    char                             *json;         /* malloc'd */
+    size_t                            len;
+    ngx_uint_t                        generation;
+    ngx_atomic_t                     *written;
+    ngx_int_t                         rc;
+    ngx_uint_t                        stale;        /* a newer one won */
+    char                              err[256];
+    /* keeps an exiting worker until the write is done */
+    ngx_event_t                       keep;
 } ngx_http_torchserve_save_t;
 
 
@@ -616,7 +621,12 @@ ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
 }
 
 
-/* after a change: write the state file from the thread pool */
+/*
+ * After a change: write the state file from the thread pool.  One write
+ * at a time per process: changes made meanwhile are coalesced into one
+ * more write of the newest snapshot when it is done, so that a burst of
+ * API calls does not queue a write each in front of the predictions.
+ */
 void
 ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_log_t *log)
@@ -627,6 +637,11 @@ ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_save_t  *save;
 
     if (tmcf->state_path.len == 0) {
+        return;
+    }
+
+    if (tmcf->save_busy) {
+        tmcf->save_again = 1;
         return;
     }
 
@@ -661,10 +676,10 @@ ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
     }
 
     save->len = ngx_strlen(save->json);
+    save->tmcf = tmcf;
     save->path = tmcf->state_path;
     save->generation = generation;
     save->written = &tmcf->sh->state_written;
-    save->log = ngx_cycle->log;
 
     task->handler = ngx_http_torchserve_save_thread;
     task->event.handler = ngx_http_torchserve_save_done;
@@ -673,10 +688,16 @@ ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
     if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "torchserve_state \"%V\": the thread pool refused "
-                      "the write", &tmcf->state_path);
+                      "the write of generation %ui; the next change writes "
+                      "it", &tmcf->state_path, generation);
         free(save->json);
         ngx_free(task);
+        return;
     }
+
+    tmcf->save_busy = 1;
+    ngx_http_torchserve_keep(&save->keep, ngx_cycle->log,
+                             "a torchserve_state write");
 }
 
 
@@ -685,11 +706,11 @@ ngx_http_torchserve_save_thread(void *data, ngx_log_t *log)
 {
     ngx_http_torchserve_save_t *save = data;
 
-    int         fd;
+    int         fd, lfd;
     char        tmp[NGX_HTTP_TORCHSERVE_PATH_LEN + 64];
+    char        lock[NGX_HTTP_TORCHSERVE_PATH_LEN + 16];
     size_t      done;
     ssize_t     n;
-    ngx_uint_t  seen;
 
     save->rc = NGX_ERROR;
 
@@ -724,30 +745,43 @@ ngx_http_torchserve_save_thread(void *data, ngx_log_t *log)
         return;
     }
 
-    /* only a newer snapshot may replace the file */
-    for ( ;; ) {
-        seen = *save->written;
+    /*
+     * Only a newer snapshot may replace the file, and the check and the
+     * rename are one step for every writer of every process: under an
+     * flock() of PATH.lock (a pool thread may block on it).
+     */
+    ngx_snprintf((u_char *) lock, sizeof(lock) - 1, "%V.lock%Z", &save->path);
 
-        if (seen >= save->generation) {
-            unlink(tmp);
-            save->rc = NGX_OK;
-            return;
-        }
-
-        if (ngx_atomic_cmp_set(save->written, seen, save->generation)) {
-            break;
-        }
-    }
-
-    if (rename(tmp, (char *) save->path.data) != 0) {
+    lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd == -1 || flock(lfd, LOCK_EX) != 0) {
         ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
-                     "rename(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                     "locking \"%s\" failed (%d: %s)%Z", lock, errno,
                      strerror(errno));
+        if (lfd != -1) {
+            close(lfd);
+        }
         unlink(tmp);
         return;
     }
 
-    save->rc = NGX_OK;
+    if (*save->written >= save->generation) {
+        unlink(tmp);
+        save->stale = 1;
+        save->rc = NGX_OK;
+
+    } else if (rename(tmp, (char *) save->path.data) != 0) {
+        ngx_snprintf((u_char *) save->err, sizeof(save->err) - 1,
+                     "rename(\"%s\") failed (%d: %s)%Z", tmp, errno,
+                     strerror(errno));
+        unlink(tmp);
+
+    } else {
+        *save->written = save->generation;
+        save->rc = NGX_OK;
+    }
+
+    /* closing the descriptor releases the lock */
+    close(lfd);
 }
 
 
@@ -757,13 +791,33 @@ ngx_http_torchserve_save_done(ngx_event_t *ev)
     ngx_thread_task_t           *task = ev->data;
     ngx_http_torchserve_save_t  *save = task->ctx;
 
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = save->tmcf;
+
     if (save->rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
                       "torchserve_state \"%V\": %s", &save->path, save->err);
+
+    } else {
+        ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
+                      "torchserve_state \"%V\": generation %ui %s",
+                      &save->path, save->generation,
+                      save->stale ? "not written: a newer one was"
+                                  : "written");
     }
+
+    ngx_http_torchserve_unkeep(&save->keep);
 
     free(save->json);
     ngx_free(task);
+
+    tmcf->save_busy = 0;
+
+    if (tmcf->save_again) {
+        tmcf->save_again = 0;
+        ngx_http_torchserve_registry_save(tmcf, ngx_cycle->log);
+    }
 }
 
 
