@@ -1,10 +1,20 @@
 /*
  * ngx_http_torchserve_module.h: types shared by the module's files.
  *
- *   _module.c    directives, configuration, process init/exit
- *   _models.c    configured models: checks at nginx -t, loads per process
- *   _handler.c   the inference location: /ping, /predictions (thread pool)
- *   _reply.c     JSON answers and TorchServe's error shape
+ *   _module.c      directives, configuration, process init/exit
+ *   _params.c      numeric parameters' ranges, name and version rules
+ *   _models.c      configured models (nginx -t), this process's table
+ *   _registry.c    the shared zone and the state file
+ *   _handler.c     the inference location: /ping, /predictions
+ *   _batch.c       per-model queues, batches in the thread pool
+ *   _wait.c        requests parked on a load; timers for exiting workers
+ *   _management.c  the management location: routing and arguments
+ *   _describe.c    list and describe
+ *   _register.c    POST /models
+ *   _scale.c       scale, unregister, set-default
+ *   _download.c    remote archives (torchserve_allowed_urls, libcurl)
+ *   _metrics.c     Prometheus metrics; _variables.c  nginx variables
+ *   _reply.c       JSON answers and TorchServe's error shape
  */
 
 #ifndef _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_
@@ -14,6 +24,8 @@
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
+
+#include <jansson.h>
 
 #include "ts_handler.h"
 
@@ -432,11 +444,59 @@ void ngx_http_torchserve_count_inference(
     ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us,
     uint64_t inference_us);
 
-/* _management.c */
+/* _management.c: routing, and the arguments of the API's calls */
+#define ngx_http_torchserve_is(s, lit)                                       \
+    ((s)->len == sizeof(lit) - 1 && ngx_strncmp((s)->data, lit,             \
+                                                 sizeof(lit) - 1) == 0)
+
 ngx_int_t ngx_http_torchserve_management_handler(ngx_http_request_t *r);
-void ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m);
+ngx_int_t ngx_http_torchserve_check_args(ngx_http_request_t *r, json_t *body,
+    const char **names, ngx_str_t *bad);
+ngx_int_t ngx_http_torchserve_arg(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_str_t *value);
+ngx_int_t ngx_http_torchserve_arg_uint(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out);
+ngx_int_t ngx_http_torchserve_arg_bool(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_flag_t dflt, ngx_flag_t *out);
+ngx_int_t ngx_http_torchserve_bad_number(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param);
+ngx_int_t ngx_http_torchserve_bad_param(ngx_http_request_t *r, json_t *body,
+    const char *name, const char *expect);
+ngx_int_t ngx_http_torchserve_unknown_param(ngx_http_request_t *r,
+    ngx_str_t *name);
+ngx_int_t ngx_http_torchserve_model_not_found(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *version, ngx_uint_t name_found);
+ngx_int_t ngx_http_torchserve_send_json(ngx_http_request_t *r,
+    ngx_uint_t status, json_t *j);
+
+/* _describe.c: list and describe */
+ngx_int_t ngx_http_torchserve_list(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf);
+ngx_int_t ngx_http_torchserve_describe(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t all);
+
+/* _register.c: POST /models */
+void ngx_http_torchserve_register_body(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_register(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *body);
+
+/* _scale.c: scale, unregister, set-default */
+ngx_int_t ngx_http_torchserve_scale(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+ngx_int_t ngx_http_torchserve_unregister(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+ngx_int_t ngx_http_torchserve_set_default(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version);
+
+/* _wait.c: requests parked on a model's load; timers for exiting workers */
 ngx_int_t ngx_http_torchserve_wait(ngx_http_request_t *r,
     ngx_http_torchserve_waiter_t *w);
+ngx_int_t ngx_http_torchserve_answer_waiter(ngx_http_torchserve_waiter_t *w);
+void ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
