@@ -17,7 +17,7 @@ static char *ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
-static char *ngx_http_torchserve_inference(ngx_conf_t *cf,
+static char *ngx_http_torchserve_location(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_torchserve_model_store(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -27,10 +27,6 @@ static char *ngx_http_torchserve_malloc_keep(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static void ngx_http_torchserve_tune_malloc(ngx_cycle_t *cycle,
     ssize_t keep);
-static char *ngx_http_torchserve_management(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-static char *ngx_http_torchserve_metrics(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
 static ngx_int_t ngx_http_torchserve_postconfiguration(ngx_conf_t *cf);
 static void ngx_http_torchserve_sync_handler(ngx_event_t *ev);
 
@@ -112,17 +108,17 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
 
     { ngx_string("torchserve_management"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_torchserve_management,
+      ngx_http_torchserve_location,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_torchserve_loc_conf_t, management),
+      (void *) ngx_http_torchserve_management_handler },
 
     { ngx_string("torchserve_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_torchserve_metrics,
+      ngx_http_torchserve_location,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_torchserve_loc_conf_t, metrics),
+      (void *) ngx_http_torchserve_metrics_handler },
 
     { ngx_string("torchserve_model_api"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -133,10 +129,10 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
 
     { ngx_string("torchserve_inference"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_http_torchserve_inference,
+      ngx_http_torchserve_location,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_torchserve_loc_conf_t, inference),
+      (void *) ngx_http_torchserve_inference_handler },
 
       ngx_null_command
 };
@@ -291,6 +287,32 @@ ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
+/*
+ * torchserve_inference, torchserve_management, torchserve_metrics: the
+ * location's flag at cmd->offset, its content handler in cmd->post (as
+ * lua-nginx-module's content directives pass theirs)
+ */
+static char *
+ngx_http_torchserve_location(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_flag_t                *flag;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    flag = (ngx_flag_t *) ((char *) conf + cmd->offset);
+
+    if (*flag != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    *flag = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = (ngx_http_handler_pt) cmd->post;
+
+    return NGX_CONF_OK;
+}
+
+
 static char *
 ngx_http_torchserve_model_store(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -415,65 +437,7 @@ ngx_http_torchserve_tune_malloc(ngx_cycle_t *cycle, ssize_t keep)
 }
 
 
-static char *
-ngx_http_torchserve_inference(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_torchserve_loc_conf_t *tlcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (tlcf->inference != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    tlcf->inference = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_torchserve_inference_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_torchserve_management(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
-{
-    ngx_http_torchserve_loc_conf_t *tlcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (tlcf->management != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    tlcf->management = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_torchserve_management_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_torchserve_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_torchserve_loc_conf_t *tlcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (tlcf->metrics != NGX_CONF_UNSET) {
-        return "is duplicate";
-    }
-
-    tlcf->metrics = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_torchserve_metrics_handler;
-
-    return NGX_CONF_OK;
-}
 
 
 /* Requests2XX/4XX/5XX are counted when each request is logged */
