@@ -4,20 +4,16 @@
  *   /ping                                  health
  *   /predictions/{model}[/{version}]       POST or PUT (curl -T), JSON out
  *
- * The body is read by nginx, then preprocess + forward + postprocess run
- * as a task in the thread pool: never on the event loop.  The request is
- * kept alive meanwhile with r->main->blocked, as nginx's own thread users
- * (the file cache) do; on a client abort nginx swaps write_event_handler
- * for its finalizer, which the completion then calls.
+ * The request path: route and find the model (a model still loading here
+ * parks the request, _wait.c), read the body, join the model's queue
+ * (_batch.c); the batch runs preprocess + forward + postprocess as a task
+ * in the thread pool, never on the event loop, and its completion hands
+ * each request its result (infer_done below, then _reply.c).  A batch
+ * owns copies of its bodies on the heap, so a request is never blocked
+ * on it: it may time out (504) or go away while forward still runs.
  */
 
 #include "ngx_http_torchserve_module.h"
-
-
-
-
-
-
 
 
 static ngx_int_t ngx_http_torchserve_ping(ngx_http_request_t *r);
