@@ -4,7 +4,8 @@
  *   _module.c      directives, configuration, process init/exit
  *   _params.c      numeric parameters' ranges, name and version rules
  *   _models.c      configured models (nginx -t), this process's table
- *   _registry.c    the shared zone and the state file
+ *   _registry.c    the shared zone: records, generation, nginx.conf sync
+ *   _state.c       torchserve_state: the registry in a file
  *   _handler.c     the inference location: /ping, /predictions
  *   _batch.c       per-model queues, batches in the thread pool
  *   _wait.c        requests parked on a load; timers for exiting workers
@@ -398,11 +399,15 @@ void ngx_http_torchserve_record_remove_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec);
 void ngx_http_torchserve_registry_changed_locked(
     ngx_http_torchserve_main_conf_t *tmcf);
-void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_log_t *log);
 void ngx_http_torchserve_set_proc_status(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_strlcpy(u_char *dst, ngx_str_t *src, size_t size);
+
+/* _state.c: torchserve_state */
+void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_log_t *log);
+void ngx_http_torchserve_state_load_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf);
 
 /* _download.c: remote archives */
 char *ngx_http_torchserve_allowed_urls(ngx_conf_t *cf, ngx_command_t *cmd,
