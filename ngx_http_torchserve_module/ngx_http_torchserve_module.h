@@ -3,7 +3,8 @@
  *
  *   _module.c      directives, configuration, process init/exit
  *   _params.c      numeric parameters' ranges, name and version rules
- *   _models.c      configured models (nginx -t), this process's table
+ *   _model_conf.c  torchserve_model and nginx -t's archive checks
+ *   _models.c      this process's table of models, loads and reconcile
  *   _registry.c    the shared zone: records, generation, nginx.conf sync
  *   _state.c       torchserve_state: the registry in a file
  *   _handler.c     the inference location: /ping, /predictions
@@ -351,7 +352,7 @@ typedef struct {
 extern ngx_module_t  ngx_http_torchserve_module;
 
 
-/* _models.c: nginx.conf's models and this process's table */
+/* _model_conf.c: nginx.conf's models; _models.c: this process's table */
 char *ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
