@@ -16,6 +16,7 @@
 #define TS_JSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
 #include "ts_value.h"
@@ -67,8 +68,14 @@ int ts_json_all_bool(const json_t *j);
 int ts_json_dump_value(const ts_value_t *v, char **buf, size_t *len,
     size_t *cap);
 
+/* a number never takes more than this as text */
+#define TS_JSON_NUM_MAX  32
+
 /* the Python repr of a double into out (>= 32 bytes); returns length */
 size_t ts_json_format_double(double d, char *out);
+
+/* an int64 in decimal into out (>= 21 bytes); returns length */
+size_t ts_json_format_int(int64_t v, char *out);
 
 #ifdef __cplusplus
 }
