@@ -253,34 +253,47 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
 {
     json_t                        *arr;
     ngx_str_t                      bad;
-    ngx_uint_t                     name_found;
+    ngx_uint_t                     i, n, name_found;
     ngx_queue_t                   *q;
-    ngx_http_torchserve_record_t  *rec;
+    ngx_http_torchserve_record_t  *rec, *copies;
     static const char             *names[] = { "customized", NULL };
 
     if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
-    arr = json_array();
-    if (arr == NULL) {
+    /*
+     * The records are copied under the zone's mutex and rendered after
+     * it (JSON, and kill() to find the processes still alive): the lock
+     * covers only the lookup, as in limit_req.
+     */
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    n = 0;
+    name_found = 0;
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    copies = ngx_palloc(r->pool,
+                        (n + 1) * sizeof(ngx_http_torchserve_record_t));
+    if (copies == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_shmtx_lock(&tmcf->shpool->mutex);
+    n = 0;
 
     if (!all) {
         rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
                                                      &name_found);
-        if (rec == NULL) {
-            ngx_shmtx_unlock(&tmcf->shpool->mutex);
-            json_decref(arr);
-            return ngx_http_torchserve_model_not_found(r, name, version,
-                                                       name_found);
+        if (rec != NULL) {
+            ngx_memcpy(&copies[n++], rec, sizeof(*rec));
         }
-
-        json_array_append_new(arr,
-                              ngx_http_torchserve_describe_record(tmcf, rec));
 
     } else {
         for (q = ngx_queue_head(&tmcf->sh->records);
@@ -292,17 +305,29 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
             if (ngx_strlen(rec->name) == name->len
                 && ngx_strncmp(rec->name, name->data, name->len) == 0)
             {
-                json_array_append_new(arr,
-                    ngx_http_torchserve_describe_record(tmcf, rec));
+                ngx_memcpy(&copies[n++], rec, sizeof(*rec));
             }
         }
     }
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
-    if (json_array_size(arr) == 0) {
-        json_decref(arr);
-        return ngx_http_torchserve_model_not_found(r, name, version, 0);
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: describe \"%V\": %ui record(s)", name, n);
+
+    if (n == 0) {
+        return ngx_http_torchserve_model_not_found(r, name, version,
+                                                   all ? 0 : name_found);
+    }
+
+    arr = json_array();
+    if (arr == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        json_array_append_new(arr,
+            ngx_http_torchserve_describe_record(tmcf, &copies[i]));
     }
 
     return ngx_http_torchserve_send_json(r, NGX_HTTP_OK, arr);
