@@ -106,6 +106,10 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     ctx->enqueued_us = ngx_http_torchserve_now_us();
     m->queued++;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: model \"%V\": queued, %ui waiting, %ui "
+                   "batch(es) running", &m->name, m->queued, m->batches);
+
     /*
      * response_timeout runs from here: a request queued behind a slow
      * batch gets its 504 too.  Not cancelable: a worker process shutting
@@ -442,6 +446,10 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
     m = b->model;
     m->batches--;
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "torchserve: model \"%V\": a batch (%ui) is done, %ui "
+                   "queued", &m->name, b->n, m->queued);
+
     if (b->running.timer_set) {
         ngx_del_timer(&b->running);
     }
@@ -450,6 +458,10 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
         ctx = b->slots[i].ctx;
 
         if (ctx == NULL) {
+            /* answered (504) or gone meanwhile: the result is dropped */
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                           "torchserve: model \"%V\": result %ui of the "
+                           "batch dropped", &m->name, i);
             continue;
         }
 

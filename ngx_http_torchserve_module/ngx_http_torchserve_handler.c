@@ -172,9 +172,16 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
+    r->connection->log->action = "routing a prediction";
+
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
 
     m = ngx_http_torchserve_model_find(tmcf, name, version, &name_found);
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: prediction for \"%V\" version \"%V\": "
+                   "%s, status %d", name, version,
+                   m ? "found" : "not found", m ? (int) m->status : -1);
 
     if (m == NULL) {
         if (!name_found) {
@@ -337,10 +344,16 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
 
+    r->connection->log->action = "queueing a prediction";
+
     if (ngx_http_torchserve_collect_body(r, ctx) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: model \"%V\": body of %uz bytes in %ui "
+                   "part(s)", &ctx->model->name, ctx->body_len, ctx->nparts);
 
     /* joins the model's queue; answered when its batch is done */
     rc = ngx_http_torchserve_batch_enqueue(r, ctx);
@@ -446,7 +459,14 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     ngx_http_torchserve_infer_count(ctx);
 
+    r->connection->log->action = "answering a prediction";
+
     status = ctx->req.status;
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: model \"%V\": answer %ui after %uL us "
+                   "(batch of %ui)", &ctx->model->name, status,
+                   ctx->done_us - ctx->start_us, ctx->batch_size);
 
     if (status == NGX_HTTP_OK) {
         rc = ngx_http_torchserve_send(r, NGX_HTTP_OK,

@@ -47,6 +47,12 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
     tlcf = ngx_http_get_module_loc_conf(r, ngx_http_torchserve_module);
 
+    r->connection->log->action = "serving the management API";
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: management %V \"%V\"", &r->method_name,
+                   &r->uri);
+
     /* POST /models may carry its arguments as JSON (API.md section 2) */
     if (r->method == NGX_HTTP_POST && tlcf->model_api
         && ngx_http_torchserve_is_json(r))

@@ -179,6 +179,10 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                   "torchserve: reconcile: generation %ui -> %ui, %uz "
+                   "record(s)", tmcf->local_generation, generation, n);
+
     tmcf->local_generation = generation;
 
     /* gone from the registry */
@@ -371,6 +375,10 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
     ld->max_archive_size = tmcf->max_archive_size;
 
     m->status = NGX_HTTP_TORCHSERVE_LOADING;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "torchserve: loading model \"%V\" version \"%V\"%s",
+                   &m->name, &m->version, at_start ? " at start" : "");
 
     if (at_start) {
         ngx_http_torchserve_load_thread(ld, ngx_cycle->log);
