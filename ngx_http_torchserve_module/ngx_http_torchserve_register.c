@@ -70,6 +70,15 @@ static char *ngx_http_torchserve_strdup_or_null(const char *s);
 static void ngx_http_torchserve_register_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_register_cleanup(void *data);
 static void ngx_http_torchserve_register_event(ngx_event_t *ev);
+static ngx_int_t ngx_http_torchserve_register_refused(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg);
+static ngx_int_t ngx_http_torchserve_register_names(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg, ngx_str_t *name,
+    ngx_str_t *version);
+static ngx_int_t ngx_http_torchserve_register_record(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_register_t *reg, ngx_str_t *name,
+    ngx_str_t *version);
 static void ngx_http_torchserve_register_finish(ngx_http_request_t *r);
 
 
@@ -447,120 +456,125 @@ ngx_http_torchserve_register_event(ngx_event_t *ev)
 }
 
 
-static void
-ngx_http_torchserve_register_finish(ngx_http_request_t *r)
+/* the thread's outcome: NGX_DECLINED when the archive can be registered */
+static ngx_int_t
+ngx_http_torchserve_register_refused(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg)
 {
-    ngx_int_t                         rc;
-    ngx_str_t                         name, version;
-    ngx_uint_t                        name_found, workers;
-    u_char                            msg[NGX_MAX_ERROR_STR];
-    ngx_http_torchserve_record_t     *rec;
-    ngx_http_torchserve_register_t   *reg;
-    ngx_http_torchserve_defaults_t   *d;
-    ngx_http_torchserve_model_t      *m;
-    ngx_http_torchserve_main_conf_t  *tmcf;
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    reg = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
-    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
-
     if (reg->exists) {
         /* TorchServe's answer to an archive already in the store */
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: \"%V\" is already in the "
                       "model store", &reg->path);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                NULL, "Model file already exists %V", &reg->file));
-        return;
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                NULL, "Model file already exists %V", &reg->file);
     }
 
     if (reg->download_failed) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "torchserve: management: download of \"%V\" "
                       "failed: %s", &reg->url, reg->err);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
                 "DownloadArchiveException",
-                "Failed to download archive from: %V", &reg->url));
-        return;
+                "Failed to download archive from: %V", &reg->url);
     }
 
     if (reg->not_found) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: no \"%V\" in the model store",
                       &reg->path);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND,
                 "ModelNotFoundException", "Model not found at: %V",
-                &reg->url));
-        return;
+                &reg->url);
     }
 
     if (reg->m_handler == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: \"%V\" refused: %s",
                       &reg->url, reg->err);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
-                "InvalidModelException", "%s", reg->err));
-        return;
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException", "%s", reg->err);
     }
 
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The name (model_name=, else the manifest's) and version (the
+ * manifest's, else 1.0), checked: the routes must reach whatever they
+ * came from.  NGX_DECLINED when they are fine.
+ */
+static ngx_int_t
+ngx_http_torchserve_register_names(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg, ngx_str_t *name, ngx_str_t *version)
+{
     if (reg->model_name.len) {
-        name = reg->model_name;
+        *name = reg->model_name;
     } else {
-        name.data = (u_char *) reg->m_name;
-        name.len = ngx_strlen(reg->m_name);
+        name->data = (u_char *) reg->m_name;
+        name->len = ngx_strlen(reg->m_name);
     }
 
     if (reg->m_version) {
-        version.data = (u_char *) reg->m_version;
-        version.len = ngx_strlen(reg->m_version);
+        version->data = (u_char *) reg->m_version;
+        version->len = ngx_strlen(reg->m_version);
     } else {
-        ngx_str_set(&version, "1.0");
+        ngx_str_set(version, "1.0");
     }
 
     /* whatever the name and version came from, the routes must reach it */
-    if (ngx_http_torchserve_valid_name(name.data, name.len) != NGX_OK) {
+    if (ngx_http_torchserve_valid_name(name->data, name->len) != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: \"%V\" refused: invalid "
-                      "model name \"%V\"", &reg->url, &name);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                      "model name \"%V\"", &reg->url, name);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
                 "InvalidModelException",
                 "Invalid model name \"%V\" in the manifest: "
                 NGX_HTTP_TORCHSERVE_NAME_RULE ", at most %d (or give "
-                "model_name)", &name, NGX_HTTP_TORCHSERVE_NAME_LEN - 1));
-        return;
+                "model_name)", name, NGX_HTTP_TORCHSERVE_NAME_LEN - 1);
     }
 
-    if (ngx_http_torchserve_valid_version(version.data, version.len)
+    if (ngx_http_torchserve_valid_version(version->data, version->len)
         != NGX_OK)
     {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: \"%V\" refused: invalid "
-                      "version \"%V\"", &reg->url, &version);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                      "version \"%V\"", &reg->url, version);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
                 "InvalidModelException",
                 "Invalid model version \"%V\" in the manifest: "
                 NGX_HTTP_TORCHSERVE_VERSION_RULE ", at most %d",
-                &version, NGX_HTTP_TORCHSERVE_VERSION_LEN - 1));
-        return;
+                version, NGX_HTTP_TORCHSERVE_VERSION_LEN - 1);
     }
 
     if (reg->path.len >= NGX_HTTP_TORCHSERVE_PATH_LEN) {
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
-                "InvalidModelException", "url too long"));
-        return;
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST,
+                "InvalidModelException", "url too long");
     }
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The record, with each setting from its explicit argument, else the
+ * archive's model-config.yaml, else the default.  NGX_DECLINED once it
+ * is in the zone (409 if the name and version are taken, 507 if the
+ * zone is full).
+ */
+static ngx_int_t
+ngx_http_torchserve_register_record(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_register_t *reg, ngx_str_t *name, ngx_str_t *version)
+{
+    ngx_uint_t                       name_found;
+    ngx_http_torchserve_record_t    *rec;
+    ngx_http_torchserve_defaults_t  *d;
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    rec = ngx_http_torchserve_record_find_locked(tmcf, &name, &version,
+    rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
                                                  &name_found);
     if (rec != NULL) {
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
@@ -572,26 +586,23 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: model \"%V\" version \"%V\" "
-                      "is already registered", &name, &version);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, NGX_HTTP_CONFLICT, NULL,
+                      "is already registered", name, version);
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_CONFLICT, NULL,
                 "Model version %V is already registered for model %V",
-                &version, &name));
-        return;
+                version, name);
     }
 
     rec = ngx_http_torchserve_record_add_locked(tmcf, r->connection->log);
     if (rec == NULL) {
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
-        ngx_http_finalize_request(r,
-            ngx_http_torchserve_send_error(r, 507, "InternalServerException",
-                "torchserve zone \"%V\" is full: raise its size with "
-                "torchserve_zone", &tmcf->shm_zone->shm.name));
-        return;
+        return ngx_http_torchserve_send_error(r, 507,
+                "InternalServerException", "torchserve zone \"%V\" is full: "
+                "raise its size with torchserve_zone",
+                &tmcf->shm_zone->shm.name);
     }
 
-    ngx_http_torchserve_strlcpy(rec->name, &name, sizeof(rec->name));
-    ngx_http_torchserve_strlcpy(rec->version, &version,
+    ngx_http_torchserve_strlcpy(rec->name, name, sizeof(rec->name));
+    ngx_http_torchserve_strlcpy(rec->version, version,
                                 sizeof(rec->version));
     ngx_http_torchserve_strlcpy(rec->url, &reg->url, sizeof(rec->url));
     ngx_http_torchserve_strlcpy(rec->path, &reg->path, sizeof(rec->path));
@@ -631,11 +642,47 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
 
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "torchserve: model \"%V\" version \"%V\" registered from "
-                  "\"%V\" with %ui initial workers", &name, &version,
+                  "\"%V\" with %ui initial workers", name, version,
                   &reg->url, reg->initial_workers);
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+
+    return NGX_DECLINED;
+}
+
+
+static void
+ngx_http_torchserve_register_finish(ngx_http_request_t *r)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         name, version;
+    ngx_uint_t                        name_found, workers;
+    u_char                            msg[NGX_MAX_ERROR_STR];
+    ngx_http_torchserve_register_t   *reg;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    reg = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    rc = ngx_http_torchserve_register_refused(r, reg);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_torchserve_register_names(r, reg, &name, &version);
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_torchserve_register_record(r, tmcf, reg, &name,
+                                                 &version);
+    }
+
+    if (rc != NGX_DECLINED) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
 
     workers = reg->initial_workers;
 
