@@ -24,36 +24,61 @@ static ngx_str_t  ngx_http_torchserve_prometheus_type =
     ngx_string("text/plain; version=0.0.4; charset=utf-8");
 
 
-static const char  *ngx_http_torchserve_host_metrics[] = {
-    "Requests2XX", "Requests4XX", "Requests5XX"
+typedef enum {
+    NGX_HTTP_TORCHSERVE_HOST_COUNTER = 0,   /* one sample, the zone's */
+    NGX_HTTP_TORCHSERVE_MODEL_COUNTER,      /* a sample per model label */
+    NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM
+} ngx_http_torchserve_family_kind_e;
+
+
+/* a metric family: its name, HELP text, kind, and which value it shows */
+typedef struct {
+    const char                         *name;
+    const char                         *help;
+    ngx_http_torchserve_family_kind_e   kind;
+    ngx_uint_t                          index;
+} ngx_http_torchserve_family_t;
+
+
+/* every family in the order /metrics writes them */
+static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
+    { "Requests2XX", NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
+      NGX_HTTP_TORCHSERVE_HOST_COUNTER, 0 },
+    { "Requests4XX", NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
+      NGX_HTTP_TORCHSERVE_HOST_COUNTER, 1 },
+    { "Requests5XX", NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
+      NGX_HTTP_TORCHSERVE_HOST_COUNTER, 2 },
+
+    { "ts_inference_requests_total",
+      NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
+      NGX_HTTP_TORCHSERVE_MODEL_COUNTER, 0 },
+    { "ts_inference_latency_microseconds",
+      NGX_HTTP_TORCHSERVE_HELP("counter", "Microseconds"),
+      NGX_HTTP_TORCHSERVE_MODEL_COUNTER, 1 },
+    { "ts_queue_latency_microseconds",
+      NGX_HTTP_TORCHSERVE_HELP("counter", "Microseconds"),
+      NGX_HTTP_TORCHSERVE_MODEL_COUNTER, 2 },
+
+    /* ours, TorchServe has none: latency histograms in seconds */
+    { "ts_queue_latency_seconds",
+      "Time a prediction waited for its batch's thread",
+      NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 0 },
+    { "ts_inference_seconds",
+      "Time in the thread: preprocess, forward, postprocess",
+      NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 1 },
+    { "ts_request_latency_seconds",
+      "Time from the request's routing to its answer",
+      NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 2 },
+
+    { NULL, NULL, 0, 0 }
 };
 
 
-static const char  *ngx_http_torchserve_model_metrics[] = {
-    "ts_inference_requests_total",
-    "ts_inference_latency_microseconds",
-    "ts_queue_latency_microseconds"
-};
-
-
-static const char  *ngx_http_torchserve_model_units[] = {
-    "Count", "Microseconds", "Microseconds"
-};
-
-
-/* ours, TorchServe has none: latency histograms in seconds */
-static const char  *ngx_http_torchserve_histograms[] = {
-    "ts_queue_latency_seconds",
-    "ts_inference_seconds",
-    "ts_request_latency_seconds"
-};
-
-
-static const char  *ngx_http_torchserve_histogram_help[] = {
-    "Time a prediction waited for its batch's thread",
-    "Time in the thread: preprocess, forward, postprocess",
-    "Time from the request's routing to its answer"
-};
+static u_char *ngx_http_torchserve_host_sample(u_char *p, u_char *end,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    const ngx_http_torchserve_family_t *f);
+static u_char *ngx_http_torchserve_model_samples(u_char *p, u_char *end,
+    const ngx_http_torchserve_family_t *f, ngx_http_torchserve_record_t *rec);
 
 
 /* upper bounds in microseconds, and as Prometheus writes them */
@@ -266,16 +291,12 @@ ngx_http_torchserve_wanted(ngx_http_request_t *r, const char *name)
 ngx_int_t
 ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
 {
-    u_char                           *body, *p, *end;
-    size_t                            len, nrecords;
-    uint64_t                          v;
-    ngx_int_t                         rc;
-    ngx_uint_t                        i, k;
-    ngx_queue_t                      *q;
-    ngx_atomic_t                     *host[3];
-    ngx_http_torchserve_record_t     *rec;
-    ngx_http_torchserve_counters_t   *cnt;
-    ngx_http_torchserve_main_conf_t  *tmcf;
+    u_char                              *body, *p, *end;
+    size_t                               len, nrecords;
+    ngx_int_t                            rc;
+    ngx_queue_t                         *q;
+    ngx_http_torchserve_main_conf_t     *tmcf;
+    const ngx_http_torchserve_family_t  *f;
 
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
@@ -294,11 +315,14 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
         nrecords++;
     }
 
-    /* sized under the same lock the text is written under */
-    /* 3 counters and 3 histograms of (buckets + 3) lines per label */
+    /*
+     * sized under the same lock the text is written under: 3 counters
+     * and 3 histograms of (buckets + 3) lines per label
+     */
     len = 8192 + nrecords * 2 * (3 + 3 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
                  * (200 + NGX_HTTP_TORCHSERVE_NAME_LEN
-                    + NGX_HTTP_TORCHSERVE_VERSION_LEN + ngx_cycle->hostname.len);
+                    + NGX_HTTP_TORCHSERVE_VERSION_LEN
+                    + ngx_cycle->hostname.len);
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
@@ -309,128 +333,27 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     p = body;
     end = body + len;
 
-    host[0] = &tmcf->sh->requests_2xx;
-    host[1] = &tmcf->sh->requests_4xx;
-    host[2] = &tmcf->sh->requests_5xx;
-
-    for (i = 0; i < 3; i++) {
-        if (!ngx_http_torchserve_wanted(r, ngx_http_torchserve_host_metrics[i]))
-        {
+    for (f = ngx_http_torchserve_families; f->name != NULL; f++) {
+        if (!ngx_http_torchserve_wanted(r, f->name)) {
             continue;
         }
 
-        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s counter\n"
-                         "%s{Level=\"Host\",Hostname=\"%V\",} ",
-                         ngx_http_torchserve_host_metrics[i],
-                         NGX_HTTP_TORCHSERVE_HELP("counter", "Count"),
-                         ngx_http_torchserve_host_metrics[i],
-                         ngx_http_torchserve_host_metrics[i],
-                         &ngx_cycle->hostname);
-        p = ngx_http_torchserve_java_double(p, *host[i]);
-        *p++ = '\n';
-    }
+        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s %s\n", f->name,
+                         f->help, f->name,
+                         f->kind == NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM
+                         ? "histogram" : "counter");
 
-    for (k = 0; k < 3; k++) {
-        if (!ngx_http_torchserve_wanted(r,
-                                        ngx_http_torchserve_model_metrics[k]))
-        {
+        if (f->kind == NGX_HTTP_TORCHSERVE_HOST_COUNTER) {
+            p = ngx_http_torchserve_host_sample(p, end, tmcf, f);
             continue;
         }
-
-        p = ngx_slprintf(p, end, "# HELP %s Torchserve prometheus counter "
-                         "metric with unit: %s\n# TYPE %s counter\n",
-                         ngx_http_torchserve_model_metrics[k],
-                         ngx_http_torchserve_model_units[k],
-                         ngx_http_torchserve_model_metrics[k]);
 
         for (q = ngx_queue_head(&tmcf->sh->records);
              q != ngx_queue_sentinel(&tmcf->sh->records);
              q = ngx_queue_next(q))
         {
-            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-            for (i = 0; i < 2; i++) {
-                cnt = &rec->counters[i];
-
-                if (cnt->requests == 0) {
-                    continue;
-                }
-
-                v = k == 0 ? cnt->requests
-                           : k == 1 ? cnt->latency_us : cnt->queue_us;
-
-                p = ngx_slprintf(p, end, "%s{model_name=\"%s\","
-                                 "model_version=\"%s\",hostname=\"%V\",} ",
-                                 ngx_http_torchserve_model_metrics[k],
-                                 rec->name,
-                                 i == 0 ? (u_char *) "default" : rec->version,
-                                 &ngx_cycle->hostname);
-                p = ngx_http_torchserve_java_double(p, v);
-                *p++ = '\n';
-            }
-        }
-    }
-
-    for (k = 0; k < 3; k++) {
-        if (!ngx_http_torchserve_wanted(r, ngx_http_torchserve_histograms[k]))
-        {
-            continue;
-        }
-
-        p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s histogram\n",
-                         ngx_http_torchserve_histograms[k],
-                         ngx_http_torchserve_histogram_help[k],
-                         ngx_http_torchserve_histograms[k]);
-
-        for (q = ngx_queue_head(&tmcf->sh->records);
-             q != ngx_queue_sentinel(&tmcf->sh->records);
-             q = ngx_queue_next(q))
-        {
-            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-            for (i = 0; i < 2; i++) {
-                ngx_http_torchserve_histogram_t  *h;
-                ngx_uint_t                        b;
-                uint64_t                          cum;
-                u_char                            labels[512], *lp;
-
-                cnt = &rec->counters[i];
-
-                if (cnt->requests == 0) {
-                    continue;
-                }
-
-                h = &cnt->hist[k];
-                lp = ngx_snprintf(labels, sizeof(labels) - 1,
-                                  "model_name=\"%s\",model_version=\"%s\","
-                                  "hostname=\"%V\",", rec->name,
-                                  i == 0 ? (u_char *) "default"
-                                         : rec->version,
-                                  &ngx_cycle->hostname);
-                *lp = '\0';
-
-                cum = 0;
-
-                for (b = 0; b <= NGX_HTTP_TORCHSERVE_BUCKETS; b++) {
-                    cum += h->buckets[b];
-                    p = ngx_slprintf(p, end, "%s_bucket{%sle=\"%s\",} ",
-                                     ngx_http_torchserve_histograms[k],
-                                     labels,
-                                     b < NGX_HTTP_TORCHSERVE_BUCKETS
-                                     ? ngx_http_torchserve_bound_text[b]
-                                     : "+Inf");
-                    p = ngx_http_torchserve_java_double(p, cum);
-                    *p++ = '\n';
-                }
-
-                p = ngx_slprintf(p, end, "%s_count{%s} ",
-                                 ngx_http_torchserve_histograms[k], labels);
-                p = ngx_http_torchserve_java_double(p, cum);
-                p = ngx_slprintf(p, end, "\n%s_sum{%s} %uL.%06uL\n",
-                                 ngx_http_torchserve_histograms[k], labels,
-                                 (uint64_t) h->sum_us / 1000000,
-                                 (uint64_t) h->sum_us % 1000000);
-            }
+            p = ngx_http_torchserve_model_samples(p, end, f,
+                    ngx_queue_data(q, ngx_http_torchserve_record_t, queue));
         }
     }
 
@@ -439,4 +362,87 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     return ngx_http_torchserve_send_typed(r, NGX_HTTP_OK,
                                           &ngx_http_torchserve_prometheus_type,
                                           body, p - body);
+}
+
+
+/* Requests2XX/4XX/5XX: the zone's counter */
+static u_char *
+ngx_http_torchserve_host_sample(u_char *p, u_char *end,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    const ngx_http_torchserve_family_t *f)
+{
+    ngx_atomic_t  *host[3];
+
+    host[0] = &tmcf->sh->requests_2xx;
+    host[1] = &tmcf->sh->requests_4xx;
+    host[2] = &tmcf->sh->requests_5xx;
+
+    p = ngx_slprintf(p, end, "%s{Level=\"Host\",Hostname=\"%V\",} ",
+                     f->name, &ngx_cycle->hostname);
+    p = ngx_http_torchserve_java_double(p, *host[f->index]);
+    *p++ = '\n';
+
+    return p;
+}
+
+
+/*
+ * A model's samples of family f, one per label it has counts for:
+ * model_version "default" (URLs without a version) and its version.
+ */
+static u_char *
+ngx_http_torchserve_model_samples(u_char *p, u_char *end,
+    const ngx_http_torchserve_family_t *f, ngx_http_torchserve_record_t *rec)
+{
+    u_char                           labels[512], *lp;
+    uint64_t                         v, cum;
+    ngx_uint_t                       i, b;
+    ngx_http_torchserve_counters_t  *cnt;
+    ngx_http_torchserve_histogram_t *h;
+
+    for (i = 0; i < 2; i++) {
+        cnt = &rec->counters[i];
+
+        if (cnt->requests == 0) {
+            continue;
+        }
+
+        lp = ngx_snprintf(labels, sizeof(labels) - 1,
+                          "model_name=\"%s\",model_version=\"%s\","
+                          "hostname=\"%V\",", rec->name,
+                          i == 0 ? (u_char *) "default" : rec->version,
+                          &ngx_cycle->hostname);
+        *lp = '\0';
+
+        if (f->kind == NGX_HTTP_TORCHSERVE_MODEL_COUNTER) {
+            v = f->index == 0 ? cnt->requests
+                : f->index == 1 ? cnt->latency_us : cnt->queue_us;
+
+            p = ngx_slprintf(p, end, "%s{%s} ", f->name, labels);
+            p = ngx_http_torchserve_java_double(p, v);
+            *p++ = '\n';
+            continue;
+        }
+
+        h = &cnt->hist[f->index];
+        cum = 0;
+
+        for (b = 0; b <= NGX_HTTP_TORCHSERVE_BUCKETS; b++) {
+            cum += h->buckets[b];
+            p = ngx_slprintf(p, end, "%s_bucket{%sle=\"%s\",} ", f->name,
+                             labels,
+                             b < NGX_HTTP_TORCHSERVE_BUCKETS
+                             ? ngx_http_torchserve_bound_text[b] : "+Inf");
+            p = ngx_http_torchserve_java_double(p, cum);
+            *p++ = '\n';
+        }
+
+        p = ngx_slprintf(p, end, "%s_count{%s} ", f->name, labels);
+        p = ngx_http_torchserve_java_double(p, cum);
+        p = ngx_slprintf(p, end, "\n%s_sum{%s} %uL.%06uL\n", f->name, labels,
+                         (uint64_t) h->sum_us / 1000000,
+                         (uint64_t) h->sum_us % 1000000);
+    }
+
+    return p;
 }
