@@ -140,9 +140,12 @@ no answer within response_timeout (1000 ms)
 
 
 === TEST 7: the late result is dropped, and the model serves on
+Two workers: the second request gets the slot the abandoned forward does
+not hold (with one, it would wait behind that forward, and since
+response_timeout counts from the queue, time out too: t/015 TEST 2).
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model slow slow.mar response_timeout=1s;
+    torchserve_model slow slow.mar workers=2 response_timeout=1s;
 --- request eval
 [
 "POST /predictions/slow\n[2500]",

@@ -24,6 +24,7 @@ add_block_preprocessor(sub {
         . "    location /models { torchserve_management; }\n"
         . post_location("/slow2000", "/predictions/slow", "[2000]")
         . post_location("/slow2500", "/predictions/slow", "[2500]")
+        . post_location("/slow4000", "/predictions/slow", "[4000]")
         . post_location("/fast", "/predictions/slow", "[1]")
         . post_location("/abort2500", "/predictions/slow", "[2500]",
                         "proxy_read_timeout 500ms;")
@@ -77,13 +78,15 @@ qr/^\{\n  "status": "Healthy"\n\}\n2000\.0\{\n  "status": "Workers scaled to 0 f
 
 
 === TEST 2: response_timeout runs from the queue: a request waiting behind a slow forward gets 504 too
+The slow forward (about 3 s) holds the one worker slot; the fast request
+queues behind it at 0.5 s and times out at 1.5 s.
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model slow slow.mar response_timeout=1s;
     limit_req_zone $server_name zone=later:1m rate=2r/s;
 --- user_files eval
 ">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
-. '<!--# include virtual="/slow2500" -->'
+. '<!--# include virtual="/slow4000" -->'
 . '<!--# include virtual="/fast-later" -->'
 --- response_body_like eval
 qr/^\{\n  "status": "Healthy"\n\}\n(?:\{\n  "code": 504,\n  "type": "InternalServerException",\n  "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"\n\}\n){2}$/

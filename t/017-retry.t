@@ -10,7 +10,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (2 * 5);
+plan tests => repeat_each() * (2 * 4 + 3);
 
 no_shuffle();
 no_root_location();
@@ -21,10 +21,9 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: a refused load fails the scale, is retried, and a later scale and prediction succeed
-The scale at 0.5 s fails; the loop retries 1 s later (refused again),
-then 2 s later, once the first slow forward is done: by the end of the
-fan-out (about 4.6 s) describe shows the load under way or done.
+=== TEST 1: a refused load fails the scale; a later scale retries it, and predictions and /ping succeed
+The scale at 0.5 s fails; the one after the fan-out (the pool free
+again) loads the model even though the count does not change.
 --- main_config
     thread_pool tsone threads=1 max_queue=1;
 --- http_config
@@ -55,19 +54,57 @@ fan-out (about 4.6 s) describe shows the load under way or done.
 --- request eval
 [
 "GET /fan.html",
-"GET /models/digits",
 "PUT /models/digits?min_worker=1&synchronous=true",
 "POST /predictions/digits\n$::S0",
 "GET /ping",
 ]
 --- error_code eval
-[200, 200, 200, 200, 200]
+[200, 200, 200, 200]
 --- response_body_like eval
 [
 qr/3000\.0.*3000\.0\{\n  "code": 500,\n  "type": "InternalServerException",\n  "message": "Failed to start workers for model digits version: 1\.0 \(the thread pool refused the load task\)"/s,
-qr/"status": "(?:READY|LOADING)"/,
 qr/"status": "Workers scaled to 1 for model: digits"/,
 qr/^\[\n  0\.99968/,
 qr/"status": "Healthy"/,
 ]
+--- timeout: 30
+
+
+
+=== TEST 2: the reconcile loop retries a failed load by itself, with a back-off
+Nothing asks again after the failed scale: the loop's retry, 1 s after
+the failure, shows in the log.
+--- main_config
+    thread_pool tsone threads=1 max_queue=1;
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_thread_pool tsone;
+    torchserve_model slow slow.mar workers=2;
+    torchserve_model digits digits.mar workers=0;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+--- config eval
+"    location = /fan.html { ssi on; }
+    location /models { torchserve_management; }
+    location = /ping-first {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/ping;
+    }
+    location = /scale1-later {
+        limit_req zone=later burst=5;
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/digits?min_worker=1&synchronous=true;
+        proxy_method PUT;
+    }
+" . main::post_location("/slow3000", "/predictions/slow", "[3000]") . "
+    location / { torchserve_inference; }
+"
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
+. ('<!--# include virtual="/slow3000" -->' x 2)
+. '<!--# include virtual="/scale1-later" -->'
+--- request
+GET /fan.html
+--- response_body_like: "message": "Failed to start workers for model digits version: 1\.0 \(the thread pool refused the load task\)"
+--- wait: 3
+--- error_log
+retrying its load, 1000 ms after it failed
 --- timeout: 30
