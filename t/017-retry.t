@@ -17,23 +17,25 @@ no_root_location();
 
 our $S0 = sample(0);
 
-run_tests();
+# one configuration for every block: the pool of one thread and one queue
+# slot, the slow model that fills it, digits registered with no worker
+add_block_preprocessor(sub {
+    my $block = shift;
 
-__DATA__
-
-=== TEST 1: a refused load fails the scale; a later scale retries it, and predictions and /ping succeed
-The scale at 0.5 s fails; the one after the fan-out (the pool free
-again) loads the model even though the count does not change.
---- main_config
+    $block->set_value("main_config", <<'_EOC_');
     thread_pool tsone threads=1 max_queue=1;
---- http_config
+_EOC_
+
+    $block->set_value("http_config", <<'_EOC_');
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_thread_pool tsone;
     torchserve_model slow slow.mar workers=2;
     torchserve_model digits digits.mar workers=0;
     limit_req_zone $server_name zone=later:1m rate=2r/s;
---- config eval
-"    location = /fan.html { ssi on; }
+_EOC_
+
+    $block->set_value("config", <<"_EOC_"
+    location = /fan.html { ssi on; }
     location /models { torchserve_management; }
     location = /ping-first {
         limit_req zone=later burst=5;
@@ -44,13 +46,23 @@ again) loads the model even though the count does not change.
         proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/digits?min_worker=1&synchronous=true;
         proxy_method PUT;
     }
-" . main::post_location("/slow3000", "/predictions/slow", "[3000]") . "
-    location / { torchserve_inference; }
-"
---- user_files eval
-">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
-. ('<!--# include virtual="/slow3000" -->' x 2)
-. '<!--# include virtual="/scale1-later" -->'
+_EOC_
+        . post_location("/slow3000", "/predictions/slow", "[3000]")
+        . "    location / { torchserve_inference; }\n");
+
+    $block->set_value("user_files", ">>> fan.html\n"
+        . '<!--# include virtual="/ping-first" -->'
+        . ('<!--# include virtual="/slow3000" -->' x 2)
+        . '<!--# include virtual="/scale1-later" -->');
+});
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: a refused load fails the scale; a later scale retries it, and predictions and /ping succeed
+The scale at 0.5 s fails; the one after the fan-out (the pool free
+again) loads the model even though the count does not change.
 --- request eval
 [
 "GET /fan.html",
@@ -74,33 +86,6 @@ qr/"status": "Healthy"/,
 === TEST 2: the reconcile loop retries a failed load by itself, with a back-off
 Nothing asks again after the failed scale: the loop's retry, 1 s after
 the failure, shows in the log.
---- main_config
-    thread_pool tsone threads=1 max_queue=1;
---- http_config
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_thread_pool tsone;
-    torchserve_model slow slow.mar workers=2;
-    torchserve_model digits digits.mar workers=0;
-    limit_req_zone $server_name zone=later:1m rate=2r/s;
---- config eval
-"    location = /fan.html { ssi on; }
-    location /models { torchserve_management; }
-    location = /ping-first {
-        limit_req zone=later burst=5;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/ping;
-    }
-    location = /scale1-later {
-        limit_req zone=later burst=5;
-        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT/models/digits?min_worker=1&synchronous=true;
-        proxy_method PUT;
-    }
-" . main::post_location("/slow3000", "/predictions/slow", "[3000]") . "
-    location / { torchserve_inference; }
-"
---- user_files eval
-">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
-. ('<!--# include virtual="/slow3000" -->' x 2)
-. '<!--# include virtual="/scale1-later" -->'
 --- request
 GET /fan.html
 --- response_body_like: "message": "Failed to start workers for model digits version: 1\.0 \(the thread pool refused the load task\)"
