@@ -72,13 +72,7 @@ ngx_http_torchserve_list(ngx_http_request_t *r,
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    count = 0;
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        count++;
-    }
+    count = ngx_http_torchserve_records_count_locked(tmcf);
 
     recs = ngx_palloc(r->pool, (count + 1) * sizeof(void *));
     if (recs == NULL) {
@@ -269,15 +263,8 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
      */
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    n = 0;
+    n = ngx_http_torchserve_records_count_locked(tmcf);
     name_found = 0;
-
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        n++;
-    }
 
     copies = ngx_palloc(r->pool,
                         (n + 1) * sizeof(ngx_http_torchserve_record_t));

@@ -155,7 +155,6 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 {
     ngx_int_t                         rc;
     ngx_uint_t                        name_found;
-    ngx_pool_cleanup_t               *cln;
     ngx_http_torchserve_waiter_t     *w;
     ngx_http_torchserve_model_t      *m;
     ngx_http_torchserve_main_conf_t  *tmcf;
@@ -202,17 +201,11 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 
     if (m->status == NGX_HTTP_TORCHSERVE_LOADING) {
         /* scaled up or registered elsewhere: wait for our own copy */
-        w = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_waiter_t));
-        cln = ngx_pool_cleanup_add(r->pool, 0);
-        if (w == NULL || cln == NULL) {
+        w = ngx_http_torchserve_waiter_create(r, tmcf);
+        if (w == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        cln->handler = ngx_http_torchserve_waiter_cleanup;
-        cln->data = w;
-
-        w->request = r;
-        w->tmcf = tmcf;
         w->model = m;
         w->version = *version;
         w->answer = ngx_http_torchserve_predictions_resume;
@@ -257,8 +250,6 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
-    ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
-
     /*
      * scaled to 0: new requests are refused at once, while the ones in
      * flight keep the model loaded until they are answered
@@ -267,6 +258,8 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
         || m->status == NGX_HTTP_TORCHSERVE_UNLOADED
         || m->status == NGX_HTTP_TORCHSERVE_LOADING)
     {
+        ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
+
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" has no "
                       "worker", &m->name, &m->version);
@@ -290,6 +283,8 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     }
 
     if (m->status == NGX_HTTP_TORCHSERVE_FAILED) {
+        ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" is not "
                       "loaded: %s", &m->name, &m->version, m->load_error);
@@ -505,6 +500,12 @@ ngx_http_torchserve_free_infer(void *data)
 
     /* out of the queue, and a batch still running drops its result */
     ngx_http_torchserve_batch_detach(ctx);
+
+    /* never answered (the client left, or reading its body failed) */
+    if (ctx->done_us == 0) {
+        ngx_http_torchserve_count_request(ctx->tmcf, ctx->model,
+                                          ctx->versioned);
+    }
 
     ts_request_clear(&ctx->req);
 

@@ -20,6 +20,11 @@
 
 static ngx_int_t ngx_http_torchserve_not_allowed(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_torchserve_is_json(ngx_http_request_t *r);
+static ngx_int_t ngx_http_torchserve_arg_uint(ngx_http_request_t *r,
+    json_t *body, const char *name, ngx_uint_t param, ngx_uint_t dflt,
+    ngx_uint_t *out);
+static ngx_int_t ngx_http_torchserve_bad_number(ngx_http_request_t *r,
+    json_t *body, const char *name, ngx_uint_t param);
 
 
 static ngx_int_t
@@ -318,7 +323,7 @@ ngx_http_torchserve_arg(ngx_http_request_t *r, json_t *body,
  * A whole number within param's range; absent -> dflt.  NGX_DECLINED:
  * not one (a 400 naming it), NGX_ERROR: no memory.
  */
-ngx_int_t
+static ngx_int_t
 ngx_http_torchserve_arg_uint(ngx_http_request_t *r, json_t *body,
     const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out)
 {
@@ -379,8 +384,30 @@ ngx_http_torchserve_arg_bool(ngx_http_request_t *r, json_t *body,
 }
 
 
-/* a 400 for a numeric argument out of its range */
+/*
+ * A numeric argument within param's range (absent -> dflt): NGX_OK, or
+ * NGX_ERROR with *rc the answer to finalize with (a 400 naming it).
+ */
 ngx_int_t
+ngx_http_torchserve_arg_number(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out,
+    ngx_int_t *rc)
+{
+    switch (ngx_http_torchserve_arg_uint(r, body, name, param, dflt, out)) {
+    case NGX_OK:
+        return NGX_OK;
+    case NGX_DECLINED:
+        *rc = ngx_http_torchserve_bad_number(r, body, name, param);
+        return NGX_ERROR;
+    default:
+        *rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
+    }
+}
+
+
+/* a 400 for a numeric argument out of its range */
+static ngx_int_t
 ngx_http_torchserve_bad_number(ngx_http_request_t *r, json_t *body,
     const char *name, ngx_uint_t param)
 {

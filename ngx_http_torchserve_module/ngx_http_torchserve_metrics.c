@@ -149,7 +149,10 @@ ngx_http_torchserve_log_handler(ngx_http_request_t *r)
 
 /*
  * ts_inference_requests_total: +1 for every prediction routed to a
- * model, whatever comes of it (TorchServe counts before queueing)
+ * model, whatever comes of it (TorchServe counts before queueing).  An
+ * answered prediction is counted with its latencies in one go
+ * (count_inference); this is for those refused before they queue and
+ * those whose client left unanswered.
  */
 void
 ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
@@ -169,7 +172,7 @@ ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
-/* the latencies of a prediction that got an answer from its queue */
+/* a prediction that got an answer from its queue, and its latencies */
 void
 ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
@@ -190,6 +193,7 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
         }
 
         cnt = &rec->counters[versioned ? 1 : 0];
+        cnt->requests++;
         cnt->latency_us += latency_us;
         ngx_http_torchserve_observe(&cnt->hist[2], latency_us);
 
@@ -307,13 +311,7 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    nrecords = 0;
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        nrecords++;
-    }
+    nrecords = ngx_http_torchserve_records_count_locked(tmcf);
 
     /*
      * sized under the same lock the text is written under: 3 counters

@@ -151,13 +151,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
-    n = 0;
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        n++;
-    }
+    n = ngx_http_torchserve_records_count_locked(tmcf);
 
     snap = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t),
                      cycle->log);

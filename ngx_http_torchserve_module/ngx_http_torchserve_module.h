@@ -389,6 +389,8 @@ char *ngx_http_torchserve_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_torchserve_zone_init_conf(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
+ngx_uint_t ngx_http_torchserve_records_count_locked(
+    ngx_http_torchserve_main_conf_t *tmcf);
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_find_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
     ngx_str_t *version, ngx_uint_t *name_found);
@@ -460,12 +462,11 @@ ngx_int_t ngx_http_torchserve_check_args(ngx_http_request_t *r, json_t *body,
     const char **names, ngx_str_t *bad);
 ngx_int_t ngx_http_torchserve_arg(ngx_http_request_t *r, json_t *body,
     const char *name, ngx_str_t *value);
-ngx_int_t ngx_http_torchserve_arg_uint(ngx_http_request_t *r, json_t *body,
-    const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out);
 ngx_int_t ngx_http_torchserve_arg_bool(ngx_http_request_t *r, json_t *body,
     const char *name, ngx_flag_t dflt, ngx_flag_t *out);
-ngx_int_t ngx_http_torchserve_bad_number(ngx_http_request_t *r, json_t *body,
-    const char *name, ngx_uint_t param);
+ngx_int_t ngx_http_torchserve_arg_number(ngx_http_request_t *r, json_t *body,
+    const char *name, ngx_uint_t param, ngx_uint_t dflt, ngx_uint_t *out,
+    ngx_int_t *rc);
 ngx_int_t ngx_http_torchserve_bad_param(ngx_http_request_t *r, json_t *body,
     const char *name, const char *expect);
 ngx_int_t ngx_http_torchserve_unknown_param(ngx_http_request_t *r,
@@ -499,6 +500,8 @@ ngx_int_t ngx_http_torchserve_set_default(ngx_http_request_t *r,
     ngx_str_t *version);
 
 /* _wait.c: requests parked on a model's load; timers for exiting workers */
+ngx_http_torchserve_waiter_t *ngx_http_torchserve_waiter_create(
+    ngx_http_request_t *r, ngx_http_torchserve_main_conf_t *tmcf);
 ngx_int_t ngx_http_torchserve_wait(ngx_http_request_t *r,
     ngx_http_torchserve_waiter_t *w);
 ngx_int_t ngx_http_torchserve_answer_waiter(ngx_http_torchserve_waiter_t *w);

@@ -162,6 +162,7 @@ ngx_int_t
 ngx_http_torchserve_register(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, json_t *body)
 {
+    ngx_int_t                        rc;
     u_char                          *p;
     size_t                           i;
     ngx_str_t                        bad, runtime;
@@ -248,16 +249,11 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     for (arg = ngx_http_torchserve_register_uints; arg->name != NULL; arg++) {
         value = (ngx_uint_t *) ((u_char *) reg + arg->offset);
 
-        switch (ngx_http_torchserve_arg_uint(r, body, arg->name, arg->param,
-                                             NGX_CONF_UNSET_UINT, value))
+        if (ngx_http_torchserve_arg_number(r, body, arg->name, arg->param,
+                                           NGX_CONF_UNSET_UINT, value, &rc)
+            != NGX_OK)
         {
-        case NGX_OK:
-            break;
-        case NGX_DECLINED:
-            return ngx_http_torchserve_bad_number(r, body, arg->name,
-                                                  arg->param);
-        default:
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return rc;
         }
     }
 

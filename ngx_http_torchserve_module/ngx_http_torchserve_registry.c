@@ -204,6 +204,26 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+ngx_uint_t
+ngx_http_torchserve_records_count_locked(
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_uint_t    n;
+    ngx_queue_t  *q;
+
+    n = 0;
+
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        n++;
+    }
+
+    return n;
+}
+
+
 /* a process's model still in the registry?  NULL once unregistered */
 ngx_http_torchserve_record_t *
 ngx_http_torchserve_record_by_id_locked(ngx_http_torchserve_main_conf_t *tmcf,
@@ -282,7 +302,8 @@ ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
                       "torchserve_zone %V:SIZE (each model takes about "
                       "%uzKB)", &tmcf->shm_zone->shm.name,
                       &tmcf->shm_zone->shm.name,
-                      sizeof(ngx_http_torchserve_record_t) / 1024 + 1);
+                      ngx_align(sizeof(ngx_http_torchserve_record_t),
+                                ngx_pagesize) / 1024);
         return NULL;
     }
 

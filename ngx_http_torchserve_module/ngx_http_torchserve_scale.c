@@ -20,7 +20,6 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
     ngx_str_t                      bad, v;
     ngx_flag_t                     sync;
     ngx_uint_t                     min, max, name_found;
-    ngx_pool_cleanup_t            *cln;
     ngx_http_torchserve_record_t  *rec;
     ngx_http_torchserve_waiter_t  *w;
     static const char             *names[] = {
@@ -37,30 +36,16 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
         *version = v;
     }
 
-    switch (ngx_http_torchserve_arg_uint(r, NULL, "min_worker",
-                                         NGX_HTTP_TORCHSERVE_P_WORKERS, 1,
-                                         &min))
+    if (ngx_http_torchserve_arg_number(r, NULL, "min_worker",
+                                       NGX_HTTP_TORCHSERVE_P_WORKERS, 1,
+                                       &min, &rc)
+        != NGX_OK
+        || ngx_http_torchserve_arg_number(r, NULL, "max_worker",
+                                          NGX_HTTP_TORCHSERVE_P_WORKERS, min,
+                                          &max, &rc)
+           != NGX_OK)
     {
-    case NGX_OK:
-        break;
-    case NGX_DECLINED:
-        return ngx_http_torchserve_bad_number(r, NULL, "min_worker",
-                                              NGX_HTTP_TORCHSERVE_P_WORKERS);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    switch (ngx_http_torchserve_arg_uint(r, NULL, "max_worker",
-                                         NGX_HTTP_TORCHSERVE_P_WORKERS, min,
-                                         &max))
-    {
-    case NGX_OK:
-        break;
-    case NGX_DECLINED:
-        return ngx_http_torchserve_bad_number(r, NULL, "max_worker",
-                                              NGX_HTTP_TORCHSERVE_P_WORKERS);
-    default:
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return rc;
     }
 
     if (max < min) {
@@ -107,17 +92,11 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
                                                "Processing worker updates...");
     }
 
-    w = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_waiter_t));
-    cln = ngx_pool_cleanup_add(r->pool, 0);
-    if (w == NULL || cln == NULL) {
+    w = ngx_http_torchserve_waiter_create(r, tmcf);
+    if (w == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    cln->handler = ngx_http_torchserve_waiter_cleanup;
-    cln->data = w;
-
-    w->request = r;
-    w->tmcf = tmcf;
     w->model = ngx_http_torchserve_model_find(tmcf, name, version,
                                               &name_found);
     w->workers = min;

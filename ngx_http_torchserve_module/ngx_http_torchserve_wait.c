@@ -14,6 +14,30 @@
 static void ngx_http_torchserve_keep_handler(ngx_event_t *ev);
 
 
+/* a waiter in r's pool, taken off its model's queue when r is freed */
+ngx_http_torchserve_waiter_t *
+ngx_http_torchserve_waiter_create(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_torchserve_waiter_t  *w;
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_waiter_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (w == NULL || cln == NULL) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_torchserve_waiter_cleanup;
+    cln->data = w;
+
+    w->request = r;
+    w->tmcf = tmcf;
+
+    return w;
+}
+
+
 ngx_int_t
 ngx_http_torchserve_answer_waiter(ngx_http_torchserve_waiter_t *w)
 {
