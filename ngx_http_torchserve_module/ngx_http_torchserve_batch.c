@@ -256,8 +256,8 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             ctx->posted_us = ngx_http_torchserve_now_us();
 
             if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
-                /* answered by the runtime as a 500 of its own */
-                b->reqs[i].status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                /* answered without running, as the runtime would */
+                b->reqs[i].status = TS_STATUS_INTERNAL;
                 ngx_cpystrn((u_char *) b->reqs[i].error,
                             (u_char *) "no memory for the request body",
                             TS_ERROR_LEN);
@@ -282,8 +282,8 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
         if (ngx_thread_task_post(m->tmcf->thread_pool, task) != NGX_OK) {
             for (i = 0; i < n; i++) {
-                if (b->reqs[i].status == 0) {
-                    b->reqs[i].status = NGX_HTTP_SERVICE_UNAVAILABLE;
+                if (b->reqs[i].status == TS_STATUS_PENDING) {
+                    b->reqs[i].status = TS_STATUS_UNAVAILABLE;
                     ngx_cpystrn((u_char *) b->reqs[i].error,
                                 (u_char *) "the thread pool's queue is full",
                                 TS_ERROR_LEN);
@@ -390,7 +390,7 @@ ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log)
                             f->len - done, f->offset + done);
 
                 if (n <= 0) {
-                    b->reqs[i].status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+                    b->reqs[i].status = TS_STATUS_INTERNAL;
                     ngx_cpystrn((u_char *) b->reqs[i].error,
                                 (u_char *) "reading the request body's temp "
                                 "file failed", TS_ERROR_LEN);

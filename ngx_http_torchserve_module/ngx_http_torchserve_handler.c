@@ -456,7 +456,7 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     r->connection->log->action = "answering a prediction";
 
-    status = ctx->req.status;
+    status = ngx_http_torchserve_http_status(ctx->req.status);
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "torchserve: model \"%V\": answer %ui after %uL us "
@@ -471,10 +471,6 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
         return;
     }
 
-    if (status == 0) {
-        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* client faults at info, as nginx logs them; ours at error */
     level = status >= NGX_HTTP_INTERNAL_SERVER_ERROR ? NGX_LOG_ERR
                                                      : NGX_LOG_INFO;
@@ -484,10 +480,8 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
                   &ctx->model->name, &ctx->model->version, (int) status,
                   ctx->req.error);
 
-    rc = ngx_http_torchserve_send_error(r, status,
-             status == 507 ? "InternalServerException"
-                           : ngx_http_torchserve_error_type(status),
-             "%s", ctx->req.error);
+    rc = ngx_http_torchserve_send_error(r, status, NULL, "%s",
+                                        ctx->req.error);
 
     ngx_http_finalize_request(r, rc);
 }

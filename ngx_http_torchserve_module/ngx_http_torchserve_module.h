@@ -523,6 +523,7 @@ ngx_int_t ngx_http_torchserve_send_error(ngx_http_request_t *r,
 ngx_int_t ngx_http_torchserve_send_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *text);
 const char *ngx_http_torchserve_error_type(ngx_uint_t status);
+ngx_uint_t ngx_http_torchserve_http_status(ts_status_e status);
 
 
 #endif /* _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_ */

@@ -2,6 +2,7 @@
  * ngx_http_torchserve_reply.c: JSON answers as TorchServe's frontend writes
  * them: Gson pretty print (2-space indent) plus one "\n"; errors as
  * {"code", "type", "message"}, and the connection closed after an error.
+ * The one place where the runtime's statuses become HTTP codes.
  */
 
 #include "ngx_http_torchserve_module.h"
@@ -157,5 +158,30 @@ ngx_http_torchserve_error_type(ngx_uint_t status)
         return "ServiceUnavailableException";
     default:
         return "InternalServerException";
+    }
+}
+
+
+/* what a runtime status means on the wire, as TorchServe answers it */
+ngx_uint_t
+ngx_http_torchserve_http_status(ts_status_e status)
+{
+    switch (status) {
+    case TS_STATUS_OK:
+        return NGX_HTTP_OK;
+    case TS_STATUS_BAD_INPUT:
+        return NGX_HTTP_BAD_REQUEST;
+    case TS_STATUS_NOT_FOUND:
+        return NGX_HTTP_NOT_FOUND;
+    case TS_STATUS_UNAVAILABLE:
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    case TS_STATUS_NO_RESOURCES:
+        /* TorchServe's answer when a worker runs out of memory */
+        return NGX_HTTP_INSUFFICIENT_STORAGE;
+    case TS_STATUS_TIMEOUT:
+        return NGX_HTTP_GATEWAY_TIME_OUT;
+    default:
+        /* TS_STATUS_PENDING here would be a request nobody answered */
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 }

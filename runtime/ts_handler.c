@@ -114,7 +114,7 @@ ts_servable_warmup(ts_servable_t *s, char *err, size_t errlen)
     for (i = 0; i < s->options.warmup; i++) {
         if (ts_model_run(s->model, "forward", &arg, 1, &out, msg,
                          sizeof(msg))
-            != 0)
+            != TS_STATUS_OK)
         {
             snprintf(err, errlen,
                      "warm-up forward on a zero input of shape %s (%s) "
@@ -215,8 +215,8 @@ ts_servable_free(ts_servable_t *s)
 
 
 static void
-ts_batch_fail(ts_request_t *reqs, const ts_batch_t *batch, int status,
-    const char *msg)
+ts_batch_fail(ts_request_t *reqs, const ts_batch_t *batch,
+    ts_status_e status, const char *msg)
 {
     size_t  i;
 
@@ -235,7 +235,7 @@ ts_infer_pending(ts_request_t *reqs, size_t n)
     pending = 0;
 
     for (i = 0; i < n; i++) {
-        pending += (reqs[i].status == 0);
+        pending += (reqs[i].status == TS_STATUS_PENDING);
     }
 
     return pending;
@@ -243,32 +243,17 @@ ts_infer_pending(ts_request_t *reqs, size_t n)
 
 
 static void
-ts_infer_fail_pending(ts_request_t *reqs, size_t n, int status,
+ts_infer_fail_pending(ts_request_t *reqs, size_t n, ts_status_e status,
     const char *msg)
 {
     size_t  i;
 
     for (i = 0; i < n; i++) {
-        if (reqs[i].status == 0) {
+        if (reqs[i].status == TS_STATUS_PENDING) {
             reqs[i].status = status;
             snprintf(reqs[i].error, TS_ERROR_LEN, "%s", msg);
         }
     }
-}
-
-
-/* the HTTP status for a failed forward of client data */
-static int
-ts_forward_status(const char *msg)
-{
-    if (strstr(msg, "out of memory") != NULL
-        || strstr(msg, "CUDA") != NULL)
-    {
-        return 507;
-    }
-
-    /* the model loaded and warmed up: a failing forward is the input's */
-    return 400;
 }
 
 
@@ -278,6 +263,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
     size_t       i, pending;
     ts_batch_t   batch;
     ts_value_t   out;
+    ts_status_e  status;
     char         msg[TS_ERROR_LEN];
 
     for ( ;; ) {
@@ -291,7 +277,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
         batch.rows = calloc(n, sizeof(size_t));
 
         if (batch.rows == NULL) {
-            ts_infer_fail_pending(reqs, n, 500, "no memory");
+            ts_infer_fail_pending(reqs, n, TS_STATUS_NO_RESOURCES, "no memory");
             return;
         }
 
@@ -300,7 +286,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
         if (s->handler->preprocess(s, reqs, n, &batch, msg, sizeof(msg))
             != 0)
         {
-            ts_infer_fail_pending(reqs, n, 500, msg);
+            ts_infer_fail_pending(reqs, n, TS_STATUS_INTERNAL, msg);
             ts_batch_clear(&batch);
             return;
         }
@@ -310,7 +296,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
 
             /* preprocess must answer or batch something each round */
             if (ts_infer_pending(reqs, n) == pending) {
-                ts_infer_fail_pending(reqs, n, 500,
+                ts_infer_fail_pending(reqs, n, TS_STATUS_INTERNAL,
                                       "the handler made no progress");
                 return;
             }
@@ -318,21 +304,21 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
             continue;
         }
 
-        if (ts_model_run(s->model, "forward", batch.args, batch.nargs, &out,
-                         msg, sizeof(msg))
-            != 0)
-        {
+        status = ts_model_run(s->model, "forward", batch.args, batch.nargs,
+                              &out, msg, sizeof(msg));
+
+        if (status != TS_STATUS_OK) {
             if (batch.nrows > 1) {
                 /* one instance may be at fault: retry them one by one */
                 for (i = 0; i < batch.nrows; i++) {
                     ts_request_t  *r = &reqs[batch.rows[i]];
 
-                    r->status = 0;
+                    r->status = TS_STATUS_PENDING;
                     ts_servable_infer(s, r, 1);
                 }
 
             } else {
-                ts_batch_fail(reqs, &batch, ts_forward_status(msg), msg);
+                ts_batch_fail(reqs, &batch, status, msg);
             }
 
             ts_batch_clear(&batch);
@@ -342,7 +328,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
         if (s->handler->postprocess(s, &out, reqs, &batch, msg, sizeof(msg))
             != 0)
         {
-            ts_batch_fail(reqs, &batch, 500, msg);
+            ts_batch_fail(reqs, &batch, TS_STATUS_INTERNAL, msg);
         }
 
         ts_value_clear(&out);

@@ -4,9 +4,9 @@
  * and a handler together.
  *
  * A handler works on a batch: preprocess turns the pending requests it can
- * stack together into forward's arguments (a bad instance gets its own
- * 400 and stays out of the batch), postprocess gives each request of the
- * batch its answer from forward's output.  Adding a handler is one file
+ * stack together into forward's arguments (a bad instance is answered
+ * TS_STATUS_BAD_INPUT and stays out of the batch), postprocess gives each
+ * request of the batch its answer from forward's output.  Adding a handler is one file
  * and one entry in ts_handler.c's table.
  */
 
@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "ts_status.h"
 #include "ts_value.h"
 #include "ts_torch.h"
 #include "ts_archive.h"
@@ -33,9 +34,9 @@ typedef struct {
     const char           *content_type;    /* NULL if none */
     int                   explain;
 
-    /* filled by the runtime: 0 while pending, then an HTTP status */
-    int                   status;
-    char                 *response;        /* malloc'd JSON, status 200 */
+    /* filled by the runtime: pending, then OK or why not */
+    ts_status_e           status;
+    char                 *response;        /* malloc'd JSON, when OK */
     size_t                response_len;
     char                  error[TS_ERROR_LEN];
 } ts_request_t;
@@ -67,8 +68,8 @@ struct ts_handler_s {
     /* per loaded model; may set servable->handler_data */
     int        (*init)(ts_servable_t *s, char *err, size_t errlen);
     /*
-     * picks pending requests (status 0) that stack together, sets a 4xx
-     * status on bad ones; leaves the others pending for a later batch
+     * picks pending requests that stack together, answers bad ones
+     * TS_STATUS_BAD_INPUT; leaves the others pending for a later batch
      */
     int        (*preprocess)(ts_servable_t *s, ts_request_t *reqs, size_t n,
                              ts_batch_t *batch, char *err, size_t errlen);
@@ -113,8 +114,8 @@ void ts_servable_free(ts_servable_t *s);
 
 /*
  * Runs inference for n requests: batches what stacks, forward, answers.
- * On return every request has a status (200 with response, or an error
- * status with error).  Safe to call from several threads at once.
+ * On return every request is answered (TS_STATUS_OK with response, or
+ * another status with error).  Safe to call from several threads at once.
  */
 void ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n);
 

@@ -423,7 +423,7 @@ ts_tensor_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
     count = 0;
 
     for (i = 0; i < n; i++) {
-        if (reqs[i].status != 0) {
+        if (reqs[i].status != TS_STATUS_PENDING) {
             continue;
         }
 
@@ -433,7 +433,7 @@ ts_tensor_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
         }
 
         if (ts_tensor_instance(s, &reqs[i], &inst) != 0) {
-            reqs[i].status = 400;
+            reqs[i].status = TS_STATUS_BAD_INPUT;
             continue;
         }
 
@@ -451,7 +451,7 @@ ts_tensor_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
                      "input of shape %s does not match the model's input "
                      "shape %s (one instance, without the batch dimension)",
                      got, want);
-            reqs[i].status = 400;
+            reqs[i].status = TS_STATUS_BAD_INPUT;
             goto next;
         }
 
@@ -624,7 +624,7 @@ ts_tensor_postprocess(ts_servable_t *s, const ts_value_t *output,
         }
 
         ts_value_clear(&row);
-        r->status = 200;
+        r->status = TS_STATUS_OK;
     }
 
     return 0;

@@ -3,7 +3,9 @@
  *
  * Every exported function is noexcept and wraps its body in TS_TRY /
  * TS_CATCH, which turn c10::Error (without its backtrace),
- * std::exception and anything else into the caller's err string.
+ * std::exception and anything else into the caller's err string;
+ * ts_model_run also tells the kinds apart (ts_status.h), as only this
+ * file knows libtorch's exceptions.
  */
 
 #include <torch/script.h>
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <sstream>
 #include <string>
 
@@ -452,6 +455,22 @@ ts_arg_kind(const c10::TypePtr &type, int *optional)
 }
 
 
+/* the method, or nothing with a message that names it */
+static c10::optional<torch::jit::Method>
+ts_find_method(ts_model_t *m, const char *method, char *err, size_t errlen)
+{
+    auto  meth = m->rep.find_method(method);
+
+    if (!meth.has_value()) {
+        ts_set_err(err, errlen,
+                   (std::string("model has no method \"") + method + "\"")
+                       .c_str());
+    }
+
+    return meth;
+}
+
+
 extern "C" {
 
 
@@ -509,8 +528,6 @@ ts_model_t *
 ts_model_load(const void *buf, size_t len, const char *device, char *err,
     size_t errlen) noexcept
 {
-    ts_model_t  *m = nullptr;
-
     TS_TRY
 
     std::string  dev = (device == nullptr || *device == '\0') ? "cpu"
@@ -547,27 +564,17 @@ ts_model_load(const void *buf, size_t len, const char *device, char *err,
 
     std::istringstream  in(std::string(static_cast<const char *>(buf), len));
 
-    m = new ts_model_s;
+    /* freed by its destructor if anything below throws */
+    std::unique_ptr<ts_model_s>  m(new ts_model_s);
+
     m->device = target;
     m->device_name = target.str();
     m->rep = torch::jit::load(in, target);
     m->rep.eval();
 
-    return m;
+    return m.release();
 
-    } catch (const c10::Error &e) {
-        delete m;
-        ts_set_err(err, errlen, e.what_without_backtrace());
-        return nullptr;
-    } catch (const std::exception &e) {
-        delete m;
-        ts_set_err(err, errlen, e.what());
-        return nullptr;
-    } catch (...) {
-        delete m;
-        ts_set_err(err, errlen, "unknown C++ exception in libtorch");
-        return nullptr;
-    }
+    TS_CATCH(nullptr)
 }
 
 
@@ -606,12 +613,9 @@ ts_model_schema(ts_model_t *m, const char *method, ts_schema_t *out,
 {
     TS_TRY
 
-    auto  meth = m->rep.find_method(method);
+    auto  meth = ts_find_method(m, method, err, errlen);
 
     if (!meth.has_value()) {
-        ts_set_err(err, errlen,
-                   (std::string("model has no method \"") + method + "\"")
-                       .c_str());
         return -1;
     }
 
@@ -648,7 +652,7 @@ ts_model_schema(ts_model_t *m, const char *method, ts_schema_t *out,
 }
 
 
-int
+ts_status_e
 ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
     size_t nargs, ts_value_t *out, char *err, size_t errlen) noexcept
 {
@@ -667,13 +671,10 @@ ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
     /* thread-local guard: must be set in the thread that runs forward */
     c10::InferenceMode  guard;
 
-    auto  meth = m->rep.find_method(method);
+    auto  meth = ts_find_method(m, method, err, errlen);
 
     if (!meth.has_value()) {
-        ts_set_err(err, errlen,
-                   (std::string("model has no method \"") + method + "\"")
-                       .c_str());
-        return -1;
+        return TS_STATUS_INTERNAL;
     }
 
     std::vector<c10::IValue>  inputs;
@@ -693,9 +694,34 @@ ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
         throw;
     }
 
-    return 0;
+    return TS_STATUS_OK;
 
-    TS_CATCH(-1)
+    } catch (const c10::OutOfMemoryError &e) {
+        ts_set_err(err, errlen, ts_error_cause(e.what_without_backtrace())
+                                    .c_str());
+        return TS_STATUS_NO_RESOURCES;
+    } catch (const std::bad_alloc &e) {
+        ts_set_err(err, errlen, "out of memory");
+        return TS_STATUS_NO_RESOURCES;
+    } catch (const c10::Error &e) {
+        std::string  cause = ts_error_cause(e.what_without_backtrace());
+
+        ts_set_err(err, errlen, cause.c_str());
+
+        /* libtorch 1.13's CPU allocator throws a plain c10::Error */
+        if (cause.find("not enough memory") != std::string::npos) {
+            return TS_STATUS_NO_RESOURCES;
+        }
+
+        /* the model loaded and warmed up: what fails now is the input */
+        return TS_STATUS_BAD_INPUT;
+    } catch (const std::exception &e) {
+        ts_set_err(err, errlen, ts_error_cause(e.what()).c_str());
+        return TS_STATUS_BAD_INPUT;
+    } catch (...) {
+        ts_set_err(err, errlen, "unknown C++ exception in libtorch");
+        return TS_STATUS_INTERNAL;
+    }
 }
 
 

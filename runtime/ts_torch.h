@@ -4,8 +4,9 @@
  * Contract (after leveldb's c.h):
  *   - handles are opaque; every create has its destroy;
  *   - no C++ type and no C++ exception crosses this header: on failure a
- *     function returns NULL or non-zero and writes a message into the
- *     caller's err buffer (errlen bytes, always NUL-terminated);
+ *     function returns NULL, non-zero or (ts_model_run) a status other
+ *     than TS_STATUS_OK, and writes a message into the caller's err
+ *     buffer (errlen bytes, always NUL-terminated);
  *   - tensors and values in and out are ts_value.h's plain structs; values
  *     handed back are the caller's, released with ts_value_clear().
  *
@@ -18,6 +19,7 @@
 
 #include <stddef.h>
 
+#include "ts_status.h"
 #include "ts_value.h"
 
 #ifdef __cplusplus
@@ -111,9 +113,11 @@ int ts_model_schema(ts_model_t *m, const char *method, ts_schema_t *out,
  * floats, bools, strings, lists).  Input tensors are moved to the
  * model's device; output tensors come back on the CPU, contiguous and
  * malloc'd, in *out (tensor, tuple, list, dict, str, int, float, bool,
- * None).  Thread-safe for one model from several threads.
+ * None).  Thread-safe for one model from several threads.  Returns
+ * TS_STATUS_OK, or what kind of failure it was (bad input, out of
+ * memory, internal) with a message.
  */
-int ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
+ts_status_e ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
     size_t nargs, ts_value_t *out, char *err, size_t errlen) TS_NOEXCEPT;
 
 #ifdef __cplusplus
