@@ -114,19 +114,19 @@ ngx_http_torchserve_model_number(ngx_conf_t *cf,
 
     switch (ngx_http_torchserve_model_numbers[i].param) {
     case NGX_HTTP_TORCHSERVE_P_WORKERS:
-        m->workers = n;
+        m->given.min_workers = n;
         break;
     case NGX_HTTP_TORCHSERVE_P_BATCH_SIZE:
-        m->batch_size = n;
+        m->given.batch_size = n;
         break;
     case NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY:
-        m->max_batch_delay = n;
+        m->given.max_batch_delay = n;
         break;
     case NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT:
-        m->response_timeout = n;
+        m->given.response_timeout = n;
         break;
     case NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE:
-        m->job_queue_size = n;
+        m->given.job_queue_size = n;
         break;
     default: /* NGX_HTTP_TORCHSERVE_P_WARMUP */
         m->options.warmup = (int) n;
@@ -164,14 +164,11 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     m->name = value[1];
     m->archive = value[2];
-    m->workers = NGX_CONF_UNSET_UINT;
+    ngx_http_torchserve_settings_init(&m->given);
+    ngx_http_torchserve_settings_init(&m->defaults);
     m->options.warmup = NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP;
     m->options.input_ndim = -1;
     m->options.input_dtype = -1;
-    m->batch_size = -1;
-    m->max_batch_delay = -1;
-    m->job_queue_size = -1;
-    m->response_timeout = -1;
     m->conf_file = cf->conf_file->file.name;
     m->conf_line = cf->conf_file->line;
 
@@ -213,25 +210,19 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_strncmp(value[i].data, "device=", 7) == 0) {
-            m->device.data = value[i].data + 7;
-            m->device.len = value[i].len - 7;
+            v.data = value[i].data + 7;
+            v.len = value[i].len - 7;
 
-            if (!(ngx_strncmp(m->device.data, "cpu", m->device.len) == 0
-                  && m->device.len == 3)
-                && !(m->device.len >= 4
-                     && ngx_strncmp(m->device.data, "cuda", 4) == 0
-                     && (m->device.len == 4
-                         || (m->device.data[4] == ':'
-                             && ngx_atoi(m->device.data + 5,
-                                         m->device.len - 5)
-                                >= 0))))
+            if (!ts_device_valid((char *) v.data, v.len)
+                || v.len >= sizeof(m->given.device))
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "invalid device \"%V\": use cpu, cuda "
-                                   "or cuda:N", &m->device);
+                                   "invalid device \"%V\": " TS_DEVICE_RULE,
+                                   &v);
                 return NGX_CONF_ERROR;
             }
 
+            ngx_cpystrn(m->given.device, v.data, v.len + 1);
             continue;
         }
 
@@ -368,7 +359,7 @@ ngx_http_torchserve_handler_name(ngx_pool_t *pool,
 /* a number of model-config.yaml within its parameter's range */
 static ngx_int_t
 ngx_http_torchserve_yaml_number(ts_config_int_t *v, ngx_uint_t param,
-    const char *key, ngx_int_t *dst, const char *file, char *err,
+    const char *key, ngx_uint_t *dst, const char *file, char *err,
     size_t errlen)
 {
     u_char                              expect[128], *last;
@@ -397,20 +388,32 @@ ngx_http_torchserve_yaml_number(ts_config_int_t *v, ngx_uint_t param,
 }
 
 
+void
+ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s)
+{
+    s->min_workers = NGX_CONF_UNSET_UINT;
+    s->max_workers = NGX_CONF_UNSET_UINT;
+    s->batch_size = NGX_CONF_UNSET_UINT;
+    s->max_batch_delay = NGX_CONF_UNSET_UINT;
+    s->response_timeout = NGX_CONF_UNSET_UINT;
+    s->job_queue_size = NGX_CONF_UNSET_UINT;
+    s->device[0] = '\0';
+}
+
+
 /*
  * The defaults an archive's model-config.yaml (its manifest's configFile)
  * sets; the archive may be opened without data: YAML files are read.
  */
 ngx_int_t
 ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
-    ngx_http_torchserve_defaults_t *d, char *err, size_t errlen)
+    ngx_http_torchserve_settings_t *d, char *err, size_t errlen)
 {
     char                      msg[TS_ERROR_LEN];
     ts_model_config_t         cfg;
     const ts_archive_file_t  *f;
 
-    ngx_memset(d, 0xff, offsetof(ngx_http_torchserve_defaults_t, device));
-    d->device[0] = '\0';
+    ngx_http_torchserve_settings_init(d);
 
     if (a->manifest.config_file == NULL) {
         return NGX_OK;
@@ -539,17 +542,6 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
                           m->conf_line);
             ts_archive_free(a);
             return NGX_ERROR;
-        }
-
-        /* nginx.conf's parameters override model-config.yaml */
-        if (m->workers == NGX_CONF_UNSET_UINT) {
-            m->workers = m->defaults.min_workers > 0
-                         ? (ngx_uint_t) m->defaults.min_workers : 1;
-        }
-
-        if (m->device.len == 0 && m->defaults.device[0] != '\0') {
-            m->device.data = m->defaults.device;
-            m->device.len = ngx_strlen(m->defaults.device);
         }
 
         if (m->handler.len == 0

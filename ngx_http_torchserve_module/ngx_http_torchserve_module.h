@@ -91,15 +91,20 @@ typedef enum {
 } ngx_http_torchserve_model_status_e;
 
 
-/* an archive's model-config.yaml, as TorchServe reads it; -1: not set */
+/*
+ * A model's settings as one source gives them: nginx.conf's parameters,
+ * the Management API's arguments or the archive's model-config.yaml;
+ * NGX_CONF_UNSET_UINT (device "") where the source says nothing.
+ */
 typedef struct {
-    ngx_int_t                        min_workers;
-    ngx_int_t                        max_workers;
-    ngx_int_t                        batch_size;
-    ngx_int_t                        max_batch_delay;     /* ms */
-    ngx_int_t                        response_timeout;    /* s */
-    u_char                           device[64];          /* "" not set */
-} ngx_http_torchserve_defaults_t;
+    ngx_uint_t                       min_workers;
+    ngx_uint_t                       max_workers;  /* model-config.yaml */
+    ngx_uint_t                       batch_size;
+    ngx_uint_t                       max_batch_delay;     /* ms */
+    ngx_uint_t                       response_timeout;    /* s */
+    ngx_uint_t                       job_queue_size;
+    u_char                           device[NGX_HTTP_TORCHSERVE_SHORT_LEN];
+} ngx_http_torchserve_settings_t;
 
 
 /* a model as nginx.conf declares it (torchserve_model) */
@@ -110,14 +115,9 @@ typedef struct {
     ngx_str_t                        path;         /* resolved, with NUL */
     ngx_str_t                        handler;      /* "" -> manifest's */
     ngx_str_t                        runtime;
-    ngx_str_t                        device;       /* "" -> cpu */
-    ngx_uint_t                       workers;
     ts_load_options_t                options;
-    ngx_http_torchserve_defaults_t   defaults;     /* model-config.yaml */
-    ngx_int_t                        batch_size;       /* -1: not given */
-    ngx_int_t                        max_batch_delay;  /* ms, -1 */
-    ngx_int_t                        job_queue_size;   /* -1 */
-    ngx_int_t                        response_timeout; /* s, -1 */
+    ngx_http_torchserve_settings_t   given;        /* the parameters */
+    ngx_http_torchserve_settings_t   defaults;     /* model-config.yaml */
 
     /* where the directive stands, for messages */
     ngx_str_t                        conf_file;
@@ -357,8 +357,9 @@ char *ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s);
 ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
-    ngx_http_torchserve_defaults_t *d, char *err, size_t errlen);
+    ngx_http_torchserve_settings_t *d, char *err, size_t errlen);
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);
@@ -398,6 +399,9 @@ ngx_http_torchserve_record_t *ngx_http_torchserve_record_by_id_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_add_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_log_t *log);
+void ngx_http_torchserve_record_settings(ngx_http_torchserve_record_t *rec,
+    const ngx_http_torchserve_settings_t *given,
+    const ngx_http_torchserve_settings_t *yaml, ngx_uint_t default_workers);
 void ngx_http_torchserve_record_remove_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec);
 void ngx_http_torchserve_registry_changed_locked(

@@ -15,10 +15,8 @@ typedef struct {
     ngx_str_t                         path;      /* NUL-terminated */
     ngx_str_t                         model_name;
     ngx_str_t                         handler;
-    ngx_uint_t                        batch_size;
-    ngx_uint_t                        max_batch_delay;
-    ngx_uint_t                        initial_workers;
-    ngx_uint_t                        response_timeout;
+    ngx_http_torchserve_settings_t    given;     /* the arguments */
+    ngx_uint_t                        workers;   /* as registered */
     ngx_uint_t                        startup_timeout;   /* checked only */
     ngx_flag_t                        synchronous;
 
@@ -29,7 +27,7 @@ typedef struct {
     char                             *m_runtime;
     ngx_uint_t                        not_found;
     ngx_uint_t                        remote;
-    ngx_http_torchserve_defaults_t    defaults;    /* model-config.yaml */
+    ngx_http_torchserve_settings_t    defaults;    /* model-config.yaml */
     ngx_uint_t                        exists;
     ngx_uint_t                        download_failed;
     ngx_str_t                         file;
@@ -53,13 +51,13 @@ static const ngx_http_torchserve_uint_arg_t
     ngx_http_torchserve_register_uints[] =
 {
     { "batch_size", NGX_HTTP_TORCHSERVE_P_BATCH_SIZE,
-      offsetof(ngx_http_torchserve_register_t, batch_size) },
+      offsetof(ngx_http_torchserve_register_t, given.batch_size) },
     { "max_batch_delay", NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY,
-      offsetof(ngx_http_torchserve_register_t, max_batch_delay) },
+      offsetof(ngx_http_torchserve_register_t, given.max_batch_delay) },
     { "initial_workers", NGX_HTTP_TORCHSERVE_P_WORKERS,
-      offsetof(ngx_http_torchserve_register_t, initial_workers) },
+      offsetof(ngx_http_torchserve_register_t, given.min_workers) },
     { "response_timeout", NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT,
-      offsetof(ngx_http_torchserve_register_t, response_timeout) },
+      offsetof(ngx_http_torchserve_register_t, given.response_timeout) },
     { "startup_timeout", NGX_HTTP_TORCHSERVE_P_STARTUP_TIMEOUT,
       offsetof(ngx_http_torchserve_register_t, startup_timeout) },
     { NULL, 0, 0 }
@@ -185,6 +183,9 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     if (reg == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_torchserve_settings_init(&reg->given);
+    ngx_http_torchserve_settings_init(&reg->defaults);
 
     if (ngx_http_torchserve_arg(r, body, "url", &reg->url) != NGX_OK) {
         return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
@@ -566,7 +567,6 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
 {
     ngx_uint_t                       name_found;
     ngx_http_torchserve_record_t    *rec;
-    ngx_http_torchserve_defaults_t  *d;
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
@@ -607,27 +607,10 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
     ngx_cpystrn(rec->runtime,
                 (u_char *) (reg->m_runtime ? reg->m_runtime : "python"),
                 sizeof(rec->runtime));
-    d = &reg->defaults;
 
-    if (reg->initial_workers == NGX_CONF_UNSET_UINT) {
-        reg->initial_workers = d->min_workers > 0 ? d->min_workers : 0;
-    }
+    ngx_http_torchserve_record_settings(rec, &reg->given, &reg->defaults, 0);
+    reg->workers = rec->min_workers;
 
-    rec->min_workers = reg->initial_workers;
-    rec->max_workers = d->max_workers >= (ngx_int_t) reg->initial_workers
-                       ? (ngx_uint_t) d->max_workers : reg->initial_workers;
-    rec->batch_size = reg->batch_size != NGX_CONF_UNSET_UINT
-                      ? reg->batch_size
-                      : d->batch_size > 0 ? (ngx_uint_t) d->batch_size : 1;
-    rec->max_batch_delay = reg->max_batch_delay != NGX_CONF_UNSET_UINT
-                           ? reg->max_batch_delay
-                           : d->max_batch_delay >= 0
-                             ? (ngx_uint_t) d->max_batch_delay : 100;
-    rec->response_timeout = reg->response_timeout != NGX_CONF_UNSET_UINT
-                            ? reg->response_timeout
-                            : d->response_timeout > 0
-                              ? (ngx_uint_t) d->response_timeout : 120;
-    ngx_cpystrn(rec->device, d->device, sizeof(rec->device));
     rec->options.warmup = 3;
     rec->is_default = !name_found;
     rec->downloaded = reg->remote;
@@ -639,7 +622,7 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
     ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
                   "torchserve: model \"%V\" version \"%V\" registered from "
                   "\"%V\" with %ui initial workers", name, version,
-                  &reg->url, reg->initial_workers);
+                  &reg->url, reg->workers);
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
@@ -680,7 +663,7 @@ ngx_http_torchserve_register_finish(ngx_http_request_t *r)
         return;
     }
 
-    workers = reg->initial_workers;
+    workers = reg->workers;
 
     if (workers == 0) {
         ngx_snprintf(msg, sizeof(msg) - 1, "Model \"%V\" Version: %V "

@@ -359,6 +359,54 @@ ngx_http_torchserve_registry_changed_locked(
 }
 
 
+/* the first of a setting's sources that gives it */
+static ngx_uint_t
+ngx_http_torchserve_setting(ngx_uint_t given, ngx_uint_t yaml,
+    ngx_uint_t dflt)
+{
+    return given != NGX_CONF_UNSET_UINT ? given
+           : yaml != NGX_CONF_UNSET_UINT ? yaml : dflt;
+}
+
+
+/*
+ * A record's settings: each from its explicit value (nginx.conf or the
+ * API), else the archive's model-config.yaml, else TorchServe's default;
+ * workers default to default_workers (1 in nginx.conf, 0 in the API).
+ */
+void
+ngx_http_torchserve_record_settings(ngx_http_torchserve_record_t *rec,
+    const ngx_http_torchserve_settings_t *given,
+    const ngx_http_torchserve_settings_t *yaml, ngx_uint_t default_workers)
+{
+    rec->min_workers = ngx_http_torchserve_setting(given->min_workers,
+                                                   yaml->min_workers,
+                                                   default_workers);
+
+    /* maxWorkers counts only as a pair with minWorkers, as in TorchServe */
+    rec->max_workers = yaml->max_workers != NGX_CONF_UNSET_UINT
+                       && yaml->max_workers >= rec->min_workers
+                       ? yaml->max_workers : rec->min_workers;
+
+    rec->batch_size = ngx_http_torchserve_setting(given->batch_size,
+                                                  yaml->batch_size, 1);
+    rec->max_batch_delay = ngx_http_torchserve_setting(
+                               given->max_batch_delay, yaml->max_batch_delay,
+                               100);
+    rec->response_timeout = ngx_http_torchserve_setting(
+                                given->response_timeout,
+                                yaml->response_timeout, 120);
+    rec->job_queue_size = ngx_http_torchserve_setting(given->job_queue_size,
+                                                      yaml->job_queue_size,
+                                                      100);
+
+    ngx_cpystrn(rec->device,
+                (u_char *) (given->device[0] != '\0' ? given->device
+                                                     : yaml->device),
+                sizeof(rec->device));
+}
+
+
 static void
 ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
     ngx_http_torchserve_conf_model_t *cm)
@@ -372,37 +420,12 @@ ngx_http_torchserve_record_from_conf(ngx_http_torchserve_record_t *rec,
                                 sizeof(rec->handler));
     ngx_http_torchserve_strlcpy(rec->runtime, &cm->runtime,
                                 sizeof(rec->runtime));
-    ngx_http_torchserve_strlcpy(rec->device, &cm->device,
-                                sizeof(rec->device));
 
-    rec->min_workers = cm->workers;
-    rec->max_workers = cm->defaults.max_workers >= (ngx_int_t) cm->workers
-                       ? (ngx_uint_t) cm->defaults.max_workers : cm->workers;
-    rec->batch_size = cm->defaults.batch_size > 0
-                      ? (ngx_uint_t) cm->defaults.batch_size : 1;
-    rec->max_batch_delay = cm->defaults.max_batch_delay >= 0
-                           ? (ngx_uint_t) cm->defaults.max_batch_delay : 100;
-    rec->response_timeout = cm->defaults.response_timeout > 0
-                            ? (ngx_uint_t) cm->defaults.response_timeout
-                            : 120;
+    ngx_http_torchserve_record_settings(rec, &cm->given, &cm->defaults, 1);
+
     rec->options = cm->options;
     rec->options.device = NULL;
     rec->from_config = 1;
-
-    /* directive parameters beat model-config.yaml */
-    if (cm->batch_size > 0) {
-        rec->batch_size = cm->batch_size;
-    }
-
-    if (cm->max_batch_delay >= 0) {
-        rec->max_batch_delay = cm->max_batch_delay;
-    }
-
-    rec->job_queue_size = cm->job_queue_size > 0 ? cm->job_queue_size : 100;
-
-    if (cm->response_timeout > 0) {
-        rec->response_timeout = cm->response_timeout;
-    }
 }
 
 

@@ -454,6 +454,14 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
         return NGX_ERROR;
     }
 
+    if (rec->device[0] != '\0'
+        && !ts_device_valid((char *) rec->device, ngx_strlen(rec->device)))
+    {
+        snprintf(err, errlen, "model \"%s\" has an invalid device \"%s\": "
+                 TS_DEVICE_RULE, rec->name, rec->device);
+        return NGX_ERROR;
+    }
+
     /* the same ranges as nginx.conf and the API */
     if (ngx_http_torchserve_param_check(
             ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WORKERS),

@@ -514,6 +514,38 @@ ts_torch_set_executor(int profiling, int optimize) noexcept
 
 
 int
+ts_device_valid(const char *dev, size_t len) noexcept
+{
+    size_t  i;
+
+    if (len == 3 && memcmp(dev, "cpu", 3) == 0) {
+        return 1;
+    }
+
+    if (len < 4 || memcmp(dev, "cuda", 4) != 0) {
+        return 0;
+    }
+
+    if (len == 4) {
+        return 1;
+    }
+
+    /* "cuda:N": an index of at most 4 digits */
+    if (dev[4] != ':' || len == 5 || len > 9) {
+        return 0;
+    }
+
+    for (i = 5; i < len; i++) {
+        if (dev[i] < '0' || dev[i] > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+int
 ts_torch_cuda_available(void) noexcept
 {
     try {
@@ -534,7 +566,13 @@ ts_model_load(const void *buf, size_t len, const char *device, char *err,
                                                                : device;
     torch::Device  target(torch::kCPU);
 
-    if (dev.compare(0, 4, "cuda") == 0) {
+    if (!ts_device_valid(dev.data(), dev.size())) {
+        ts_set_err(err, errlen, ("unknown device \"" + dev + "\": "
+                                 TS_DEVICE_RULE).c_str());
+        return nullptr;
+    }
+
+    if (dev != "cpu") {
         if (!torch::cuda::is_available()) {
             ts_set_err(err, errlen,
                        ("device \"" + dev + "\" was asked for, but CUDA is "
@@ -554,12 +592,6 @@ ts_model_load(const void *buf, size_t len, const char *device, char *err,
                         + " CUDA device(s) visible").c_str());
             return nullptr;
         }
-
-    } else if (dev != "cpu") {
-        ts_set_err(err, errlen,
-                   ("unknown device \"" + dev
-                    + "\": use cpu, cuda or cuda:N").c_str());
-        return nullptr;
     }
 
     std::istringstream  in(std::string(static_cast<const char *>(buf), len));

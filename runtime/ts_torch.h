@@ -84,6 +84,11 @@ int ts_torch_set_intra_op_threads(int n, char *err, size_t errlen)
  */
 void ts_torch_set_executor(int profiling, int optimize) TS_NOEXCEPT;
 
+#define TS_DEVICE_RULE  "use cpu, cuda or cuda:N"
+
+/* 1 if dev (len bytes) names a device as TS_DEVICE_RULE says */
+int ts_device_valid(const char *dev, size_t len) TS_NOEXCEPT;
+
 /* 1 when libtorch can use CUDA here (built with it and a device found) */
 int ts_torch_cuda_available(void) TS_NOEXCEPT;
 
