@@ -240,6 +240,85 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
+/*
+ * The records asked for, copied under the zone's mutex so that they are
+ * rendered after it (JSON, and kill() to find the processes still
+ * alive): the lock covers only the lookup, as in limit_req.
+ */
+static ngx_int_t
+ngx_http_torchserve_describe_copy(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_uint_t all, ngx_http_torchserve_record_t **copies,
+    ngx_uint_t *n, ngx_uint_t *name_found)
+{
+    ngx_int_t                      rc;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_name_t    *named;
+    ngx_http_torchserve_record_t  *rec;
+
+    *n = 0;
+    *copies = NULL;
+    rc = NGX_OK;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    named = ngx_http_torchserve_name_find(&tmcf->sh->names, name);
+    *name_found = (named != NULL);
+
+    if (named == NULL) {
+        goto done;
+    }
+
+    if (!all) {
+        rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
+                                                     name_found);
+        *n = (rec != NULL);
+
+    } else {
+        rec = NULL;
+
+        for (q = ngx_queue_head(&named->versions);
+             q != ngx_queue_sentinel(&named->versions);
+             q = ngx_queue_next(q))
+        {
+            (*n)++;
+        }
+    }
+
+    if (*n == 0) {
+        goto done;
+    }
+
+    *copies = ngx_palloc(r->pool, *n * sizeof(ngx_http_torchserve_record_t));
+    if (*copies == NULL) {
+        rc = NGX_ERROR;
+        goto done;
+    }
+
+    if (rec != NULL) {
+        ngx_memcpy(*copies, rec, sizeof(ngx_http_torchserve_record_t));
+        goto done;
+    }
+
+    i = 0;
+
+    for (q = ngx_queue_head(&named->versions);
+         q != ngx_queue_sentinel(&named->versions);
+         q = ngx_queue_next(q))
+    {
+        ngx_memcpy(&(*copies)[i++],
+                   ngx_queue_data(q, ngx_http_torchserve_record_t, sibling),
+                   sizeof(ngx_http_torchserve_record_t));
+    }
+
+done:
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+    return rc;
+}
+
+
 ngx_int_t
 ngx_http_torchserve_describe(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
@@ -248,56 +327,19 @@ ngx_http_torchserve_describe(ngx_http_request_t *r,
     json_t                        *arr;
     ngx_str_t                      bad;
     ngx_uint_t                     i, n, name_found;
-    ngx_queue_t                   *q;
-    ngx_http_torchserve_record_t  *rec, *copies;
+    ngx_http_torchserve_record_t  *copies;
     static const char             *names[] = { "customized", NULL };
 
     if (ngx_http_torchserve_check_args(r, NULL, names, &bad) != NGX_OK) {
         return ngx_http_torchserve_unknown_param(r, &bad);
     }
 
-    /*
-     * The records are copied under the zone's mutex and rendered after
-     * it (JSON, and kill() to find the processes still alive): the lock
-     * covers only the lookup, as in limit_req.
-     */
-    ngx_shmtx_lock(&tmcf->shpool->mutex);
-
-    n = ngx_http_torchserve_records_count_locked(tmcf);
-    name_found = 0;
-
-    copies = ngx_palloc(r->pool,
-                        (n + 1) * sizeof(ngx_http_torchserve_record_t));
-    if (copies == NULL) {
-        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+    if (ngx_http_torchserve_describe_copy(r, tmcf, name, version, all,
+                                          &copies, &n, &name_found)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    n = 0;
-
-    if (!all) {
-        rec = ngx_http_torchserve_record_find_locked(tmcf, name, version,
-                                                     &name_found);
-        if (rec != NULL) {
-            ngx_memcpy(&copies[n++], rec, sizeof(*rec));
-        }
-
-    } else {
-        for (q = ngx_queue_head(&tmcf->sh->records);
-             q != ngx_queue_sentinel(&tmcf->sh->records);
-             q = ngx_queue_next(q))
-        {
-            rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-            if (ngx_strlen(rec->name) == name->len
-                && ngx_strncmp(rec->name, name->data, name->len) == 0)
-            {
-                ngx_memcpy(&copies[n++], rec, sizeof(*rec));
-            }
-        }
-    }
-
-    ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "torchserve: describe \"%V\": %ui record(s)", name, n);

@@ -96,9 +96,29 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     m->status = NGX_HTTP_TORCHSERVE_UNLOADED;
     ngx_queue_init(&m->waiters);
 
+    m->named = ngx_http_torchserve_name_add(&tmcf->local_names, &m->name,
+                                            NULL);
+    if (m->named == NULL) {
+        ngx_destroy_pool(pool);
+        return NULL;
+    }
+
+    ngx_http_torchserve_name_link(m->named, &m->sibling);
     ngx_queue_insert_tail(&tmcf->local, &m->queue);
 
     return m;
+}
+
+
+/* out of the lookups by name: no new request finds it */
+static void
+ngx_http_torchserve_model_unname(ngx_http_torchserve_model_t *m)
+{
+    if (m->named != NULL) {
+        ngx_http_torchserve_name_unlink(&m->tmcf->local_names, m->named,
+                                        &m->sibling, NULL);
+        m->named = NULL;
+    }
 }
 
 
@@ -114,6 +134,7 @@ ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
     }
 
     ngx_queue_remove(&m->queue);
+    ngx_http_torchserve_model_unname(m);
 
     if (m->servable != NULL) {
         ts_servable_free(m->servable);
@@ -201,6 +222,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
 
         if (!found) {
             m->removed = 1;
+            ngx_http_torchserve_model_unname(m);
             ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
                           "torchserve: model \"%V\" version \"%V\" "
                           "unregistered", &m->name, &m->version);
@@ -538,6 +560,7 @@ ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf)
                           "still in use by a thread at exit: not freed",
                           &m->name, &m->version);
             ngx_queue_remove(&m->queue);
+            ngx_http_torchserve_model_unname(m);
             continue;
         }
 
@@ -578,24 +601,23 @@ ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
 {
     ngx_queue_t                  *q;
+    ngx_http_torchserve_name_t   *n;
     ngx_http_torchserve_model_t  *m;
 
-    *name_found = 0;
+    /* removed models are out of the index */
+    n = ngx_http_torchserve_name_find(&tmcf->local_names, name);
 
-    for (q = ngx_queue_head(&tmcf->local);
-         q != ngx_queue_sentinel(&tmcf->local);
+    *name_found = (n != NULL);
+
+    if (n == NULL) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&n->versions);
+         q != ngx_queue_sentinel(&n->versions);
          q = ngx_queue_next(q))
     {
-        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
-
-        if (m->removed
-            || m->name.len != name->len
-            || ngx_strncmp(m->name.data, name->data, name->len) != 0)
-        {
-            continue;
-        }
-
-        *name_found = 1;
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, sibling);
 
         if (version->len == 0) {
             if (m->is_default) {

@@ -493,6 +493,8 @@ ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
     }
 
     ngx_queue_init(&tmcf->local);
+    ngx_http_torchserve_names_init(&tmcf->local_names,
+                                   &tmcf->local_sentinel);
     tmcf->local_generation = 0;
 
     ngx_http_torchserve_models_sync(cycle, tmcf, 1);

@@ -6,6 +6,7 @@
  *   _model_conf.c  torchserve_model and nginx -t's archive checks
  *   _models.c      this process's table of models, loads and reconcile
  *   _registry.c    the shared zone: records, generation, nginx.conf sync
+ *   _index.c       models by name (an rbtree of names), records by id
  *   _state.c       torchserve_state: the registry in a file
  *   _handler.c     the inference location: /ping, /predictions
  *   _batch.c       per-model queues, batches in the thread pool
@@ -125,6 +126,13 @@ typedef struct {
 } ngx_http_torchserve_conf_model_t;
 
 
+/* a model's name and the queue of its versions (_index.c) */
+typedef struct {
+    ngx_str_node_t                   sn;        /* the name follows it */
+    ngx_queue_t                      versions;
+} ngx_http_torchserve_name_t;
+
+
 /* one worker process's copy of a model, as the registry shows it */
 typedef struct {
     ngx_pid_t                        pid;
@@ -161,7 +169,10 @@ typedef struct {
  * pointer into a process's heap.  Changed under the zone's mutex.
  */
 typedef struct {
-    ngx_queue_t                      queue;
+    ngx_queue_t                      queue;     /* every record, in order */
+    ngx_queue_t                      sibling;   /* in named->versions */
+    ngx_http_torchserve_name_t      *named;
+    ngx_rbtree_node_t                id_node;   /* key: id */
     ngx_uint_t                       id;
     u_char                           name[NGX_HTTP_TORCHSERVE_NAME_LEN];
     u_char                           version[NGX_HTTP_TORCHSERVE_VERSION_LEN];
@@ -194,6 +205,10 @@ typedef struct {
     ngx_atomic_t                     requests_4xx;
     ngx_atomic_t                     requests_5xx;
     ngx_queue_t                      records;
+    ngx_rbtree_t                     names;     /* of the records */
+    ngx_rbtree_node_t                names_sentinel;
+    ngx_rbtree_t                     ids;
+    ngx_rbtree_node_t                ids_sentinel;
     ngx_uint_t                       next_id;
 } ngx_http_torchserve_shctx_t;
 
@@ -205,6 +220,8 @@ typedef struct ngx_http_torchserve_main_conf_s
 /* this worker process's model, reconciled with its registry record */
 typedef struct {
     ngx_queue_t                      queue;
+    ngx_queue_t                      sibling;       /* in named->versions */
+    ngx_http_torchserve_name_t      *named;         /* NULL once removed */
     ngx_pool_t                      *pool;          /* the entry's own */
     ngx_http_torchserve_main_conf_t *tmcf;
     ngx_uint_t                       id;
@@ -260,6 +277,8 @@ struct ngx_http_torchserve_main_conf_s {
 
     /* this worker process */
     ngx_queue_t                      local;    /* _model_t */
+    ngx_rbtree_t                     local_names;
+    ngx_rbtree_node_t                local_sentinel;
     ngx_atomic_uint_t                local_generation;
     ngx_event_t                      sync_timer;
 };
@@ -398,7 +417,8 @@ ngx_http_torchserve_record_t *ngx_http_torchserve_record_find_locked(
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_by_id_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
 ngx_http_torchserve_record_t *ngx_http_torchserve_record_add_locked(
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_log_t *log);
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_str_t *name,
+    ngx_str_t *version, ngx_log_t *log);
 void ngx_http_torchserve_record_settings(ngx_http_torchserve_record_t *rec,
     const ngx_http_torchserve_settings_t *given,
     const ngx_http_torchserve_settings_t *yaml, ngx_uint_t default_workers);
@@ -516,6 +536,19 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
     ngx_uint_t max);
+
+/* _index.c */
+void ngx_http_torchserve_names_init(ngx_rbtree_t *tree,
+    ngx_rbtree_node_t *sentinel);
+ngx_http_torchserve_name_t *ngx_http_torchserve_name_find(ngx_rbtree_t *tree,
+    ngx_str_t *name);
+ngx_http_torchserve_name_t *ngx_http_torchserve_name_add(ngx_rbtree_t *tree,
+    ngx_str_t *name, ngx_slab_pool_t *shpool);
+void ngx_http_torchserve_name_link(ngx_http_torchserve_name_t *n,
+    ngx_queue_t *version);
+void ngx_http_torchserve_name_unlink(ngx_rbtree_t *tree,
+    ngx_http_torchserve_name_t *n, ngx_queue_t *version,
+    ngx_slab_pool_t *shpool);
 
 /* _reply.c */
 ngx_int_t ngx_http_torchserve_send(ngx_http_request_t *r, ngx_uint_t status,

@@ -588,7 +588,8 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
                 version, name);
     }
 
-    rec = ngx_http_torchserve_record_add_locked(tmcf, r->connection->log);
+    rec = ngx_http_torchserve_record_add_locked(tmcf, name, version,
+                                                r->connection->log);
     if (rec == NULL) {
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
         return ngx_http_torchserve_send_error(r, 507,
@@ -597,9 +598,6 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
                 &tmcf->shm_zone->shm.name);
     }
 
-    ngx_http_torchserve_strlcpy(rec->name, name, sizeof(rec->name));
-    ngx_http_torchserve_strlcpy(rec->version, version,
-                                sizeof(rec->version));
     ngx_http_torchserve_strlcpy(rec->url, &reg->url, sizeof(rec->url));
     ngx_http_torchserve_strlcpy(rec->path, &reg->path, sizeof(rec->path));
     ngx_cpystrn(rec->handler, (u_char *) reg->m_handler,

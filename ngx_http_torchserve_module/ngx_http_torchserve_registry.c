@@ -165,6 +165,10 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     tmcf->shpool->data = tmcf->sh;
 
     ngx_queue_init(&tmcf->sh->records);
+    ngx_http_torchserve_names_init(&tmcf->sh->names,
+                                   &tmcf->sh->names_sentinel);
+    ngx_rbtree_init(&tmcf->sh->ids, &tmcf->sh->ids_sentinel,
+                    ngx_rbtree_insert_value);
     tmcf->sh->generation = 1;
     tmcf->sh->state_written = 0;
     tmcf->sh->next_id = 1;
@@ -224,51 +228,27 @@ ngx_http_torchserve_records_count_locked(
 }
 
 
-/* a process's model still in the registry?  NULL once unregistered */
-ngx_http_torchserve_record_t *
-ngx_http_torchserve_record_by_id_locked(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_uint_t id)
-{
-    ngx_queue_t                   *q;
-    ngx_http_torchserve_record_t  *rec;
-
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-        if (rec->id == id) {
-            return rec;
-        }
-    }
-
-    return NULL;
-}
-
-
 ngx_http_torchserve_record_t *
 ngx_http_torchserve_record_find_locked(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_str_t *name, ngx_str_t *version, ngx_uint_t *name_found)
 {
     ngx_queue_t                   *q;
+    ngx_http_torchserve_name_t    *n;
     ngx_http_torchserve_record_t  *rec;
 
-    *name_found = 0;
+    n = ngx_http_torchserve_name_find(&tmcf->sh->names, name);
 
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
+    *name_found = (n != NULL);
+
+    if (n == NULL) {
+        return NULL;
+    }
+
+    for (q = ngx_queue_head(&n->versions);
+         q != ngx_queue_sentinel(&n->versions);
          q = ngx_queue_next(q))
     {
-        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-        if (ngx_strlen(rec->name) != name->len
-            || ngx_strncmp(rec->name, name->data, name->len) != 0)
-        {
-            continue;
-        }
-
-        *name_found = 1;
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, sibling);
 
         if (version == NULL || version->len == 0) {
             if (rec->is_default) {
@@ -288,15 +268,23 @@ ngx_http_torchserve_record_find_locked(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
+/* a new record for name and version, in every index; NULL: zone full */
 ngx_http_torchserve_record_t *
 ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_log_t *log)
+    ngx_str_t *name, ngx_str_t *version, ngx_log_t *log)
 {
+    ngx_http_torchserve_name_t    *n;
     ngx_http_torchserve_record_t  *rec;
 
     rec = ngx_slab_calloc_locked(tmcf->shpool,
                                  sizeof(ngx_http_torchserve_record_t));
-    if (rec == NULL) {
+    n = ngx_http_torchserve_name_add(&tmcf->sh->names, name, tmcf->shpool);
+
+    if (rec == NULL || n == NULL) {
+        if (rec != NULL) {
+            ngx_slab_free_locked(tmcf->shpool, rec);
+        }
+
         ngx_log_error(NGX_LOG_ALERT, log, 0,
                       "torchserve zone \"%V\" is full: raise its size with "
                       "torchserve_zone %V:SIZE (each model takes about "
@@ -307,7 +295,9 @@ ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
         return NULL;
     }
 
-    rec->id = tmcf->sh->next_id++;
+    ngx_http_torchserve_strlcpy(rec->name, name, sizeof(rec->name));
+    ngx_http_torchserve_strlcpy(rec->version, version, sizeof(rec->version));
+
     rec->registered_ms = (uint64_t) ngx_time() * 1000
                          + (ngx_timeofday())->msec;
     rec->options.input_ndim = -1;
@@ -315,8 +305,27 @@ ngx_http_torchserve_record_add_locked(ngx_http_torchserve_main_conf_t *tmcf,
     rec->job_queue_size = 100;
 
     ngx_queue_insert_tail(&tmcf->sh->records, &rec->queue);
+    ngx_http_torchserve_name_link(n, &rec->sibling);
+    rec->named = n;
+
+    rec->id = tmcf->sh->next_id++;
+    rec->id_node.key = rec->id;
+    ngx_rbtree_insert(&tmcf->sh->ids, &rec->id_node);
 
     return rec;
+}
+
+
+/* a new id: every worker process loads the record again */
+static void
+ngx_http_torchserve_record_renumber_locked(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec)
+{
+    ngx_rbtree_delete(&tmcf->sh->ids, &rec->id_node);
+
+    rec->id = tmcf->sh->next_id++;
+    rec->id_node.key = rec->id;
+    ngx_rbtree_insert(&tmcf->sh->ids, &rec->id_node);
 }
 
 
@@ -325,27 +334,27 @@ void
 ngx_http_torchserve_record_remove_locked(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_record_t *rec)
 {
-    ngx_uint_t                     was_default;
     ngx_queue_t                   *q;
     ngx_http_torchserve_record_t  *other;
 
-    was_default = rec->is_default;
-
-    ngx_queue_remove(&rec->queue);
-
-    if (was_default) {
-        for (q = ngx_queue_head(&tmcf->sh->records);
-             q != ngx_queue_sentinel(&tmcf->sh->records);
+    if (rec->is_default) {
+        for (q = ngx_queue_head(&rec->named->versions);
+             q != ngx_queue_sentinel(&rec->named->versions);
              q = ngx_queue_next(q))
         {
-            other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+            other = ngx_queue_data(q, ngx_http_torchserve_record_t, sibling);
 
-            if (ngx_strcmp(other->name, rec->name) == 0) {
+            if (other != rec) {
                 other->is_default = 1;
                 break;
             }
         }
     }
+
+    ngx_queue_remove(&rec->queue);
+    ngx_rbtree_delete(&tmcf->sh->ids, &rec->id_node);
+    ngx_http_torchserve_name_unlink(&tmcf->sh->names, rec->named,
+                                    &rec->sibling, tmcf->shpool);
 
     ngx_slab_free_locked(tmcf->shpool, rec);
 }
@@ -495,15 +504,16 @@ ngx_http_torchserve_sync_config_locked(ngx_log_t *log,
                               sizeof(ts_load_options_t)) != 0
                 || !rec->from_config)
             {
-                /* changed: a new id makes every worker load it again */
-                rec->id = tmcf->sh->next_id++;
+                /* changed: every worker loads it again */
+                ngx_http_torchserve_record_renumber_locked(tmcf, rec);
             }
 
             ngx_http_torchserve_record_from_conf(rec, &cm[i]);
             continue;
         }
 
-        rec = ngx_http_torchserve_record_add_locked(tmcf, log);
+        rec = ngx_http_torchserve_record_add_locked(tmcf, &cm[i].name,
+                                                    &cm[i].version, log);
         if (rec == NULL) {
             continue;
         }
@@ -522,18 +532,13 @@ ngx_http_torchserve_sync_config_locked(ngx_log_t *log,
         rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
         has_default = 0;
 
-        for (next = ngx_queue_head(&tmcf->sh->records);
-             next != ngx_queue_sentinel(&tmcf->sh->records);
+        for (next = ngx_queue_head(&rec->named->versions);
+             next != ngx_queue_sentinel(&rec->named->versions);
              next = ngx_queue_next(next))
         {
             other = ngx_queue_data(next, ngx_http_torchserve_record_t,
-                                   queue);
-            if (ngx_strcmp(other->name, rec->name) == 0
-                && other->is_default)
-            {
-                has_default = 1;
-                break;
-            }
+                                   sibling);
+            has_default |= other->is_default;
         }
 
         if (!has_default) {

@@ -123,9 +123,8 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
     u_char                         msg[NGX_MAX_ERROR_STR];
     u_char                         path[NGX_HTTP_TORCHSERVE_PATH_LEN];
     ngx_str_t                      bad;
-    ngx_uint_t                     name_found, others;
-    ngx_queue_t                   *q;
-    ngx_http_torchserve_record_t  *rec, *other;
+    ngx_uint_t                     name_found;
+    ngx_http_torchserve_record_t  *rec;
     static const char             *names[] = { "synchronous", "timeout",
                                                NULL };
 
@@ -143,16 +142,11 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
                                                    name_found);
     }
 
-    others = 0;
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
+    /* the default goes last: another version must be made default first */
+    if (rec->is_default
+        && ngx_queue_next(ngx_queue_head(&rec->named->versions))
+           != ngx_queue_sentinel(&rec->named->versions))
     {
-        other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-        others += (other != rec && ngx_strcmp(other->name, rec->name) == 0);
-    }
-
-    if (rec->is_default && others > 0) {
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
         return ngx_http_torchserve_send_error(r, NGX_HTTP_FORBIDDEN,
                    "InvalidModelVersionException",
@@ -217,15 +211,12 @@ ngx_http_torchserve_set_default(ngx_http_request_t *r,
                    version, name);
     }
 
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
+    for (q = ngx_queue_head(&rec->named->versions);
+         q != ngx_queue_sentinel(&rec->named->versions);
          q = ngx_queue_next(q))
     {
-        other = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-
-        if (ngx_strcmp(other->name, rec->name) == 0) {
-            other->is_default = (other == rec);
-        }
+        other = ngx_queue_data(q, ngx_http_torchserve_record_t, sibling);
+        other->is_default = (other == rec);
     }
 
     ngx_http_torchserve_registry_changed_locked(tmcf);

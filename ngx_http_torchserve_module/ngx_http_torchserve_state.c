@@ -562,13 +562,18 @@ ngx_http_torchserve_state_load_locked(ngx_log_t *log,
             continue;
         }
 
-        rec = ngx_http_torchserve_record_add_locked(tmcf, log);
+        rec = ngx_http_torchserve_record_add_locked(tmcf, &name, &version,
+                                                    log);
         if (rec == NULL) {
             break;
         }
 
-        recs[i].id = rec->id;
+        /* the file's settings; the zone's links, id and time stay */
         recs[i].queue = rec->queue;
+        recs[i].sibling = rec->sibling;
+        recs[i].named = rec->named;
+        recs[i].id_node = rec->id_node;
+        recs[i].id = rec->id;
         recs[i].registered_ms = rec->registered_ms;
         ngx_memcpy(rec, &recs[i], sizeof(ngx_http_torchserve_record_t));
     }
