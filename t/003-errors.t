@@ -11,23 +11,11 @@ plan tests => repeat_each() * (blocks() * 3 + 6);
 no_shuffle();
 no_root_location();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->http_config) {
-        $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar input_shape=64;
-    torchserve_model raw digits.mar;
-    torchserve_model idle digits.mar workers=0;
-_EOC_
-    }
-
-    if (!defined $block->config) {
-        $block->set_value("config",
-                          "location / { torchserve_inference; }");
-    }
-});
+add_block_defaults(
+    http_config => models_config("digits digits.mar input_shape=64",
+                                 "raw digits.mar",
+                                 "idle digits.mar workers=0"),
+    config      => "location / { torchserve_inference; }");
 
 run_tests();
 

@@ -17,25 +17,11 @@ no_root_location();
 
 our $Sample = sample(0);
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar input_shape=64;
-_EOC_
-
-    $block->set_value("config", <<"_EOC_"
-    location = /fan.html {
-        ssi on;
-    }
-_EOC_
-        . post_location("/one", "/predictions/digits", $Sample) . <<"_EOC_");
-    location / {
-        torchserve_inference;
-    }
-_EOC_
-});
+add_block_defaults(
+    http_config => models_config("digits digits.mar input_shape=64"),
+    config      => "    location = /fan.html { ssi on; }\n"
+                   . post_location("/one", "/predictions/digits", $Sample)
+                   . "    location / { torchserve_inference; }\n");
 
 run_tests();
 
@@ -43,7 +29,7 @@ __DATA__
 
 === TEST 1: 200 sequential requests
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/one" wait="yes" -->' x 200)
+main::fan_out("fan.html", 200, "/one", 1)
 --- request
 GET /fan.html
 --- response_body_filters eval
@@ -57,7 +43,7 @@ close
 
 === TEST 2: 50 concurrent requests
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/one" -->' x 50)
+main::fan_out("fan.html", 50, "/one")
 --- request
 GET /fan.html
 --- response_body_filters eval

@@ -18,29 +18,12 @@ no_root_location();
 
 our $Sample = sample(1);
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar input_shape=64;
-_EOC_
-
-    $block->set_value("config", <<"_EOC_"
-    location = /fan.html {
-        ssi on;
-    }
-_EOC_
-        . post_location("/one", "/predictions/digits", $Sample) . <<"_EOC_");
-    location / {
-        torchserve_inference;
-    }
-_EOC_
-
-    $block->set_value("user_files",
-        ">>> fan.html\n"
-        . ('<!--# include virtual="/one" wait="yes" -->' x 3000));
-});
+add_block_defaults(
+    http_config => models_config("digits digits.mar input_shape=64"),
+    config      => "    location = /fan.html { ssi on; }\n"
+                   . post_location("/one", "/predictions/digits", $Sample)
+                   . "    location / { torchserve_inference; }\n",
+    user_files  => fan_out("fan.html", 3000, "/one", 1));
 
 run_tests();
 

@@ -21,12 +21,9 @@ our $S0 = sample(0);
 add_block_preprocessor(sub {
     my $block = shift;
 
-    if (!defined $block->http_config) {
-        $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar input_shape=64;
-_EOC_
-    }
+    $block->set_value("http_config",
+                      models_config("digits digits.mar input_shape=64"))
+        unless defined $block->http_config;
 
     if (!defined $block->config) {
         $block->set_value("config", <<"_EOC_"
@@ -49,9 +46,8 @@ _EOC_
     }
 
     $block->set_value("user_files",
-        ">>> fan.html\n" . ('<!--# include virtual="/one" -->' x 50)
-        . "\n>>> race.html\n"
-        . ('<!--# include virtual="/register" -->' x 2));
+        fan_out("fan.html", 50, "/one") . "\n"
+        . fan_out("race.html", 2, "/register"));
 
     if (!defined $block->no_error_log) {
         $block->set_value("no_error_log", "[crit]");

@@ -26,20 +26,9 @@ our $S0 = sample(0);
     close $fh;
 }
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->config) {
-        $block->set_value("config", <<'_EOC_');
-    location /models { torchserve_management; }
-    location / { torchserve_inference; }
-_EOC_
-    }
-
-    if (!defined $block->no_error_log) {
-        $block->set_value("no_error_log", "[crit]");
-    }
-});
+add_block_defaults(
+    config       => $ApiLocations,
+    no_error_log => "[crit]");
 
 run_tests();
 

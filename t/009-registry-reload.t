@@ -23,12 +23,8 @@ our $S0 = sample(0);
 add_block_preprocessor(sub {
     my $block = shift;
 
-    if (!defined $block->http_config) {
-        $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar;
-_EOC_
-    }
+    $block->set_value("http_config", models_config("digits digits.mar"))
+        unless defined $block->http_config;
 
     $block->set_value("config", <<"_EOC_"
     location /models { torchserve_management; }
@@ -39,9 +35,7 @@ _EOC_
     location / { torchserve_inference; }
 _EOC_
 
-    $block->set_value("user_files",
-        ">>> fan.html\n"
-        . ('<!--# include virtual="/one" wait="yes" -->' x 2000));
+    $block->set_value("user_files", fan_out("fan.html", 2000, "/one", 1));
 
     if (!defined $block->no_error_log) {
         $block->set_value("no_error_log", "[error]");

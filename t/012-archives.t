@@ -15,20 +15,9 @@ no_root_location();
 
 our $S0 = sample(0);
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->config) {
-        $block->set_value("config", <<'_EOC_');
-    location /models { torchserve_management; }
-    location / { torchserve_inference; }
-_EOC_
-    }
-
-    if (!defined $block->no_error_log && !defined $block->must_die) {
-        $block->set_value("no_error_log", "[error]");
-    }
-});
+add_block_defaults(
+    config       => $ApiLocations,
+    no_error_log => "[error]");
 
 run_tests();
 

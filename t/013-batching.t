@@ -50,7 +50,7 @@ __DATA__
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s;
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 8)
+main::fan_out("fan.html", 8, "/good")
 --- response_body_filters eval
 main::close_to_each("digits", 0, 8)
 --- response_body
@@ -68,7 +68,7 @@ torchserve: model "digits": batch of 4
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar batch_size=8 max_batch_delay=200ms;
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 3)
+main::fan_out("fan.html", 3, "/good")
 --- response_body_filters eval
 main::close_to_each("digits", 0, 3)
 --- response_body
@@ -101,7 +101,7 @@ torchserve: model "digits": batch of 4
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar batch_size=8 max_batch_delay=500ms job_queue_size=2;
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/good" -->' x 4)
+main::fan_out("fan.html", 4, "/good")
 --- response_body_like: ^(?=(?:.*?"code": 503,\n  "type": "ServiceUnavailableException"){2})(?!(?:.*?"code": 503){3})(?=(?:.*?\[\n  0\.99968){2})
 --- grep_error_log eval
 qr/torchserve: model "digits": batch of \d+/
@@ -193,7 +193,7 @@ second describe arrives (limit_req holds it back 500 ms).
     }
 " . main::post_location("/slow1500", "/predictions/slow", "[1500]")
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/slow1500" -->' x 3)
+main::fan_out("fan.html", 3, "/slow1500")
 . ('<!--# include virtual="/later" -->' x 2)
 --- response_body_like eval
 qr/^(?:1500\.0\n?){3}\[.*"jobQueueStatus": \{\s*"remainingCapacity": 98,\s*"pendingRequests": 2\s*\}/s

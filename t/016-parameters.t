@@ -15,25 +15,10 @@ plan tests => repeat_each() * (blocks() * 3 - 1);
 no_shuffle();
 no_root_location();
 
-add_block_preprocessor(sub {
-    my $block = shift;
-
-    if (!defined $block->http_config) {
-        $block->set_value("http_config", <<'_EOC_');
-    torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar;
-_EOC_
-    }
-
-    $block->set_value("config", <<'_EOC_');
-    location /models { torchserve_management; }
-    location / { torchserve_inference; }
-_EOC_
-
-    if (!defined $block->must_die && !defined $block->no_error_log) {
-        $block->set_value("no_error_log", "[error]");
-    }
-});
+add_block_defaults(
+    http_config  => models_config("digits digits.mar"),
+    config       => $ApiLocations,
+    no_error_log => "[error]");
 
 run_tests();
 

@@ -59,7 +59,7 @@ The slow forward runs from 0.1 s to about 1.2 s; the fan-out's 40 scale
 calls come at 0.5 s: the first write waits for the thread, the other
 changes are coalesced into one more.
 --- user_files eval
-">>> fan.html\n" . ('<!--# include virtual="/scale2" -->' x 40)
+main::fan_out("fan.html", 40, "/scale2")
 --- init
 main::requests_in_background([0.1,
     "POST /predictions/slow HTTP/1.0\r\nContent-Length: 6\r\n\r\n[1500]"]);

@@ -15,7 +15,8 @@ use Exporter 'import';
 
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
-                 requests_in_background);
+                 requests_in_background add_block_defaults models_config
+                 fan_out $ApiLocations);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -43,6 +44,41 @@ sub expected {
     my $v = $expected->{$key};
     die "no expected output '$key'\n" unless defined $v;
     return defined $index ? $v->[$index] : $v;
+}
+
+# nginx.conf text: the fixtures' store and these torchserve_model lines
+sub models_config {
+    return join '', "    torchserve_model_store \$TEST_NGINX_FIXTURES;\n",
+                    map { "    torchserve_model $_;\n" } @_;
+}
+
+# nginx.conf text: the Management API and the inference API
+our $ApiLocations = <<'_EOC_';
+    location /models { torchserve_management; }
+    location / { torchserve_inference; }
+_EOC_
+
+# a user file: an SSI page of N includes of VIRTUAL (WAIT: one at a time)
+sub fan_out {
+    my ($name, $n, $virtual, $wait) = @_;
+    my $attrs = $wait ? ' wait="yes"' : '';
+    return ">>> $name\n"
+           . ("<!--# include virtual=\"$virtual\"$attrs -->" x $n);
+}
+
+# a block preprocessor: each section a block leaves unset gets its
+# default (no_error_log none where the block expects nginx to die)
+sub add_block_defaults {
+    my (%default) = @_;
+    # Test::Nginx's own (CPAN's and t/lib's), called past its prototype
+    &Test::Nginx::Util::add_block_preprocessor(sub {
+        my $block = shift;
+        for my $section (sort keys %default) {
+            next if defined $block->$section;
+            next if $section eq 'no_error_log' && defined $block->must_die;
+            $block->set_value($section, $default{$section});
+        }
+    });
 }
 
 # nginx.conf text: "location = NAME" POSTs BODY to PATH on this test
