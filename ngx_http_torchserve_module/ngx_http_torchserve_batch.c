@@ -49,7 +49,7 @@ typedef struct {
     ngx_event_t                    running;
     ngx_uint_t                     n;
     ngx_http_torchserve_slot_t    *slots;
-    ts_request_t                  *reqs;       /* bodies: malloc'd copies */
+    ts_request_t                  *reqs;       /* bodies: ngx_alloc'd */
     uint64_t                       end_us;
 } ngx_http_torchserve_batch_t;
 
@@ -320,7 +320,7 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
 
     slot = &b->slots[i];
 
-    body = malloc(ctx->body_len + 1);
+    body = ngx_alloc(ctx->body_len + 1, ngx_cycle->log);
     if (body == NULL) {
         return NGX_ERROR;
     }
@@ -331,9 +331,11 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     }
 
     if (nfiles) {
-        slot->files = calloc(nfiles, sizeof(ngx_http_torchserve_file_part_t));
+        slot->files = ngx_calloc(nfiles
+                                 * sizeof(ngx_http_torchserve_file_part_t),
+                                 ngx_cycle->log);
         if (slot->files == NULL) {
-            free(body);
+            ngx_free(body);
             return NGX_ERROR;
         }
     }
@@ -471,7 +473,7 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
         ngx_http_set_log_request(c->log, r);
 
         /* the result moves to the request, which frees it */
-        free((void *) b->reqs[i].body);
+        ngx_free((void *) b->reqs[i].body);
         b->reqs[i].body = NULL;
         ctx->req = b->reqs[i];
         ngx_memzero(&b->reqs[i], sizeof(ts_request_t));
@@ -495,7 +497,7 @@ ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b)
     ngx_uint_t  i, k;
 
     for (i = 0; i < b->n; i++) {
-        free((void *) b->reqs[i].body);
+        ngx_free((void *) b->reqs[i].body);
         ts_request_clear(&b->reqs[i]);
 
         for (k = 0; k < b->slots[i].nfiles; k++) {
@@ -504,7 +506,9 @@ ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b)
             }
         }
 
-        free(b->slots[i].files);
+        if (b->slots[i].files != NULL) {
+            ngx_free(b->slots[i].files);
+        }
     }
 }
 

@@ -64,6 +64,14 @@ static const ngx_http_torchserve_uint_arg_t
 };
 
 
+static ngx_int_t ngx_http_torchserve_register_url(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_register_t *reg,
+    json_t *body);
+static ngx_int_t ngx_http_torchserve_register_args(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg, json_t *body);
+static ngx_int_t ngx_http_torchserve_register_post(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_register_t *reg);
 static char *ngx_http_torchserve_strdup_or_null(const char *s);
 static void ngx_http_torchserve_register_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_register_cleanup(void *data);
@@ -156,36 +164,13 @@ ngx_http_torchserve_register_body(ngx_http_request_t *r)
 }
 
 
-ngx_int_t
-ngx_http_torchserve_register(ngx_http_request_t *r,
-    ngx_http_torchserve_main_conf_t *tmcf, json_t *body)
+/* url: a file of the store, or a remote URL torchserve_allowed_urls allows */
+static ngx_int_t
+ngx_http_torchserve_register_url(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_register_t *reg,
+    json_t *body)
 {
-    ngx_int_t                        rc;
-    u_char                          *p;
-    size_t                           i;
-    ngx_str_t                        bad, runtime;
-    ngx_uint_t                      *value;
-    ngx_thread_task_t               *task;
-    ngx_pool_cleanup_t              *cln;
-    ngx_http_torchserve_register_t  *reg, **taskp;
-
-    const ngx_http_torchserve_uint_arg_t  *arg;
-    static const char               *names[] = {
-        "url", "model_name", "handler", "runtime", "batch_size",
-        "max_batch_delay", "initial_workers", "synchronous",
-        "response_timeout", "startup_timeout", "s3_sse_kms", NULL };
-
-    if (ngx_http_torchserve_check_args(r, body, names, &bad) != NGX_OK) {
-        return ngx_http_torchserve_unknown_param(r, &bad);
-    }
-
-    reg = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_register_t));
-    if (reg == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_http_torchserve_settings_init(&reg->given);
-    ngx_http_torchserve_settings_init(&reg->defaults);
+    size_t  i;
 
     if (ngx_http_torchserve_arg(r, body, "url", &reg->url) != NGX_OK) {
         return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
@@ -237,6 +222,20 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
         reg->remote = 1;
     }
 
+    return NGX_DECLINED;
+}
+
+
+/* the other arguments; unset ones come from model-config.yaml, defaults */
+static ngx_int_t
+ngx_http_torchserve_register_args(ngx_http_request_t *r,
+    ngx_http_torchserve_register_t *reg, json_t *body)
+{
+    ngx_int_t                              rc;
+    ngx_str_t                              runtime;
+    ngx_uint_t                            *value;
+    const ngx_http_torchserve_uint_arg_t  *arg;
+
     if (ngx_http_torchserve_arg(r, body, "runtime", &runtime) == NGX_OK
         && !ngx_http_torchserve_is(&runtime, "python")
         && !ngx_http_torchserve_is(&runtime, "python3")
@@ -246,7 +245,6 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
                    "Invalid RuntimeType value: %V", &runtime);
     }
 
-    /* unset parameters come from model-config.yaml, then defaults */
     for (arg = ngx_http_torchserve_register_uints; arg->name != NULL; arg++) {
         value = (ngx_uint_t *) ((u_char *) reg + arg->offset);
 
@@ -283,6 +281,20 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
                                              NGX_HTTP_TORCHSERVE_NAME_RULE);
     }
 
+    return NGX_DECLINED;
+}
+
+
+/* the archive is opened in the thread pool, never on the event loop */
+static ngx_int_t
+ngx_http_torchserve_register_post(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_register_t *reg)
+{
+    u_char                          *p;
+    ngx_thread_task_t               *task;
+    ngx_pool_cleanup_t              *cln;
+    ngx_http_torchserve_register_t **taskp;
+
     /* a remote archive is downloaded into the store under its name */
     if (!reg->remote) {
         reg->file = reg->url;
@@ -312,7 +324,6 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
 
     ngx_http_set_ctx(r, reg, ngx_http_torchserve_module);
 
-    /* the manifest is read in the thread pool, never on the event loop */
     task = ngx_thread_task_alloc(r->pool, sizeof(void *));
     if (task == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -339,6 +350,44 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
                              "the registration's archive");
 
     return NGX_DONE;
+}
+
+
+ngx_int_t
+ngx_http_torchserve_register(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *body)
+{
+    ngx_int_t                        rc;
+    ngx_str_t                        bad;
+    ngx_http_torchserve_register_t  *reg;
+    static const char               *names[] = {
+        "url", "model_name", "handler", "runtime", "batch_size",
+        "max_batch_delay", "initial_workers", "synchronous",
+        "response_timeout", "startup_timeout", "s3_sse_kms", NULL };
+
+    if (ngx_http_torchserve_check_args(r, body, names, &bad) != NGX_OK) {
+        return ngx_http_torchserve_unknown_param(r, &bad);
+    }
+
+    reg = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_register_t));
+    if (reg == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_torchserve_settings_init(&reg->given);
+    ngx_http_torchserve_settings_init(&reg->defaults);
+
+    rc = ngx_http_torchserve_register_url(r, tmcf, reg, body);
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_torchserve_register_args(r, reg, body);
+    }
+
+    if (rc == NGX_DECLINED) {
+        rc = ngx_http_torchserve_register_post(r, tmcf, reg);
+    }
+
+    return rc;
 }
 
 
