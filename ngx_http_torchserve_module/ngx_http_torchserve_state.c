@@ -341,78 +341,63 @@ ngx_http_torchserve_state_uint(json_t *m, const char *key, ngx_uint_t *dst,
 }
 
 
-/* one model of the state file into a record (not yet in the zone) */
+/* a record's strings in the state file, and where they go */
+typedef struct {
+    const char                   *key;
+    size_t                        offset;
+    size_t                        size;
+} ngx_http_torchserve_state_str_t;
+
+#define ngx_http_torchserve_rec_str(key, field)                              \
+    { key, offsetof(ngx_http_torchserve_record_t, field),                    \
+      sizeof(((ngx_http_torchserve_record_t *) 0)->field) }
+
+static const ngx_http_torchserve_state_str_t
+    ngx_http_torchserve_state_strs[] =
+{
+    ngx_http_torchserve_rec_str("modelName", name),
+    ngx_http_torchserve_rec_str("modelVersion", version),
+    ngx_http_torchserve_rec_str("modelUrl", url),
+    ngx_http_torchserve_rec_str("path", path),
+    ngx_http_torchserve_rec_str("handler", handler),
+    ngx_http_torchserve_rec_str("runtime", runtime),
+    ngx_http_torchserve_rec_str("device", device),
+    { NULL, 0, 0 }
+};
+
+
+/* its numbers, with the ranges nginx.conf and the API check them by */
+typedef struct {
+    const char                   *key;
+    size_t                        offset;
+    ngx_uint_t                    param;
+} ngx_http_torchserve_state_uint_t;
+
+static const ngx_http_torchserve_state_uint_t
+    ngx_http_torchserve_state_uints[] =
+{
+    { "minWorkers", offsetof(ngx_http_torchserve_record_t, min_workers),
+      NGX_HTTP_TORCHSERVE_P_WORKERS },
+    { "maxWorkers", offsetof(ngx_http_torchserve_record_t, max_workers),
+      NGX_HTTP_TORCHSERVE_P_WORKERS },
+    { "batchSize", offsetof(ngx_http_torchserve_record_t, batch_size),
+      NGX_HTTP_TORCHSERVE_P_BATCH_SIZE },
+    { "maxBatchDelay", offsetof(ngx_http_torchserve_record_t, max_batch_delay),
+      NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY },
+    { "responseTimeout",
+      offsetof(ngx_http_torchserve_record_t, response_timeout),
+      NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT },
+    { NULL, 0, 0 }
+};
+
+
+/* inputShape and inputDtype into rec->options */
 static ngx_int_t
-ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
+ngx_http_torchserve_state_input(json_t *m, ngx_http_torchserve_record_t *rec,
     char *err, size_t errlen)
 {
-    json_t      *shape, *v;
-    size_t       i;
-    ngx_uint_t   n;
-
-    if (!json_is_object(m)) {
-        snprintf(err, errlen, "a model is not an object");
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(rec, sizeof(ngx_http_torchserve_record_t));
-
-    if (ngx_http_torchserve_state_str(m, "modelName", rec->name,
-                                      sizeof(rec->name), err, errlen)
-        != NGX_OK
-        || ngx_http_torchserve_state_str(m, "modelVersion", rec->version,
-                                         sizeof(rec->version), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_str(m, "modelUrl", rec->url,
-                                         sizeof(rec->url), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_str(m, "path", rec->path,
-                                         sizeof(rec->path), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_str(m, "handler", rec->handler,
-                                         sizeof(rec->handler), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_str(m, "runtime", rec->runtime,
-                                         sizeof(rec->runtime), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_str(m, "device", rec->device,
-                                         sizeof(rec->device), err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "minWorkers", &rec->min_workers,
-                                          err, errlen) != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "maxWorkers", &rec->max_workers,
-                                          err, errlen) != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "batchSize", &rec->batch_size,
-                                          err, errlen) != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "maxBatchDelay",
-                                          &rec->max_batch_delay, err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "responseTimeout",
-                                          &rec->response_timeout, err, errlen)
-           != NGX_OK
-        || ngx_http_torchserve_state_uint(m, "warmup", &n, err, errlen)
-           != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    rec->options.warmup = (int) n;
-
-    /* absent from state files written before batching */
-    v = json_object_get(m, "jobQueueSize");
-    rec->job_queue_size = json_is_integer(v) && json_integer_value(v) > 0
-                          ? (ngx_uint_t) json_integer_value(v) : 100;
-
-    if (!json_is_boolean(json_object_get(m, "isDefault"))
-        || !json_is_boolean(json_object_get(m, "loadedAtStartup")))
-    {
-        snprintf(err, errlen, "\"isDefault\" or \"loadedAtStartup\" is "
-                 "missing or not a boolean");
-        return NGX_ERROR;
-    }
-
-    rec->is_default = json_is_true(json_object_get(m, "isDefault"));
-    rec->from_config = json_is_true(json_object_get(m, "loadedAtStartup"));
+    json_t  *shape, *v;
+    size_t   i;
 
     v = json_object_get(m, "inputDtype");
     if (!json_is_integer(v) || json_integer_value(v) < -1
@@ -442,6 +427,99 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
         rec->options.input_ndim = (int) i + 1;
     }
 
+    return NGX_OK;
+}
+
+
+/* one model of the state file into a record (not yet in the zone) */
+static ngx_int_t
+ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
+    char *err, size_t errlen)
+{
+    json_t                                  *v;
+    ngx_uint_t                               n, *dst;
+    const ngx_http_torchserve_state_str_t   *str;
+    const ngx_http_torchserve_state_uint_t  *num;
+
+    if (!json_is_object(m)) {
+        snprintf(err, errlen, "a model is not an object");
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(rec, sizeof(ngx_http_torchserve_record_t));
+
+    for (str = ngx_http_torchserve_state_strs; str->key != NULL; str++) {
+        if (ngx_http_torchserve_state_str(m, str->key,
+                                          (u_char *) rec + str->offset,
+                                          str->size, err, errlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    for (num = ngx_http_torchserve_state_uints; num->key != NULL; num++) {
+        dst = (ngx_uint_t *) ((u_char *) rec + num->offset);
+
+        if (ngx_http_torchserve_state_uint(m, num->key, dst, err, errlen)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_torchserve_param_check(
+                ngx_http_torchserve_param(num->param), *dst)
+            != NGX_OK)
+        {
+            snprintf(err, errlen, "model \"%s\" version \"%s\": \"%s\" is "
+                     "out of range", rec->name, rec->version, num->key);
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_torchserve_state_uint(m, "warmup", &n, err, errlen)
+        != NGX_OK
+        || ngx_http_torchserve_param_check(
+               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WARMUP), n)
+           != NGX_OK)
+    {
+        snprintf(err, errlen, "model \"%s\" version \"%s\": \"warmup\" is "
+                 "missing or out of range", rec->name, rec->version);
+        return NGX_ERROR;
+    }
+
+    rec->options.warmup = (int) n;
+
+    /* absent from state files written before batching */
+    v = json_object_get(m, "jobQueueSize");
+    rec->job_queue_size = json_is_integer(v) && json_integer_value(v) > 0
+                          ? (ngx_uint_t) json_integer_value(v) : 100;
+
+    if (ngx_http_torchserve_param_check(
+            ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE),
+            rec->job_queue_size)
+        != NGX_OK)
+    {
+        snprintf(err, errlen, "model \"%s\" version \"%s\": "
+                 "\"jobQueueSize\" is out of range", rec->name, rec->version);
+        return NGX_ERROR;
+    }
+
+    if (!json_is_boolean(json_object_get(m, "isDefault"))
+        || !json_is_boolean(json_object_get(m, "loadedAtStartup")))
+    {
+        snprintf(err, errlen, "\"isDefault\" or \"loadedAtStartup\" is "
+                 "missing or not a boolean");
+        return NGX_ERROR;
+    }
+
+    rec->is_default = json_is_true(json_object_get(m, "isDefault"));
+    rec->from_config = json_is_true(json_object_get(m, "loadedAtStartup"));
+
+    if (ngx_http_torchserve_state_input(m, rec, err, errlen) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_http_torchserve_valid_name(rec->name, ngx_strlen(rec->name))
         != NGX_OK
         || ngx_http_torchserve_valid_version(rec->version,
@@ -459,36 +537,6 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
     {
         snprintf(err, errlen, "model \"%s\" has an invalid device \"%s\": "
                  TS_DEVICE_RULE, rec->name, rec->device);
-        return NGX_ERROR;
-    }
-
-    /* the same ranges as nginx.conf and the API */
-    if (ngx_http_torchserve_param_check(
-            ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WORKERS),
-            rec->min_workers) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WORKERS),
-               rec->max_workers) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_BATCH_SIZE),
-               rec->batch_size) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(
-                   NGX_HTTP_TORCHSERVE_P_MAX_BATCH_DELAY),
-               rec->max_batch_delay) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(
-                   NGX_HTTP_TORCHSERVE_P_RESPONSE_TIMEOUT),
-               rec->response_timeout) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE),
-               rec->job_queue_size) != NGX_OK
-        || ngx_http_torchserve_param_check(
-               ngx_http_torchserve_param(NGX_HTTP_TORCHSERVE_P_WARMUP),
-               rec->options.warmup) != NGX_OK)
-    {
-        snprintf(err, errlen, "model \"%s\" version \"%s\" has a number "
-                 "out of range", rec->name, rec->version);
         return NGX_ERROR;
     }
 

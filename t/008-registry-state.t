@@ -12,7 +12,7 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * (1 + 2 + 1) + 1);
+plan tests => repeat_each() * (4 * (1 + 2 + 1) + 1);
 
 no_shuffle();
 no_root_location();
@@ -23,6 +23,20 @@ our $S0 = sample(0);
 {
     open my $fh, '>', "$ENV{TEST_NGINX_STATE_DIR}/bad.json" or die $!;
     print $fh '{"generation": 3, "models": [{"modelName": "half"';
+    close $fh;
+}
+
+# TEST 4's state file: well-formed, with a batch size out of range
+{
+    open my $fh, '>', "$ENV{TEST_NGINX_STATE_DIR}/range.json" or die $!;
+    print $fh JSON::PP::encode_json({ generation => 3, models => [{
+        modelName => "big", modelVersion => "1.0", modelUrl => "digits.mar",
+        path => fixture_path("digits.mar"), handler => "tensor",
+        runtime => "python", device => "", minWorkers => 1,
+        maxWorkers => 1, batchSize => 5000, maxBatchDelay => 100,
+        responseTimeout => 120, jobQueueSize => 100, warmup => 3,
+        isDefault => JSON::PP::true, loadedAtStartup => JSON::PP::false,
+        inputDtype => -1, inputShape => [] }] });
     close $fh;
 }
 
@@ -85,3 +99,17 @@ GET /models
 qr/torchserve_state "\S+bad\.json" is refused: invalid JSON at line 1, column \d+: .*; starting without it, the file is kept as "\S+bad\.json\.corrupt"/
 --- no_error_log
 [crit]
+
+
+
+=== TEST 4: a state file with a number out of range is refused whole
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/range.json;
+--- request
+GET /models/big
+--- error_code: 404
+--- response_body_like: "message": "Model not found: big"
+--- error_log eval
+qr/torchserve_state "\S+range\.json" is refused: model "big" version "1\.0": "batchSize" is out of range; starting without it/
