@@ -260,68 +260,22 @@ ts_json_fill(ts_json_ctx_t *ctx, const json_t *j, int dim)
 }
 
 
-/*
- * Booleans count as the integers 0 and 1, as in torch.tensor().  Reals
- * must fit the float dtype (we refuse rather than store an infinity);
- * integers must fit the integer dtype; reals never go into one.
- */
-
+/* a number into a float tensor; one too large for the dtype is refused */
 static int
-ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth)
+ts_json_store_real(ts_json_ctx_t *ctx, int64_t i, const json_t *j,
+    int depth)
 {
-    int           is_int;
     char          pos[TS_JSON_POS_MAX], num[TS_JSON_NUM_MAX];
     double        dv;
-    int64_t       i, lo, hi;
-    json_int_t    iv;
     ts_tensor_t  *t;
 
     t = ctx->tensor;
-    i = ctx->next++;
-    iv = 0;
-    dv = 0.0;
 
-    switch (json_typeof(j)) {
-
-    case JSON_INTEGER:
-        iv = json_integer_value(j);
-        is_int = 1;
-        break;
-
-    case JSON_TRUE:
-        iv = 1;
-        is_int = 1;
-        break;
-
-    case JSON_FALSE:
-        iv = 0;
-        is_int = 1;
-        break;
-
-    case JSON_REAL:
-        dv = json_real_value(j);
-        is_int = 0;
-        break;
-
-    default:
-        if (depth == 0) {
-            ts_json_error(ctx->err, ctx->errlen, "expected a number or a "
-                          "nested list of numbers, got %s",
-                          ts_json_type_name(j));
-
-        } else {
-            ts_json_error(ctx->err, ctx->errlen,
-                          "expected a number at %s, got %s",
-                          ts_json_pos(pos, ctx->idx, depth),
-                          ts_json_type_name(j));
-        }
-
-        return -1;
-    }
-
-    if (is_int) {
-        dv = (double) iv;
-    }
+    /* booleans are the integers 0 and 1 */
+    dv = json_is_real(j) ? json_real_value(j)
+                         : (double) (json_is_integer(j)
+                                     ? json_integer_value(j)
+                                     : json_is_true(j));
 
     switch (t->dtype) {
 
@@ -331,31 +285,46 @@ ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth)
 
     case TS_FLOAT32:
         if (fabs(dv) > FLT_MAX) {
-            goto out_of_range;
+            break;
         }
 
         ((float *) t->data)[i] = (float) dv;
         return 0;
 
-    case TS_FLOAT16:
+    default: /* TS_FLOAT16 */
         if (fabs(dv) > TS_JSON_HALF_MAX) {
-            goto out_of_range;
+            break;
         }
 
         /* through float, as torch converts a Python float to half */
         ((uint16_t *) t->data)[i] = ts_json_float_to_half((float) dv);
         return 0;
-
-    default:
-        break;
     }
 
-    if (!is_int) {
-        ts_json_error(ctx->err, ctx->errlen, "expected %s at %s",
-                      t->dtype == TS_BOOL ? "a boolean" : "an integer",
-                      ts_json_pos(pos, ctx->idx, depth));
-        return -1;
+    if (json_is_integer(j)) {
+        ts_json_format_int(json_integer_value(j), num);
+
+    } else {
+        ts_json_format_double(dv, num);
     }
+
+    ts_json_error(ctx->err, ctx->errlen,
+                  "number out of range for %s at %s: %s",
+                  ts_dtype_name(t->dtype), ts_json_pos(pos, ctx->idx, depth),
+                  num);
+    return -1;
+}
+
+
+/* an integer into an integer or bool tensor, within the dtype's range */
+static int
+ts_json_store_int(ts_json_ctx_t *ctx, int64_t i, json_int_t iv, int depth)
+{
+    char          pos[TS_JSON_POS_MAX];
+    int64_t       lo, hi;
+    ts_tensor_t  *t;
+
+    t = ctx->tensor;
 
     switch (t->dtype) {
 
@@ -417,21 +386,69 @@ ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth)
     }
 
     return 0;
+}
 
-out_of_range:
 
-    if (is_int) {
-        ts_json_format_int(iv, num);
+/*
+ * Booleans count as the integers 0 and 1, as in torch.tensor().  Reals
+ * must fit the float dtype (we refuse rather than store an infinity);
+ * integers must fit the integer dtype; reals never go into one.
+ */
+static int
+ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth)
+{
+    int           is_int;
+    char          pos[TS_JSON_POS_MAX];
+    int64_t       i;
+    ts_tensor_t  *t;
 
-    } else {
-        ts_json_format_double(dv, num);
+    t = ctx->tensor;
+    i = ctx->next++;
+
+    switch (json_typeof(j)) {
+
+    case JSON_INTEGER:
+    case JSON_TRUE:
+    case JSON_FALSE:
+        is_int = 1;
+        break;
+
+    case JSON_REAL:
+        is_int = 0;
+        break;
+
+    default:
+        if (depth == 0) {
+            ts_json_error(ctx->err, ctx->errlen, "expected a number or a "
+                          "nested list of numbers, got %s",
+                          ts_json_type_name(j));
+
+        } else {
+            ts_json_error(ctx->err, ctx->errlen,
+                          "expected a number at %s, got %s",
+                          ts_json_pos(pos, ctx->idx, depth),
+                          ts_json_type_name(j));
+        }
+
+        return -1;
     }
 
-    ts_json_error(ctx->err, ctx->errlen,
-                  "number out of range for %s at %s: %s",
-                  ts_dtype_name(t->dtype), ts_json_pos(pos, ctx->idx, depth),
-                  num);
-    return -1;
+    if (t->dtype == TS_FLOAT64 || t->dtype == TS_FLOAT32
+        || t->dtype == TS_FLOAT16)
+    {
+        return ts_json_store_real(ctx, i, j, depth);
+    }
+
+    if (!is_int) {
+        ts_json_error(ctx->err, ctx->errlen, "expected %s at %s",
+                      t->dtype == TS_BOOL ? "a boolean" : "an integer",
+                      ts_json_pos(pos, ctx->idx, depth));
+        return -1;
+    }
+
+    return ts_json_store_int(ctx, i, json_is_integer(j)
+                                     ? json_integer_value(j)
+                                     : json_is_true(j), depth);
 }
 
 
