@@ -157,145 +157,216 @@ ts_fast_eight_value(uint64_t w)
 }
 
 
+/* a number as scanned: neg * m * 10^exp10 */
+typedef struct {
+    uint64_t              m;
+    int                   exp10;
+    int                   neg;
+    int                   is_int;
+} ts_fast_num_t;
+
+#define TS_FAST_NOT_OURS   0    /* not JSON, or jansson's verdict needed */
+#define TS_FAST_SCANNED    1
+#define TS_FAST_STRTOD     2    /* too many digits: strtod rounds it */
+
+
+/* the sign, integer and fraction digits; m keeps 19 digits at most */
+static int
+ts_fast_scan_digits(const unsigned char **pp, const unsigned char *end,
+    ts_fast_num_t *n)
+{
+    uint64_t              w;
+    const unsigned char  *p;
+
+    p = *pp;
+
+    if (p < end && *p == '-') {
+        n->neg = 1;
+        p++;
+    }
+
+    if (p == end || *p < '0' || *p > '9') {
+        return TS_FAST_NOT_OURS;
+    }
+
+    if (*p == '0') {
+        p++;
+        if (p < end && *p >= '0' && *p <= '9') {
+            return TS_FAST_NOT_OURS;        /* leading zero: not JSON */
+        }
+
+    } else {
+        /* m below 10^19 < 2^64 */
+        while (p < end && *p >= '0' && *p <= '9') {
+            if (n->m >= UINT64_C(1000000000000000000)) {
+                return TS_FAST_NOT_OURS;    /* the general path decides */
+            }
+            n->m = n->m * 10 + (uint64_t) (*p - '0');
+            p++;
+        }
+    }
+
+    *pp = p;
+
+    if (p == end || *p != '.') {
+        return TS_FAST_SCANNED;
+    }
+
+    n->is_int = 0;
+    p++;
+
+    if (p == end || *p < '0' || *p > '9') {
+        return TS_FAST_NOT_OURS;
+    }
+
+    /* eight digits at a time while m has room for them */
+    while (end - p >= 8 && n->m < UINT64_C(100000000000)) {
+        memcpy(&w, p, 8);
+        if (!ts_fast_eight_digits(w)) {
+            break;
+        }
+        n->m = n->m * 100000000 + ts_fast_eight_value(w);
+        n->exp10 -= 8;
+        p += 8;
+    }
+
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (n->m >= UINT64_C(1000000000000000000)) {
+            *pp = p;
+            return TS_FAST_STRTOD;          /* a 20th significant digit */
+        }
+        n->m = n->m * 10 + (uint64_t) (*p - '0');
+        n->exp10--;
+        p++;
+    }
+
+    *pp = p;
+    return TS_FAST_SCANNED;
+}
+
+
+/* an exponent of at most four digits */
+static int
+ts_fast_scan_exponent(const unsigned char **pp, const unsigned char *end,
+    ts_fast_num_t *n)
+{
+    int                   e, eneg, edigits;
+    const unsigned char  *p;
+
+    p = *pp;
+
+    if (p == end || (*p != 'e' && *p != 'E')) {
+        return TS_FAST_SCANNED;
+    }
+
+    n->is_int = 0;
+    p++;
+    eneg = 0;
+
+    if (p < end && (*p == '+' || *p == '-')) {
+        eneg = (*p == '-');
+        p++;
+    }
+
+    if (p == end || *p < '0' || *p > '9') {
+        return TS_FAST_NOT_OURS;
+    }
+
+    e = 0;
+    edigits = 0;
+
+    while (p < end && *p >= '0' && *p <= '9') {
+        if (++edigits > 4) {
+            *pp = p;
+            return TS_FAST_STRTOD;
+        }
+        e = e * 10 + (*p - '0');
+        p++;
+    }
+
+    n->exp10 += eneg ? -e : e;
+    *pp = p;
+    return TS_FAST_SCANNED;
+}
+
+
+/* the float nearest to n, when exact arithmetic decides it */
+static int
+ts_fast_convert(const ts_fast_num_t *n, float *out)
+{
+    double       d;
+    long double  v;
+
+    if (n->m <= (UINT64_C(1) << 53) && n->exp10 >= -22 && n->exp10 <= 22) {
+        d = (double) n->m;
+        d = n->exp10 < 0 ? d / ts_fast_pow10[-n->exp10]
+                         : d * ts_fast_pow10[n->exp10];
+
+        if (fabs(d) > FLT_MAX) {
+            return 0;
+        }
+
+        *out = (float) (n->neg ? -d : d);
+        return 1;
+    }
+
+    if (n->exp10 >= -27 && n->exp10 <= 27) {
+        v = (long double) n->m;
+        v = n->exp10 < 0 ? v / ts_fast_pow10l[-n->exp10]
+                         : v * ts_fast_pow10l[n->exp10];
+
+        return ts_fast_round_safely(n->neg ? -v : v, out);
+    }
+
+    return 0;
+}
+
+
 /* one JSON number at c->p; 0: not a number we decide (or not JSON) */
 static int
 ts_fast_number(ts_fast_cursor_t *c, float *out)
 {
+    int                   rc;
+    ts_fast_num_t         n;
     const unsigned char  *p, *start;
-    uint64_t              m, w;
-    int                   neg, is_int, exp10, e, eneg, edigits;
-    double                d;
-    long double           v;
 
     p = c->p;
     start = p;
-    neg = 0;
+    n.m = 0;
+    n.exp10 = 0;
+    n.neg = 0;
+    n.is_int = 1;
 
-    if (p < c->end && *p == '-') {
-        neg = 1;
-        p++;
+    rc = ts_fast_scan_digits(&p, c->end, &n);
+
+    if (rc == TS_FAST_SCANNED) {
+        rc = ts_fast_scan_exponent(&p, c->end, &n);
     }
 
-    if (p == c->end || *p < '0' || *p > '9') {
+    if (rc == TS_FAST_NOT_OURS) {
         return 0;
     }
 
-    /* m holds at most 19 significant digits: below 10^19 < 2^64 */
-    m = 0;
-    exp10 = 0;
-    is_int = 1;
-
-    if (*p == '0') {
-        p++;
-        if (p < c->end && *p >= '0' && *p <= '9') {
-            return 0;                       /* leading zero: not JSON */
+    if (rc == TS_FAST_SCANNED) {
+        if (n.m == 0) {
+            /* jansson reads "-0" as the integer 0, "-0.0" as the real -0.0 */
+            *out = (n.neg && !n.is_int) ? -0.0f : 0.0f;
+            c->p = p;
+            return 1;
         }
 
-    } else {
-        while (p < c->end && *p >= '0' && *p <= '9') {
-            if (m >= UINT64_C(1000000000000000000)) {
-                return 0;                   /* the general path decides */
-            }
-            m = m * 10 + (uint64_t) (*p - '0');
-            p++;
-        }
-    }
-
-    if (p < c->end && *p == '.') {
-        is_int = 0;
-        p++;
-
-        if (p == c->end || *p < '0' || *p > '9') {
+        if (n.is_int && n.m >= UINT64_C(1000000000000000000)) {
+            /* may not fit json_int_t: jansson's own verdict */
             return 0;
         }
 
-        /* eight digits at a time while m has room for them */
-        while (c->end - p >= 8 && m < UINT64_C(100000000000)) {
-            memcpy(&w, p, 8);
-            if (!ts_fast_eight_digits(w)) {
-                break;
-            }
-            m = m * 100000000 + ts_fast_eight_value(w);
-            exp10 -= 8;
-            p += 8;
-        }
-
-        while (p < c->end && *p >= '0' && *p <= '9') {
-            if (m >= UINT64_C(1000000000000000000)) {
-                /* a 20th significant digit: strtod rounds it */
-                goto slow;
-            }
-            m = m * 10 + (uint64_t) (*p - '0');
-            exp10--;
-            p++;
-        }
-    }
-
-    if (p < c->end && (*p == 'e' || *p == 'E')) {
-        is_int = 0;
-        p++;
-        eneg = 0;
-
-        if (p < c->end && (*p == '+' || *p == '-')) {
-            eneg = (*p == '-');
-            p++;
-        }
-
-        if (p == c->end || *p < '0' || *p > '9') {
-            return 0;
-        }
-
-        e = 0;
-        edigits = 0;
-
-        while (p < c->end && *p >= '0' && *p <= '9') {
-            if (++edigits > 4) {
-                goto slow;
-            }
-            e = e * 10 + (*p - '0');
-            p++;
-        }
-
-        exp10 += eneg ? -e : e;
-    }
-
-    c->p = p;
-
-    if (m == 0) {
-        /* jansson reads "-0" as the integer 0, "-0.0" as the real -0.0 */
-        *out = (neg && !is_int) ? -0.0f : 0.0f;
-        return 1;
-    }
-
-    if (is_int && m >= UINT64_C(1000000000000000000)) {
-        /* may not fit json_int_t: jansson's own verdict */
-        return 0;
-    }
-
-    if (m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
-        d = (double) m;
-        d = exp10 < 0 ? d / ts_fast_pow10[-exp10] : d * ts_fast_pow10[exp10];
-
-        if (fabs(d) > FLT_MAX) {
-            goto slow;
-        }
-
-        *out = (float) (neg ? -d : d);
-        return 1;
-    }
-
-    if (exp10 >= -27 && exp10 <= 27) {
-        v = (long double) m;
-        v = exp10 < 0 ? v / ts_fast_pow10l[-exp10]
-                      : v * ts_fast_pow10l[exp10];
-
-        if (ts_fast_round_safely(neg ? -v : v, out)) {
+        if (ts_fast_convert(&n, out)) {
+            c->p = p;
             return 1;
         }
     }
 
-slow:
-
+    /* strtod's: the rest of the number's characters */
     while (p < c->end
            && ((*p >= '0' && *p <= '9') || *p == '.' || *p == 'e'
                || *p == 'E' || *p == '+' || *p == '-'))
