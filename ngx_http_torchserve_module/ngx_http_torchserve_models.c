@@ -37,6 +37,14 @@ static void ngx_http_torchserve_load_done(ngx_event_t *ev);
 static void ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld);
 static void ngx_http_torchserve_model_idle(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
+static ngx_http_torchserve_record_t *ngx_http_torchserve_models_snapshot(
+    ngx_cycle_t *cycle, ngx_http_torchserve_main_conf_t *tmcf, size_t *n,
+    ngx_uint_t *generation);
+static void ngx_http_torchserve_models_drop_gone(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf);
+static void ngx_http_torchserve_model_update(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
+    ngx_http_torchserve_record_t *rec, ngx_uint_t at_start);
 
 
 static ngx_int_t
@@ -155,44 +163,18 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start)
 {
     size_t                         n, i;
-    ngx_uint_t                     generation, found;
-    ngx_queue_t                   *q, *next;
+    ngx_uint_t                     generation;
     ngx_http_torchserve_model_t   *m;
-    ngx_http_torchserve_record_t  *snap, *rec;
+    ngx_http_torchserve_record_t  *snap;
 
-    if (tmcf->sh == NULL) {
+    if (tmcf->sh == NULL || tmcf->sh->generation == tmcf->local_generation) {
         return;
     }
 
-    generation = tmcf->sh->generation;
-
-    if (generation == tmcf->local_generation) {
-        return;
-    }
-
-    ngx_shmtx_lock(&tmcf->shpool->mutex);
-
-    n = ngx_http_torchserve_records_count_locked(tmcf);
-
-    snap = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t),
-                     cycle->log);
+    snap = ngx_http_torchserve_models_snapshot(cycle, tmcf, &n, &generation);
     if (snap == NULL) {
-        ngx_shmtx_unlock(&tmcf->shpool->mutex);
         return;
     }
-
-    i = 0;
-    for (q = ngx_queue_head(&tmcf->sh->records);
-         q != ngx_queue_sentinel(&tmcf->sh->records);
-         q = ngx_queue_next(q))
-    {
-        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
-        ngx_memcpy(&snap[i++], rec, sizeof(ngx_http_torchserve_record_t));
-    }
-
-    generation = tmcf->sh->generation;
-
-    ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
                    "torchserve: reconcile: generation %ui -> %ui, %uz "
@@ -200,43 +182,13 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
 
     tmcf->local_generation = generation;
 
-    /* gone from the registry */
-    for (q = ngx_queue_head(&tmcf->local);
-         q != ngx_queue_sentinel(&tmcf->local);
-         q = next)
-    {
-        next = ngx_queue_next(q);
-        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
-
-        if (m->removed) {
-            continue;
-        }
-
-        found = 0;
-        for (i = 0; i < n; i++) {
-            if (snap[i].id == m->id) {
-                found = 1;
-                break;
-            }
-        }
-
-        if (!found) {
-            m->removed = 1;
-            ngx_http_torchserve_model_unname(m);
-            ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                          "torchserve: model \"%V\" version \"%V\" "
-                          "unregistered", &m->name, &m->version);
-            ngx_http_torchserve_wake_waiters(m);
-            ngx_http_torchserve_model_idle(tmcf, m);
-        }
-    }
+    ngx_http_torchserve_models_drop_gone(cycle, tmcf);
 
     for (i = 0; i < n; i++) {
-        rec = &snap[i];
-        m = ngx_http_torchserve_model_by_id(tmcf, rec->id);
+        m = ngx_http_torchserve_model_by_id(tmcf, snap[i].id);
 
         if (m == NULL) {
-            m = ngx_http_torchserve_model_create(tmcf, rec, cycle->log);
+            m = ngx_http_torchserve_model_create(tmcf, &snap[i], cycle->log);
             if (m == NULL) {
                 continue;
             }
@@ -250,34 +202,125 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
             continue;
         }
 
-        m->is_default = rec->is_default;
-        m->batch_size = rec->batch_size;
-        m->max_batch_delay = rec->max_batch_delay;
-        m->job_queue_size = rec->job_queue_size;
-        m->response_timeout = rec->response_timeout * 1000;
-
-        /* a scale request, even to the same count, retries a failure */
-        if (m->workers == rec->min_workers && m->scale_seq == rec->scale_seq)
-        {
-            continue;
-        }
-
-        m->workers = rec->min_workers;
-        m->scale_seq = rec->scale_seq;
-
-        if (m->workers > 0
-            && (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
-                || m->status == NGX_HTTP_TORCHSERVE_FAILED))
-        {
-            ngx_http_torchserve_model_load(tmcf, m, at_start);
-
-        } else if (m->workers == 0) {
-            ngx_http_torchserve_model_idle(tmcf, m);
-            ngx_http_torchserve_wake_waiters(m);
-        }
+        ngx_http_torchserve_model_update(tmcf, m, &snap[i], at_start);
     }
 
     ngx_free(snap);
+}
+
+
+/*
+ * The registry's records, copied under the zone's mutex; this process's
+ * models whose record is gone are marked meanwhile (a lookup by id).
+ */
+static ngx_http_torchserve_record_t *
+ngx_http_torchserve_models_snapshot(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf, size_t *n, ngx_uint_t *generation)
+{
+    size_t                         i;
+    ngx_queue_t                   *q;
+    ngx_http_torchserve_model_t   *m;
+    ngx_http_torchserve_record_t  *snap, *rec;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    *n = ngx_http_torchserve_records_count_locked(tmcf);
+
+    snap = ngx_alloc((*n + 1) * sizeof(ngx_http_torchserve_record_t),
+                     cycle->log);
+    if (snap == NULL) {
+        ngx_shmtx_unlock(&tmcf->shpool->mutex);
+        return NULL;
+    }
+
+    i = 0;
+    for (q = ngx_queue_head(&tmcf->sh->records);
+         q != ngx_queue_sentinel(&tmcf->sh->records);
+         q = ngx_queue_next(q))
+    {
+        rec = ngx_queue_data(q, ngx_http_torchserve_record_t, queue);
+        ngx_memcpy(&snap[i++], rec, sizeof(ngx_http_torchserve_record_t));
+    }
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+        m->gone = !m->removed
+                  && ngx_http_torchserve_record_by_id_locked(tmcf, m->id)
+                     == NULL;
+    }
+
+    *generation = tmcf->sh->generation;
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    return snap;
+}
+
+
+/* the models unregistered since: out of the lookups, freed once idle */
+static void
+ngx_http_torchserve_models_drop_gone(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_queue_t                  *q, *next;
+    ngx_http_torchserve_model_t  *m;
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = next)
+    {
+        next = ngx_queue_next(q);
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (!m->gone) {
+            continue;
+        }
+
+        m->gone = 0;
+        m->removed = 1;
+        ngx_http_torchserve_model_unname(m);
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\" "
+                      "unregistered", &m->name, &m->version);
+        ngx_http_torchserve_wake_waiters(m);
+        ngx_http_torchserve_model_idle(tmcf, m);
+    }
+}
+
+
+/* a model this process has: its record's settings and scale */
+static void
+ngx_http_torchserve_model_update(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_http_torchserve_record_t *rec,
+    ngx_uint_t at_start)
+{
+    m->is_default = rec->is_default;
+    m->batch_size = rec->batch_size;
+    m->max_batch_delay = rec->max_batch_delay;
+    m->job_queue_size = rec->job_queue_size;
+    m->response_timeout = rec->response_timeout * 1000;
+
+    /* a scale request, even to the same count, retries a failure */
+    if (m->workers == rec->min_workers && m->scale_seq == rec->scale_seq) {
+        return;
+    }
+
+    m->workers = rec->min_workers;
+    m->scale_seq = rec->scale_seq;
+
+    if (m->workers > 0
+        && (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
+            || m->status == NGX_HTTP_TORCHSERVE_FAILED))
+    {
+        ngx_http_torchserve_model_load(tmcf, m, at_start);
+
+    } else if (m->workers == 0) {
+        ngx_http_torchserve_model_idle(tmcf, m);
+        ngx_http_torchserve_wake_waiters(m);
+    }
 }
 
 

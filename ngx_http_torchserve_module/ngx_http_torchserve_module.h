@@ -249,6 +249,7 @@ typedef struct {
     ngx_uint_t                       batches;       /* in the thread pool */
     ngx_event_t                      batch_timer;
     unsigned                         removed:1;
+    unsigned                         gone:1;        /* its record, at sync */
     ngx_uint_t                       scale_seq;     /* the record's, seen */
     ngx_msec_t                       retry_at;      /* a failed load's next */
     ngx_msec_t                       retry_delay;   /* 1 s, doubling to 60 s */
