@@ -4,6 +4,8 @@
 #   make           build/ngx_http_torchserve_module.so for Debian's nginx
 #   make test      build everything, make the fixtures, run every test
 #   make run       serve the example model on 8080/8081/8082 (foreground)
+#   make reload    nginx -s reload of that server; make stop stops it
+#   make install   the module into nginx's modules folder, archive_tool
 
 SHELL      := /bin/bash
 TOP        := $(CURDIR)
@@ -43,11 +45,13 @@ ARCHIVE_TOOL_C := $(wildcard archive_tool/*.c)
 ARCHIVE_TOOL_H := $(wildcard archive_tool/*.h)
 PREFIX         ?= /usr/local
 BINDIR         := $(PREFIX)/bin
+# Debian's nginx: --modules-path, which "load_module modules/..." reaches
+NGX_MODULES    ?= /usr/lib/nginx/modules
 # archive_tool finds its helper in <bindir>/../share/archive_tool/
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
 .PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx \
-	test-runner test-valgrind test-archive-tool install run clean
+	test-runner test-valgrind test-archive-tool install run reload stop clean
 
 all: $(MODULE_SO) $(ARCHIVE_TOOL)
 
@@ -113,7 +117,9 @@ $(ARCHIVE_TOOL): $(ARCHIVE_TOOL_C) $(ARCHIVE_TOOL_H) $(RUNTIME_H) $(RUNTIME_A)
 	$(CC) $(CFLAGS_RT) -I$(TOP)/archive_tool $(ARCHIVE_TOOL_C) -o $@ \
 	    $(RUNTIME_A) -larchive
 
-install: $(ARCHIVE_TOOL)
+install: $(MODULE_SO) $(ARCHIVE_TOOL)
+	install -d $(DESTDIR)$(NGX_MODULES)
+	install -m 644 $(MODULE_SO) $(DESTDIR)$(NGX_MODULES)/ngx_http_torchserve_module.so
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(TOOLDATADIR)
 	install -m 755 $(ARCHIVE_TOOL) $(DESTDIR)$(BINDIR)/archive_tool
 	install -m 644 archive_tool/export_torchscript.py \
@@ -216,16 +222,33 @@ bench: bench-deps
 
 # --- run the example --------------------------------------------------------
 
+RUN      := $(BUILD)/run
+RUN_CONF := $(RUN)/nginx.conf
+RUN_NGX  := $(NGINX) -p $(RUN) -c $(RUN_CONF) -e $(RUN)/logs/error.log
+
+# the example server's conf: conf/nginx.conf with the module loaded, so
+# that nginx -s reload and -s stop need nothing more on their line
+$(RUN_CONF): conf/nginx.conf Makefile
+	@mkdir -p $(RUN)/logs $(RUN)/tmp $(RUN)/state
+	printf 'load_module %s;\ninclude %s;\n' $(MODULE_SO) $(TOP)/conf/nginx.conf > $@
+
+# starts from the README's state (KEEP_STATE=1: with the last run's API
+# registrations, read back from the state file)
 run: deps
-	$(MAKE) all fixtures
-	@mkdir -p $(BUILD)/run/logs $(BUILD)/run/tmp $(BUILD)/run/state
+	$(MAKE) all fixtures $(RUN_CONF)
+	@if [ -z "$(KEEP_STATE)" ]; then rm -f $(RUN)/state/registry.json; fi
 	@# worker processes write the registry snapshot
-	@chown nobody $(BUILD)/run/state 2>/dev/null || true
+	@chown nobody $(RUN)/state 2>/dev/null || true
 	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference), 127.0.0.1:8081 (management), 8082 (metrics)"
 	@echo "try: curl -T $(FIXTURES)/digits_input.json http://127.0.0.1:8080/predictions/digits"
-	$(NGINX) -p $(BUILD)/run -c $(TOP)/conf/nginx.conf \
-	    -g "daemon off; load_module $(MODULE_SO);" \
-	    -e $(BUILD)/run/logs/error.log
+	@echo "reload: make reload (or $(RUN_NGX) -s reload); stop: make stop or Ctrl-C"
+	$(RUN_NGX) -g "daemon off;"
+
+reload: $(RUN_CONF)
+	$(RUN_NGX) -s reload
+
+stop:
+	$(RUN_NGX) -s stop
 
 clean:
 	rm -rf $(BUILD)
