@@ -1,7 +1,7 @@
 /*
  * ts_archive_write.c: model archives written with libarchive (zip deflate
- * or stored, tar + gzip) or as plain files under a folder, and the
- * manifest text upstream's Python writes.
+ * or stored, tar + gzip) or as plain files under a folder (the manifest's
+ * text is ts_manifest_write.c's).
  *
  * What upstream's torch-model-archiver 0.12 writes, and so what we write:
  *   - zip: one entry per file, no folder entries, the manifest last;
@@ -32,12 +32,10 @@
 #include <archive_entry.h>
 
 #include "ts_archive_write.h"
+#include "ts_json.h"
 
 
 #define TS_ARCHIVE_WRITE_BUF    65536
-
-#define ts_json_buf_lit(b, s)   ts_json_buf_add(b, s, sizeof(s) - 1)
-
 
 struct ts_archive_writer_s {
     ts_archive_write_format_e   format;
@@ -62,14 +60,6 @@ typedef struct {
 } ts_archive_write_src_t;
 
 
-typedef struct {
-    char    *data;
-    size_t   len;
-    size_t   cap;
-    int      nomem;
-} ts_archive_write_buf_t;
-
-
 static int ts_archive_write_packed(ts_archive_writer_t *w, const char *name,
     ts_archive_write_src_t *src, char *err, size_t errlen);
 static int ts_archive_write_dir(ts_archive_writer_t *w, const char *name,
@@ -82,13 +72,6 @@ static int ts_archive_write_copy(ts_archive_writer_t *w,
 static int ts_archive_write_all(int fd, const void *data, size_t size);
 static int ts_archive_write_src_stat(ts_archive_write_src_t *src,
     char *err, size_t errlen);
-static size_t ts_utf8_decode(const unsigned char *p, size_t n,
-    uint32_t *cp);
-static void ts_json_buf_add(ts_archive_write_buf_t *b, const char *s,
-    size_t n);
-static void ts_json_buf_str(ts_archive_write_buf_t *b, const char *s);
-static void ts_json_buf_member(ts_archive_write_buf_t *b, int *first,
-    const char *indent, const char *key, const char *value, int always);
 
 
 int
@@ -161,7 +144,8 @@ ts_archive_write_name_ok(const char *name)
     }
 
     for (p = name; *p != '\0'; p += clen) {
-        clen = ts_utf8_decode((const unsigned char *) p, strlen(p), &cp);
+        clen = ts_json_utf8_decode((const unsigned char *) p, strlen(p),
+                                   &cp);
 
         if (clen == 0 || cp < 0x20 || cp == 0x7f) {
             return 0;
@@ -784,268 +768,4 @@ failed:
     }
 
     return -1;
-}
-
-
-/* --- the manifest ------------------------------------------------------ */
-
-
-void
-ts_manifest_created_on(time_t t, char *buf, size_t size)
-{
-    struct tm  tm;
-
-    if (localtime_r(&t, &tm) == NULL
-        || strftime(buf, size, "%d/%m/%Y %H:%M:%S", &tm) == 0)
-    {
-        snprintf(buf, size, "01/01/1970 00:00:00");
-    }
-}
-
-
-char *
-ts_manifest_json(const ts_manifest_t *m, size_t *len)
-{
-    int                     first;
-    ts_archive_write_buf_t  b;
-
-    memset(&b, 0, sizeof(ts_archive_write_buf_t));
-
-    first = 1;
-
-    ts_json_buf_lit(&b, "{");
-    ts_json_buf_member(&b, &first, "  ", "createdOn", m->created_on, 1);
-    ts_json_buf_member(&b, &first, "  ", "runtime", m->runtime, 1);
-
-    ts_json_buf_lit(&b, ",\n  \"model\": {");
-    first = 1;
-
-    ts_json_buf_member(&b, &first, "    ", "modelName", m->model_name, 1);
-    ts_json_buf_member(&b, &first, "    ", "serializedFile",
-                       m->serialized_file, 0);
-    ts_json_buf_member(&b, &first, "    ", "handler", m->handler, 1);
-    ts_json_buf_member(&b, &first, "    ", "modelFile", m->model_file, 0);
-    ts_json_buf_member(&b, &first, "    ", "modelVersion",
-                       m->model_version, 0);
-    ts_json_buf_member(&b, &first, "    ", "extensions", m->extensions, 0);
-    ts_json_buf_member(&b, &first, "    ", "requirementsFile",
-                       m->requirements_file, 0);
-    ts_json_buf_member(&b, &first, "    ", "configFile", m->config_file, 0);
-    ts_json_buf_member(&b, &first, "    ", "envelope", m->envelope, 0);
-    ts_json_buf_member(&b, &first, "    ", "description",
-                       m->model_description, 0);
-
-    ts_json_buf_lit(&b, "\n  }");
-    first = 0;
-
-    ts_json_buf_member(&b, &first, "  ", "archiverVersion",
-                       m->archiver_version, 0);
-    ts_json_buf_member(&b, &first, "  ", "description", m->description, 0);
-    ts_json_buf_add(&b, "\n}", sizeof("\n}"));     /* with the NUL */
-
-    if (b.nomem) {
-        free(b.data);
-        return NULL;
-    }
-
-    *len = b.len - 1;
-
-    return b.data;
-}
-
-
-static void
-ts_json_buf_member(ts_archive_write_buf_t *b, int *first,
-    const char *indent, const char *key, const char *value, int always)
-{
-    if (!always && (value == NULL || value[0] == '\0')) {
-        return;
-    }
-
-    ts_json_buf_add(b, *first ? "\n" : ",\n", *first ? 1 : 2);
-    ts_json_buf_add(b, indent, strlen(indent));
-    ts_json_buf_str(b, key);
-    ts_json_buf_add(b, ": ", 2);
-    ts_json_buf_str(b, value ? value : "");
-
-    *first = 0;
-}
-
-
-static void
-ts_json_buf_add(ts_archive_write_buf_t *b, const char *s, size_t n)
-{
-    char    *data;
-    size_t   cap;
-
-    if (b->nomem) {
-        return;
-    }
-
-    if (b->len + n > b->cap) {
-        cap = b->cap ? b->cap : 512;
-
-        while (cap < b->len + n) {
-            cap *= 2;
-        }
-
-        data = realloc(b->data, cap);
-        if (data == NULL) {
-            b->nomem = 1;
-            return;
-        }
-
-        b->data = data;
-        b->cap = cap;
-    }
-
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-}
-
-
-/*
- * Python's json.dumps with ensure_ascii: '"', '\\' and \b \f \n \r \t get
- * their short escapes, anything else outside ' '..'~' becomes \uXXXX
- * (lower-case hex, a surrogate pair above U+FFFF).  Python decoded argv
- * and file names with surrogateescape, so a byte that is not part of a
- * valid UTF-8 sequence comes out as \udcXX.
- */
-
-static void
-ts_json_buf_str(ts_archive_write_buf_t *b, const char *s)
-{
-    char            esc[16];
-    size_t          n, len;
-    uint32_t        cp, hi, lo;
-    const uint8_t  *p;
-
-    ts_json_buf_add(b, "\"", 1);
-
-    p = (const uint8_t *) s;
-    len = strlen(s);
-
-    while (len > 0) {
-        n = ts_utf8_decode(p, len, &cp);
-
-        if (n == 0) {
-            cp = 0xdc00 + *p;
-            n = 1;
-        }
-
-        p += n;
-        len -= n;
-
-        switch (cp) {
-
-        case '"':
-            ts_json_buf_add(b, "\\\"", 2);
-            continue;
-
-        case '\\':
-            ts_json_buf_add(b, "\\\\", 2);
-            continue;
-
-        case '\b':
-            ts_json_buf_add(b, "\\b", 2);
-            continue;
-
-        case '\f':
-            ts_json_buf_add(b, "\\f", 2);
-            continue;
-
-        case '\n':
-            ts_json_buf_add(b, "\\n", 2);
-            continue;
-
-        case '\r':
-            ts_json_buf_add(b, "\\r", 2);
-            continue;
-
-        case '\t':
-            ts_json_buf_add(b, "\\t", 2);
-            continue;
-        }
-
-        if (cp >= 0x20 && cp <= 0x7e) {
-            esc[0] = (char) cp;
-            ts_json_buf_add(b, esc, 1);
-
-        } else if (cp < 0x10000) {
-            ts_json_buf_add(b, esc, snprintf(esc, sizeof(esc), "\\u%04x",
-                                             (unsigned) cp));
-
-        } else {
-            hi = 0xd800 + ((cp - 0x10000) >> 10);
-            lo = 0xdc00 + ((cp - 0x10000) & 0x3ff);
-            ts_json_buf_add(b, esc, snprintf(esc, sizeof(esc),
-                                             "\\u%04x\\u%04x",
-                                             (unsigned) hi, (unsigned) lo));
-        }
-    }
-
-    ts_json_buf_add(b, "\"", 1);
-}
-
-
-/*
- * One strict UTF-8 sequence at p (no overlong forms, no surrogates,
- * nothing above U+10FFFF, as Python's decoder): its length, or 0.
- */
-
-static size_t
-ts_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    size_t    len, i;
-    uint32_t  c, min;
-
-    if (n == 0) {
-        return 0;
-    }
-
-    c = p[0];
-
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        c &= 0x1f;
-        min = 0x80;
-
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        c &= 0x0f;
-        min = 0x800;
-
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        c &= 0x07;
-        min = 0x10000;
-
-    } else {
-        return 0;
-    }
-
-    if (n < len) {
-        return 0;
-    }
-
-    for (i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80) {
-            return 0;
-        }
-
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) {
-        return 0;
-    }
-
-    *cp = c;
-
-    return len;
 }
