@@ -137,6 +137,16 @@ at_run(at_options_t *o, char *err, size_t errlen)
         && at_collect(o, &job, err, errlen) == 0
         && at_make_manifest(o, &job, err, errlen) == 0)
     {
+        /*
+         * Upstream logs this as it checks the target, before it copies
+         * anything; here it waits until every input is found and the
+         * TorchScript exported, so it never comes before a refusal that
+         * leaves the target alone.
+         */
+        if (job.exists) {
+            at_warn(o, "Overwriting %s ...", job.shown);
+        }
+
         rc = at_write_archive(o, &job, err, errlen);
     }
 
@@ -314,9 +324,8 @@ at_check_target(const at_options_t *o, at_job_t *job, char *err,
         return -1;
     }
 
+    /* at_run says "Overwriting" once the archive is sure to be written */
     job->exists = 1;
-
-    at_warn(o, "Overwriting %s ...", job->shown);
 
     return 0;
 }

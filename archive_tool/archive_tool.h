@@ -78,7 +78,8 @@ typedef struct {
     size_t                      mlen;
     time_t                      now;        /* createdOn, zip manifest */
     unsigned                    need_mkdir:1;   /* no export folder yet */
-    unsigned                    exists:1;       /* -f: the target is there */
+    unsigned                    exists:1;       /* -f: the target is there,
+                                                   to be replaced */
     at_inputs_t                 in;
 } at_job_t;
 

@@ -662,6 +662,44 @@ SKIP: {
 }
 
 
+# --- -f: "Overwriting" only when the archive is written (#18) ------------------
+
+{
+    # upstream logs it as it checks the target, before it copies anything;
+    # ours waits for every input and the export, so that a refusal that
+    # leaves the target alone never follows it
+    my $dir = "$TMP/overwrite";
+    make_path($dir);
+    copy("$IN/$_", "$dir/$_") for qw(model.py weights.pt);
+    spew("$dir/ow.mar", "the archive before\n");
+    my $before = snapshot($dir);
+
+    my $r = tool_in($dir, { ARCHIVE_TOOL_PYTHON => '/nonexistent/python3' },
+                    qw(--model-name ow -v 1 -f --model-file model.py
+                       --serialized-file weights.pt --handler tensor
+                       --export-torchscript));
+    refused($r, 1, '--export-torchscript: cannot run /nonexistent/python3: '
+            . "No such file or directory (it needs Debian's python3 with "
+            . 'python3-torch; ARCHIVE_TOOL_PYTHON names another Python)',
+            '-f, the export fails: no "Overwriting"');
+    is(snapshot($dir), $before, '-f, the export fails: the target is left');
+
+    $r = tool_in($dir, qw(--model-name ow -v 1 -f --handler tensor
+                          --extra-files missing.txt));
+    refused($r, 1, 'File does not exist: missing.txt',
+            '-f, a missing input: no "Overwriting"');
+    is(snapshot($dir), $before, '-f, a missing input: the target is left');
+
+    $r = tool_in($dir, qw(--model-name ow -v 1 -f --handler tensor));
+    is($r->{rc}, 0, '-f, written: exit 0') or diag($r->{err});
+    is($r->{err}, "archive_tool: warning: Overwriting $dir/ow.mar ...\n",
+       '-f, written: "Overwriting", once');
+    is_deeply(names(inspect_archive("$dir/ow.mar")),
+              ['MAR-INF/MANIFEST.json'], '-f, written: the new archive');
+    no_temp_files($dir, '-f, written');
+}
+
+
 # --- hostile paths: nothing written outside --export-path ----------------------------
 
 {
@@ -921,8 +959,9 @@ EOF
                           --export-torchscript --example-input
                           bad_input.json));
     is($r->{rc}, 1, 'a bad example input: refused');
-    like($r->{err}, qr/\Aarchive_tool: warning: Overwriting .*\n^archive_tool: error: --export-torchscript: cannot read the example input bad_input\.json: .+\n\z/m,
-         'a bad example input: the message');
+    like($r->{err}, qr/\Aarchive_tool: error: --export-torchscript: cannot read the example input bad_input\.json: .+\n\z/,
+         'a bad example input: the message, and no "Overwriting" (-f): '
+         . 'nothing is written');
 
     # refusals
     spew("$dir/two.py", "import torch\nclass A(torch.nn.Module): pass\n"
