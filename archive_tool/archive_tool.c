@@ -5,10 +5,10 @@
  * TorchScript export archive_tool_export.c's, the output
  * archive_tool_write.c's.
  *
- * Usage errors exit 2 as argparse's do; refusals exit 1 as upstream's
- * exceptions do.  Each error is one line on stderr, "{prog}: error:
- * {upstream's text}"; argparse adds its usage and upstream a traceback,
- * which we leave out.
+ * Usage errors exit 2 after argparse's usage lines and its message, as
+ * argparse prints them; refusals exit 1 as upstream's exceptions do, with
+ * one line on stderr, "{prog}: error: {upstream's text}" (upstream adds
+ * a traceback, which we leave out).
  *
  * Added to upstream: --export-torchscript and --example-input (see
  * archive_tool_export.c), and SOURCE_DATE_EPOCH, which, when set, is the
@@ -71,6 +71,8 @@ main(int argc, char **argv)
     }
 
     if (rc != 0) {
+        /* argparse's error(): the usage, then the message */
+        at_usage(&o, stderr);
         fprintf(stderr, "%s: error: %s\n", o.prog, err);
         return AT_USAGE_ERROR;
     }

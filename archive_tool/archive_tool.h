@@ -9,6 +9,7 @@
 #define ARCHIVE_TOOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -94,6 +95,9 @@ int at_parse_args(at_options_t *o, int argc, char **argv, char *err,
 
 /* upstream's -h text on stdout, usage wrapped as argparse wraps it */
 void at_help(const at_options_t *o);
+
+/* argparse's "usage: ..." lines alone, as it prints them before an error */
+void at_usage(const at_options_t *o, FILE *out);
 
 /*
  * Writes the archive job describes into o->export_path (created first if

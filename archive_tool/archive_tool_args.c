@@ -630,29 +630,37 @@ at_looks_like_option(const char *arg)
 void
 at_help(const at_options_t *o)
 {
+    at_usage(o, stdout);
+    fputs(at_help_text, stdout);
+}
+
+
+/* argparse wraps the usage parts after "usage: {prog} " */
+
+void
+at_usage(const at_options_t *o, FILE *out)
+{
     size_t   i, indent, line;
     char     prefix[128];
 
-    /* argparse wraps the usage parts after "usage: {prog} " */
     snprintf(prefix, sizeof(prefix), "usage: %s", o->prog);
 
     indent = strlen(prefix) + 1;
     line = strlen(prefix);
 
-    fputs(prefix, stdout);
+    fputs(prefix, out);
 
     for (i = 0; at_usage_parts[i] != NULL; i++) {
         if (line + 1 + strlen(at_usage_parts[i]) > AT_HELP_WIDTH
             && line > indent)
         {
-            printf("\n%*s", (int) indent - 1, "");
+            fprintf(out, "\n%*s", (int) indent - 1, "");
             line = indent - 1;
         }
 
-        printf(" %s", at_usage_parts[i]);
+        fprintf(out, " %s", at_usage_parts[i]);
         line += 1 + strlen(at_usage_parts[i]);
     }
 
-    fputc('\n', stdout);
-    fputs(at_help_text, stdout);
+    fputc('\n', out);
 }

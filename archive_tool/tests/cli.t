@@ -179,11 +179,27 @@ sub no_temp_files {
     is_deeply(\@tmp, [], "$what: no temp file left in $dir");
 }
 
-# an "error" line, one line, as the tool prints it
+# argparse's usage lines, as Python 3.11 prints them for upstream's parser
+# (plus our two options) with prog archive_tool: before each usage error
+my $USAGE = <<'EOF';
+usage: archive_tool [-h] --model-name MODEL_NAME
+                    [--serialized-file SERIALIZED_FILE]
+                    [--model-file MODEL_FILE] --handler HANDLER
+                    [--extra-files EXTRA_FILES]
+                    [--runtime {python,python3,LSP}]
+                    [--export-path EXPORT_PATH]
+                    [--archive-format {tgz,no-archive,zip-store,default}] [-f]
+                    -v VERSION [-r REQUIREMENTS_FILE] [-c CONFIG_FILE]
+                    [--export-torchscript] [--example-input EXAMPLE_INPUT]
+EOF
+
+# an "error" line as the tool prints it: after the usage for a usage error
+# (exit 2, argparse's error()), alone for a refusal (exit 1)
 sub refused {
     my ($r, $rc, $msg, $what) = @_;
     is($r->{rc}, $rc, "$what: exit $rc");
-    is($r->{err}, "archive_tool: error: $msg\n", "$what: the message");
+    is($r->{err}, ($rc == 2 ? $USAGE : '') . "archive_tool: error: $msg\n",
+       "$what: the message" . ($rc == 2 ? ', after the usage' : ''));
     is($r->{out}, '', "$what: nothing on stdout");
 }
 
@@ -229,6 +245,8 @@ make_path("$IN/extra/empty_folder");
     is($r->{err}, '', '-h: nothing on stderr');
     like($r->{out}, qr/\Ausage: archive_tool \[-h\] --model-name MODEL_NAME\n/,
          '-h: usage line');
+    is(substr($r->{out}, 0, length $USAGE), $USAGE,
+       '-h: the usage, wrapped as argparse wraps it');
     like($r->{out}, qr/\nTorch Model Archiver Tool\n\noptions:\n/,
          '-h: description');
     for my $opt ('-h, --help', '--model-name MODEL_NAME',
@@ -1092,9 +1110,21 @@ EOF
 
     $r = run_in($dir, {}, "$prefix/bin/torch-model-archiver",
                 qw(--model-name mnist3 --version 1.0));
-    is($r->{err}, "torch-model-archiver: error: the following arguments are "
-       . "required: --handler\n",
-       'torch-model-archiver: its name in errors, as argparse prints it');
+    is($r->{err}, <<'EOF'
+usage: torch-model-archiver [-h] --model-name MODEL_NAME
+                            [--serialized-file SERIALIZED_FILE]
+                            [--model-file MODEL_FILE] --handler HANDLER
+                            [--extra-files EXTRA_FILES]
+                            [--runtime {python,python3,LSP}]
+                            [--export-path EXPORT_PATH]
+                            [--archive-format {tgz,no-archive,zip-store,default}]
+                            [-f] -v VERSION [-r REQUIREMENTS_FILE]
+                            [-c CONFIG_FILE] [--export-torchscript]
+                            [--example-input EXAMPLE_INPUT]
+torch-model-archiver: error: the following arguments are required: --handler
+EOF
+       , 'torch-model-archiver: its name in the usage and the error, as '
+       . 'argparse prints them');
 }
 
 done_testing();
