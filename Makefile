@@ -111,7 +111,9 @@ $(MODULE_SO): $(NGX_SRC)/objs/Makefile $(RUNTIME_A) $(MODULE_C)
 
 # --- archive_tool (torch-model-archiver) ----------------------------------
 
-# only ts_archive_write.o is pulled from the library: no libtorch here
+# only the writer's objects are pulled from the library (ts_archive_write,
+# ts_manifest_write and the plain C ts_pyjson, ts_value, ts_dtoa): no
+# libtorch, no jansson here
 $(ARCHIVE_TOOL): $(ARCHIVE_TOOL_C) $(ARCHIVE_TOOL_H) $(RUNTIME_H) $(RUNTIME_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RT) -I$(TOP)/archive_tool $(ARCHIVE_TOOL_C) -o $@ \

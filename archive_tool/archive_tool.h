@@ -1,17 +1,25 @@
 /*
- * archive_tool.h: our torch-model-archiver (0.12), shared by the CLI
- * (archive_tool.c), the input collection (archive_tool_inputs.c) and the
- * TorchScript export (archive_tool_export.c).
+ * archive_tool.h: our torch-model-archiver (0.12), shared by the packing
+ * steps (archive_tool.c), the command line (archive_tool_args.c), the
+ * input collection (archive_tool_inputs.c), the TorchScript export
+ * (archive_tool_export.c) and the output (archive_tool_write.c).
  */
 
 #ifndef ARCHIVE_TOOL_H
 #define ARCHIVE_TOOL_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
+
+#include "ts_archive_write.h"
 
 
 #define AT_ERRLEN               1024
+
+/* argparse's exit status for a usage error; a refusal exits 1 */
+#define AT_USAGE_ERROR          2
 
 /* the Python that --export-torchscript runs, and how to override it */
 #define AT_PYTHON               "/usr/bin/python3"
@@ -59,6 +67,45 @@ typedef struct {
     size_t       cap;
 } at_inputs_t;
 
+
+/* what one run packs, and where: filled in step by step by at_run */
+typedef struct {
+    ts_archive_write_format_e   format;
+    char                       *target;     /* "{model}{suffix}" */
+    char                       *shown;      /* {export}/{target}, as upstream
+                                               names it in messages */
+    char                       *ts_name;    /* "{model}.pt", exported */
+    char                       *manifest;   /* its text, mlen bytes */
+    size_t                      mlen;
+    time_t                      now;        /* createdOn, zip manifest */
+    unsigned                    need_mkdir:1;   /* no export folder yet */
+    unsigned                    exists:1;       /* -f: the target is there,
+                                                   to be replaced */
+    at_inputs_t                 in;
+} at_job_t;
+
+
+/*
+ * Fills o from argv as upstream's argparse parser would: 0 parsed, 1 help
+ * asked (-h before anything wrong), -1 a usage error in err (argparse's
+ * words).
+ */
+int at_parse_args(at_options_t *o, int argc, char **argv, char *err,
+    size_t errlen);
+
+/* upstream's -h text on stdout, usage wrapped as argparse wraps it */
+void at_help(const at_options_t *o);
+
+/* argparse's "usage: ..." lines alone, as it prints them before an error */
+void at_usage(const at_options_t *o, FILE *out);
+
+/*
+ * Writes the archive job describes into o->export_path (created first if
+ * need be): a temp file renamed over the target, or the files of the
+ * "no-archive" folder; the manifest last.
+ */
+int at_write_archive(const at_options_t *o, at_job_t *job, char *err,
+    size_t errlen);
 
 /* prints "prog: warning: ..." on stderr, as upstream logs its warnings */
 void at_warn(const at_options_t *o, const char *fmt, ...)

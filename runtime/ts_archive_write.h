@@ -97,17 +97,20 @@ int ts_archive_writer_finish(ts_archive_writer_t *w, char *err,
 void ts_archive_writer_free(ts_archive_writer_t *w);
 
 /*
- * The manifest as upstream's Python writes it (json.dumps(..., indent=2)):
- * keys in upstream's order, "createdOn", "runtime", "model" {"modelName",
- * "serializedFile", "handler", "modelFile", "modelVersion", "extensions",
- * "requirementsFile", "configFile"}, "archiverVersion"; optional keys that
- * are NULL or empty are left out (modelName, handler, createdOn and
- * runtime are always written); strings ASCII-escaped as Python does
- * (lower-case \u00XX, surrogate pairs, bytes that are not UTF-8 as
- * \udcXX, like Python's surrogateescape); no trailing newline.  The fields
- * upstream never writes (description, envelope) come last in their object
- * when set.  Returns a malloc'd NUL-terminated text and its length, or
- * NULL when out of memory.
+ * The manifest as upstream's Python writes it (json.dumps(..., indent=2),
+ * by ts_json_dump_value): keys in upstream's order, "createdOn",
+ * "runtime", "model" {"modelName", "serializedFile", "handler",
+ * "modelFile", "modelVersion", "extensions", "requirementsFile",
+ * "configFile"}, "archiverVersion"; optional keys that are NULL or empty
+ * are left out (modelName, handler, createdOn and runtime are always
+ * written); strings ASCII-escaped as Python does (lower-case \u00XX,
+ * surrogate pairs); no trailing newline.  A byte that is not part of
+ * valid UTF-8 is written as \u00XX, as ts_json_dump_value writes it
+ * everywhere (Python, which reads argv with surrogateescape, writes a
+ * lone \udcXX that jansson refuses).  The fields upstream never writes
+ * (description, envelope) come last in their object when set.  Returns
+ * a malloc'd NUL-terminated text and its length, or NULL when out of
+ * memory.
  */
 char *ts_manifest_json(const ts_manifest_t *m, size_t *len);
 

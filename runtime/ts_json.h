@@ -68,6 +68,15 @@ int ts_json_all_bool(const json_t *j);
 int ts_json_dump_value(const ts_value_t *v, char **buf, size_t *len,
     size_t *cap);
 
+/*
+ * One UTF-8 sequence at p, of the n bytes there, as strictly as Python
+ * decodes it (RFC 3629: no overlong form, no surrogate, nothing past
+ * U+10FFFF): its length, with the code point in *cp; 0 if the bytes at p
+ * are not valid UTF-8 (or n is 0).  ts_json_dump_value writes what this
+ * refuses byte by byte as \u00XX.
+ */
+size_t ts_json_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp);
+
 /* a number never takes more than this as text */
 #define TS_JSON_NUM_MAX  32
 

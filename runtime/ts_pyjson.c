@@ -32,6 +32,7 @@ static int ts_json_write_value(ts_json_out_t *o, const ts_value_t *v,
 static int ts_json_write_key(ts_json_out_t *o, const ts_value_t *key);
 static int ts_json_write_string(ts_json_out_t *o, const char *s,
     size_t len);
+static char *ts_json_escape(char *p, uint32_t cp);
 static int ts_json_write_tensor(ts_json_out_t *o, const ts_tensor_t *t,
     size_t level);
 static int ts_json_write_dim(ts_json_out_t *o, const ts_tensor_t *t,
@@ -300,7 +301,8 @@ ts_json_write_key(ts_json_out_t *o, const ts_value_t *key)
  * surrogate pairs past U+FFFF.  Bytes that are not valid UTF-8 (stray or
  * truncated sequences, overlongs, surrogates, past U+10FFFF) are written
  * one by one as \u00XX, i.e. read as Latin-1, so nothing is lost and the
- * output is always valid JSON.
+ * output is always valid JSON (a lone \udcXX, Python's surrogateescape,
+ * would not be: jansson, for one, refuses it).
  */
 
 static int
@@ -308,10 +310,8 @@ ts_json_write_string(ts_json_out_t *o, const char *s, size_t len)
 {
     char                 *p;
     size_t                i, n;
-    uint32_t              cp, lo, hi;
+    uint32_t              cp;
     const unsigned char  *b;
-
-    static const char     hex[] = "0123456789abcdef";
 
     /* 6 output bytes per input byte at worst (\u00XX) */
     if (len > (SIZE_MAX - 2) / 6 || ts_json_reserve(o, 2 + 6 * len) != 0) {
@@ -323,112 +323,26 @@ ts_json_write_string(ts_json_out_t *o, const char *s, size_t len)
 
     *p++ = '"';
 
-    for (i = 0; i < len; /* void */) {
+    for (i = 0; i < len; i += n) {
         cp = b[i];
+        n = 1;
 
         if (cp >= 0x20 && cp < 0x7f && cp != '"' && cp != '\\') {
             *p++ = (char) cp;
-            i++;
             continue;
         }
-
-        n = 1;
 
         if (cp >= 0x80) {
-            /* the valid ranges of RFC 3629, table 3-7 of Unicode */
-            lo = 0x80;
-            hi = 0xbf;
+            n = ts_json_utf8_decode(b + i, len - i, &cp);
 
-            if (cp >= 0xc2 && cp <= 0xdf) {
-                n = 2;
-                cp &= 0x1f;
-
-            } else if (cp >= 0xe0 && cp <= 0xef) {
-                n = 3;
-                lo = (cp == 0xe0) ? 0xa0 : 0x80;
-                hi = (cp == 0xed) ? 0x9f : 0xbf;
-                cp &= 0x0f;
-
-            } else if (cp >= 0xf0 && cp <= 0xf4) {
-                n = 4;
-                lo = (cp == 0xf0) ? 0x90 : 0x80;
-                hi = (cp == 0xf4) ? 0x8f : 0xbf;
-                cp &= 0x07;
-            }
-
-            if (n == 1 || len - i < n || b[i + 1] < lo || b[i + 1] > hi
-                || (n > 2 && (b[i + 2] & 0xc0) != 0x80)
-                || (n > 3 && (b[i + 3] & 0xc0) != 0x80))
-            {
+            if (n == 0) {
                 /* not valid UTF-8: this one byte as \u00XX */
-                n = 1;
                 cp = b[i];
-
-            } else {
-                cp = (cp << 6) | (b[i + 1] & 0x3f);
-
-                if (n > 2) {
-                    cp = (cp << 6) | (b[i + 2] & 0x3f);
-                }
-
-                if (n > 3) {
-                    cp = (cp << 6) | (b[i + 3] & 0x3f);
-                }
+                n = 1;
             }
         }
 
-        i += n;
-
-        switch (cp) {
-        case '"':
-            *p++ = '\\';
-            *p++ = '"';
-            continue;
-        case '\\':
-            *p++ = '\\';
-            *p++ = '\\';
-            continue;
-        case '\n':
-            *p++ = '\\';
-            *p++ = 'n';
-            continue;
-        case '\r':
-            *p++ = '\\';
-            *p++ = 'r';
-            continue;
-        case '\t':
-            *p++ = '\\';
-            *p++ = 't';
-            continue;
-        case '\b':
-            *p++ = '\\';
-            *p++ = 'b';
-            continue;
-        case '\f':
-            *p++ = '\\';
-            *p++ = 'f';
-            continue;
-        }
-
-        if (cp >= 0x10000) {
-            cp -= 0x10000;
-            hi = 0xd800 | (cp >> 10);
-            cp = 0xdc00 | (cp & 0x3ff);
-
-            *p++ = '\\';
-            *p++ = 'u';
-            *p++ = hex[hi >> 12];
-            *p++ = hex[(hi >> 8) & 0xf];
-            *p++ = hex[(hi >> 4) & 0xf];
-            *p++ = hex[hi & 0xf];
-        }
-
-        *p++ = '\\';
-        *p++ = 'u';
-        *p++ = hex[cp >> 12];
-        *p++ = hex[(cp >> 8) & 0xf];
-        *p++ = hex[(cp >> 4) & 0xf];
-        *p++ = hex[cp & 0xf];
+        p = ts_json_escape(p, cp);
     }
 
     *p++ = '"';
@@ -436,6 +350,123 @@ ts_json_write_string(ts_json_out_t *o, const char *s, size_t len)
     o->len = (size_t) (p - o->buf);
 
     return 0;
+}
+
+
+/* cp, which is not printed as itself, escaped; returns the end */
+
+static char *
+ts_json_escape(char *p, uint32_t cp)
+{
+    uint32_t           hi;
+
+    static const char  hex[] = "0123456789abcdef";
+
+    *p++ = '\\';
+
+    switch (cp) {
+    case '"':
+        *p++ = '"';
+        return p;
+    case '\\':
+        *p++ = '\\';
+        return p;
+    case '\n':
+        *p++ = 'n';
+        return p;
+    case '\r':
+        *p++ = 'r';
+        return p;
+    case '\t':
+        *p++ = 't';
+        return p;
+    case '\b':
+        *p++ = 'b';
+        return p;
+    case '\f':
+        *p++ = 'f';
+        return p;
+    }
+
+    if (cp >= 0x10000) {
+        cp -= 0x10000;
+        hi = 0xd800 | (cp >> 10);
+        cp = 0xdc00 | (cp & 0x3ff);
+
+        *p++ = 'u';
+        *p++ = hex[hi >> 12];
+        *p++ = hex[(hi >> 8) & 0xf];
+        *p++ = hex[(hi >> 4) & 0xf];
+        *p++ = hex[hi & 0xf];
+        *p++ = '\\';
+    }
+
+    *p++ = 'u';
+    *p++ = hex[cp >> 12];
+    *p++ = hex[(cp >> 8) & 0xf];
+    *p++ = hex[(cp >> 4) & 0xf];
+    *p++ = hex[cp & 0xf];
+
+    return p;
+}
+
+
+size_t
+ts_json_utf8_decode(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t    len, i;
+    uint32_t  c, lo, hi;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    c = p[0];
+
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    }
+
+    /* the valid ranges of RFC 3629, table 3-7 of Unicode */
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        c &= 0x1f;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        lo = (c == 0xe0) ? 0xa0 : 0x80;     /* no overlong form */
+        hi = (c == 0xed) ? 0x9f : 0xbf;     /* no surrogate */
+        c &= 0x0f;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        lo = (c == 0xf0) ? 0x90 : 0x80;     /* no overlong form */
+        hi = (c == 0xf4) ? 0x8f : 0xbf;     /* nothing past U+10FFFF */
+        c &= 0x07;
+
+    } else {
+        return 0;
+    }
+
+    if (n < len || p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 1; i < len; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            return 0;
+        }
+
+        c = (c << 6) | (p[i] & 0x3f);
+    }
+
+    *cp = c;
+
+    return len;
 }
 
 

@@ -179,11 +179,27 @@ sub no_temp_files {
     is_deeply(\@tmp, [], "$what: no temp file left in $dir");
 }
 
-# an "error" line, one line, as the tool prints it
+# argparse's usage lines, as Python 3.11 prints them for upstream's parser
+# (plus our two options) with prog archive_tool: before each usage error
+my $USAGE = <<'EOF';
+usage: archive_tool [-h] --model-name MODEL_NAME
+                    [--serialized-file SERIALIZED_FILE]
+                    [--model-file MODEL_FILE] --handler HANDLER
+                    [--extra-files EXTRA_FILES]
+                    [--runtime {python,python3,LSP}]
+                    [--export-path EXPORT_PATH]
+                    [--archive-format {tgz,no-archive,zip-store,default}] [-f]
+                    -v VERSION [-r REQUIREMENTS_FILE] [-c CONFIG_FILE]
+                    [--export-torchscript] [--example-input EXAMPLE_INPUT]
+EOF
+
+# an "error" line as the tool prints it: after the usage for a usage error
+# (exit 2, argparse's error()), alone for a refusal (exit 1)
 sub refused {
     my ($r, $rc, $msg, $what) = @_;
     is($r->{rc}, $rc, "$what: exit $rc");
-    is($r->{err}, "archive_tool: error: $msg\n", "$what: the message");
+    is($r->{err}, ($rc == 2 ? $USAGE : '') . "archive_tool: error: $msg\n",
+       "$what: the message" . ($rc == 2 ? ', after the usage' : ''));
     is($r->{out}, '', "$what: nothing on stdout");
 }
 
@@ -229,6 +245,8 @@ make_path("$IN/extra/empty_folder");
     is($r->{err}, '', '-h: nothing on stderr');
     like($r->{out}, qr/\Ausage: archive_tool \[-h\] --model-name MODEL_NAME\n/,
          '-h: usage line');
+    is(substr($r->{out}, 0, length $USAGE), $USAGE,
+       '-h: the usage, wrapped as argparse wraps it');
     like($r->{out}, qr/\nTorch Model Archiver Tool\n\noptions:\n/,
          '-h: description');
     for my $opt ('-h, --help', '--model-name MODEL_NAME',
@@ -662,6 +680,44 @@ SKIP: {
 }
 
 
+# --- -f: "Overwriting" only when the archive is written (#18) ------------------
+
+{
+    # upstream logs it as it checks the target, before it copies anything;
+    # ours waits for every input and the export, so that a refusal that
+    # leaves the target alone never follows it
+    my $dir = "$TMP/overwrite";
+    make_path($dir);
+    copy("$IN/$_", "$dir/$_") for qw(model.py weights.pt);
+    spew("$dir/ow.mar", "the archive before\n");
+    my $before = snapshot($dir);
+
+    my $r = tool_in($dir, { ARCHIVE_TOOL_PYTHON => '/nonexistent/python3' },
+                    qw(--model-name ow -v 1 -f --model-file model.py
+                       --serialized-file weights.pt --handler tensor
+                       --export-torchscript));
+    refused($r, 1, '--export-torchscript: cannot run /nonexistent/python3: '
+            . "No such file or directory (it needs Debian's python3 with "
+            . 'python3-torch; ARCHIVE_TOOL_PYTHON names another Python)',
+            '-f, the export fails: no "Overwriting"');
+    is(snapshot($dir), $before, '-f, the export fails: the target is left');
+
+    $r = tool_in($dir, qw(--model-name ow -v 1 -f --handler tensor
+                          --extra-files missing.txt));
+    refused($r, 1, 'File does not exist: missing.txt',
+            '-f, a missing input: no "Overwriting"');
+    is(snapshot($dir), $before, '-f, a missing input: the target is left');
+
+    $r = tool_in($dir, qw(--model-name ow -v 1 -f --handler tensor));
+    is($r->{rc}, 0, '-f, written: exit 0') or diag($r->{err});
+    is($r->{err}, "archive_tool: warning: Overwriting $dir/ow.mar ...\n",
+       '-f, written: "Overwriting", once');
+    is_deeply(names(inspect_archive("$dir/ow.mar")),
+              ['MAR-INF/MANIFEST.json'], '-f, written: the new archive');
+    no_temp_files($dir, '-f, written');
+}
+
+
 # --- hostile paths: nothing written outside --export-path ----------------------------
 
 {
@@ -921,8 +977,9 @@ EOF
                           --export-torchscript --example-input
                           bad_input.json));
     is($r->{rc}, 1, 'a bad example input: refused');
-    like($r->{err}, qr/\Aarchive_tool: warning: Overwriting .*\n^archive_tool: error: --export-torchscript: cannot read the example input bad_input\.json: .+\n\z/m,
-         'a bad example input: the message');
+    like($r->{err}, qr/\Aarchive_tool: error: --export-torchscript: cannot read the example input bad_input\.json: .+\n\z/,
+         'a bad example input: the message, and no "Overwriting" (-f): '
+         . 'nothing is written');
 
     # refusals
     spew("$dir/two.py", "import torch\nclass A(torch.nn.Module): pass\n"
@@ -1053,9 +1110,21 @@ EOF
 
     $r = run_in($dir, {}, "$prefix/bin/torch-model-archiver",
                 qw(--model-name mnist3 --version 1.0));
-    is($r->{err}, "torch-model-archiver: error: the following arguments are "
-       . "required: --handler\n",
-       'torch-model-archiver: its name in errors, as argparse prints it');
+    is($r->{err}, <<'EOF'
+usage: torch-model-archiver [-h] --model-name MODEL_NAME
+                            [--serialized-file SERIALIZED_FILE]
+                            [--model-file MODEL_FILE] --handler HANDLER
+                            [--extra-files EXTRA_FILES]
+                            [--runtime {python,python3,LSP}]
+                            [--export-path EXPORT_PATH]
+                            [--archive-format {tgz,no-archive,zip-store,default}]
+                            [-f] -v VERSION [-r REQUIREMENTS_FILE]
+                            [-c CONFIG_FILE] [--export-torchscript]
+                            [--example-input EXAMPLE_INPUT]
+torch-model-archiver: error: the following arguments are required: --handler
+EOF
+       , 'torch-model-archiver: its name in the usage and the error, as '
+       . 'argparse prints them');
 }
 
 done_testing();

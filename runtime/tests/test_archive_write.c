@@ -180,17 +180,18 @@ test_manifest_minimal(void **state)
 
 
 /*
- * Python's json.dumps(ensure_ascii=True) of the str Python decodes from
- * these bytes with surrogateescape (the expected text is what CPython
- * 3.11 prints for them).
+ * Python's json.dumps(ensure_ascii=True) of these bytes (the expected
+ * text is what CPython 3.11 prints for the valid UTF-8); a byte that is
+ * not UTF-8 is \u00XX, as ts_json_dump_value writes it everywhere, where
+ * Python, decoding argv with surrogateescape, would write \udcXX.
  */
 
 static void
 test_manifest_escapes(void **state)
 {
-    char           *json;
+    char           *json, err[256];
     size_t          len;
-    ts_manifest_t   m;
+    ts_manifest_t   m, back;
 
     memset(&m, 0, sizeof(ts_manifest_t));
 
@@ -209,12 +210,22 @@ test_manifest_escapes(void **state)
         "  \"runtime\": \"python\",\n"
         "  \"model\": {\n"
         "    \"modelName\": \"q\\\"b\\\\s\\n\\r\\t\\b\\f\\u0001\\u001f"
-        "\\u007f \\u00e9\\u20ac\\ud83d\\ude00\\udcff\\udce2\\udc82X"
-        "\\udced\\udca0\\udc80~\",\n"
+        "\\u007f \\u00e9\\u20ac\\ud83d\\ude00\\u00ff\\u00e2\\u0082X"
+        "\\u00ed\\u00a0\\u0080~\",\n"
         "    \"handler\": \"h\"\n"
         "  }\n"
         "}");
+    assert_int_equal(len, strlen(json));
 
+    /* valid JSON even so: our own reader (jansson) takes it */
+    assert_int_equal(ts_manifest_parse(json, len, &back, err, sizeof(err)),
+                     0);
+    assert_string_equal(back.model_name,
+                        "q\"b\\s\n\r\t\b\f\001\037\177 \303\251\342\202\254"
+                        "\360\237\230\200\303\277\303\242\302\202X"
+                        "\303\255\302\240\302\200~");
+
+    ts_manifest_clear(&back);
     free(json);
 }
 

@@ -1430,6 +1430,66 @@ test_dump_strings(void **state)
 }
 
 
+/* the one decoder: the strings above, and the archive writer's names */
+
+static void
+test_utf8_decode(void **state)
+{
+    size_t    i;
+    uint32_t  cp;
+
+    static const struct {
+        const char  *in;
+        size_t       len;           /* of the sequence; 0: refused */
+        uint32_t     cp;
+    } cases[] = {
+        { "a", 1, 'a' },
+        { "\x7f", 1, 0x7f },
+        { "\xc2\x80", 2, 0x80 },
+        { "\xdf\xbf", 2, 0x7ff },
+        { "\xe0\xa0\x80", 3, 0x800 },
+        { "\xed\x9f\xbf", 3, 0xd7ff },
+        { "\xee\x80\x80", 3, 0xe000 },
+        { "\xef\xbf\xbf", 3, 0xffff },
+        { "\xf0\x90\x80\x80", 4, 0x10000 },
+        { "\xf4\x8f\xbf\xbf", 4, 0x10ffff },
+        { "\xc3\xa9x", 2, 0xe9 },   /* stops after the sequence */
+        { "\x80", 0, 0 },
+        { "\xc0\x80", 0, 0 },       /* overlong */
+        { "\xc1\xbf", 0, 0 },
+        { "\xe0\x9f\xbf", 0, 0 },
+        { "\xed\xa0\x80", 0, 0 },   /* surrogate */
+        { "\xf0\x8f\xbf\xbf", 0, 0 },
+        { "\xf4\x90\x80\x80", 0, 0 },   /* past U+10FFFF */
+        { "\xf5\x80\x80\x80", 0, 0 },
+        { "\xc3", 0, 0 },           /* truncated */
+        { "\xe2\x82", 0, 0 },
+        { "\xe2(\xac", 0, 0 },
+    };
+
+    (void) state;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        cp = 0xffffffff;
+
+        if (ts_json_utf8_decode((const unsigned char *) cases[i].in,
+                                strlen(cases[i].in), &cp)
+            != cases[i].len)
+        {
+            fail_msg("case %zu: wrong length", i);
+        }
+
+        if (cases[i].len != 0 && cp != cases[i].cp) {
+            fail_msg("case %zu: U+%04X, not U+%04X", i, (unsigned) cp,
+                     (unsigned) cases[i].cp);
+        }
+    }
+
+    assert_int_equal(ts_json_utf8_decode((const unsigned char *) "a", 0,
+                                         &cp), 0);
+}
+
+
 static void
 test_dump_append(void **state)
 {
@@ -1562,6 +1622,7 @@ main(void)
         cmocka_unit_test(test_dump_nested),
         cmocka_unit_test(test_dump_keys),
         cmocka_unit_test(test_dump_strings),
+        cmocka_unit_test(test_utf8_decode),
         cmocka_unit_test(test_dump_append),
         cmocka_unit_test(test_dump_big),
     };

@@ -1,0 +1,90 @@
+/*
+ * ts_archive_int.h: what the reader's files share, private to
+ * ts_archive.c (the API, format detection, the manifest),
+ * ts_archive_packed.c (zip and tar through libarchive),
+ * ts_archive_folder.c (a plain folder), ts_archive_entry.c (names,
+ * limits and the file list) and ts_archive_torch.c (is it TorchScript).
+ */
+
+#ifndef TS_ARCHIVE_INT_H
+#define TS_ARCHIVE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "ts_archive.h"
+
+
+#define TS_ARCHIVE_MANIFEST     "MAR-INF/MANIFEST.json"
+#define TS_ARCHIVE_BLOCK_SIZE   65536
+
+/* folders: bounds the recursion and the folders held open at once */
+#define TS_ARCHIVE_MAX_DEPTH    64
+
+/* keeps "limit + 1" and "total + size" far from overflowing */
+#define TS_ARCHIVE_MAX_LIMIT    (SIZE_MAX / 4)
+
+
+/* one ts_archive_open call */
+typedef struct {
+    const char           *path;
+    ts_archive_limits_t   limits;
+    ts_archive_t         *archive;
+    size_t                nalloc;   /* of archive->files */
+    size_t                nentries; /* every entry seen, folders too */
+    size_t                total;    /* bytes of the entries accepted */
+    char                 *err;
+    size_t                errlen;
+} ts_archive_reader_t;
+
+
+/* the data of one entry as it is read */
+typedef struct {
+    unsigned char  *data;
+    size_t          size;
+    size_t          capacity;       /* usable; one more byte holds a NUL */
+} ts_archive_buf_t;
+
+
+/* "%m" is errno's text: nothing may run between the failure and this */
+void ts_archive_error(ts_archive_reader_t *rd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* a zip (zip), or a tar, gzip'ed or not; every entry checked and added */
+int ts_archive_read_packed(ts_archive_reader_t *rd, int fd, int zip,
+    int gzip);
+
+/* a plain folder, walked; takes fd over */
+int ts_archive_read_folder(ts_archive_reader_t *rd, int fd);
+
+/*
+ * A raw entry name made relative, or NULL with the error set: "./a//b/"
+ * -> "a/b"; absolute names and ".." are refused; with drop_top, the
+ * first component goes.  malloc'd.
+ */
+char *ts_archive_clean_name(ts_archive_reader_t *rd, const char *raw,
+    int drop_top);
+
+/* "a symbolic link", "a FIFO", ...: for messages */
+const char *ts_archive_type_name(mode_t mode);
+
+/* one more entry, folders too: refused past max_entries */
+int ts_archive_count_entry(ts_archive_reader_t *rd);
+
+/* size bytes of the entry name so far: refused past either byte limit */
+int ts_archive_check_size(ts_archive_reader_t *rd, const char *name,
+    size_t size);
+
+/* room for at least one more byte in b; hint: the size a header claims */
+int ts_archive_buf_reserve(ts_archive_reader_t *rd, ts_archive_buf_t *b,
+    size_t hint);
+
+/* appends a file; takes name and data (NULL: not kept) over */
+int ts_archive_add(ts_archive_reader_t *rd, char *name, unsigned char *data,
+    size_t size);
+
+/* 1 if the data of the entry name is read into memory */
+int ts_archive_keep(ts_archive_reader_t *rd, const char *name);
+
+#endif /* TS_ARCHIVE_INT_H */
