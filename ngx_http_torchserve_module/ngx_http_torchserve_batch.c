@@ -93,12 +93,13 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
                       "torchserve: model \"%V\" version \"%V\": job queue "
                       "full (%ui waiting)", &m->name, &m->version, m->queued);
 
+        /* TorchServe says "has no worker" here too; we say what it is */
         return ngx_http_torchserve_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                    NULL,
-                   "Model \"%V\" has no worker to serve inference request. "
-                   "Please use scale workers API to add workers. If this is "
-                   "a sequence inference, please check if it is closed, or "
-                   "expired; or exceeds maxSequenceJobQueueSize", &m->name);
+                   "Model \"%V\" version \"%V\": its job queue is full "
+                   "(%ui requests waiting, job_queue_size %ui in this worker "
+                   "process): try again later, or raise job_queue_size",
+                   &m->name, &m->version, m->queued, m->job_queue_size);
     }
 
     ngx_queue_insert_tail(&m->waiting, &ctx->queue);
@@ -253,7 +254,6 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             ngx_http_torchserve_batch_dequeue(ctx);
 
             ctx->batch_size = n;
-            ctx->posted_us = ngx_http_torchserve_now_us();
 
             if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
                 /* answered without running, as the runtime would */

@@ -437,7 +437,7 @@ ngx_http_torchserve_infer_count(ngx_http_torchserve_infer_t *ctx)
 
     ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
         ctx->versioned, ctx->done_us - ctx->start_us,
-        ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us : 0,
+        ctx->run_us > ctx->enqueued_us ? ctx->run_us - ctx->enqueued_us : 0,
         ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
 }
 

@@ -361,7 +361,6 @@ typedef struct {
 
     /* for ts_inference_latency_microseconds and the queue latency */
     uint64_t                          start_us;
-    uint64_t                          posted_us;
     uint64_t                          run_us;       /* set by the thread */
     uint64_t                          end_us;       /* likewise */
     uint64_t                          done_us;

@@ -6,7 +6,8 @@
  *   $torchserve_batch_size        requests in the forward call that
  *                                 answered this one
  *   $torchserve_queue_time        seconds (microsecond precision) from
- *                                 the task's post to its start in a thread
+ *                                 the request's arrival in its model's
+ *                                 queue to its batch's start in a thread
  *   $torchserve_inference_time    seconds in the thread: preprocess,
  *                                 forward, postprocess
  *
@@ -131,8 +132,8 @@ ngx_http_torchserve_variable(ngx_http_request_t *r,
         }
 
         us = (data == NGX_HTTP_TORCHSERVE_VAR_QUEUE_TIME)
-             ? (ctx->run_us > ctx->posted_us ? ctx->run_us - ctx->posted_us
-                                             : 0)
+             ? (ctx->run_us > ctx->enqueued_us
+                ? ctx->run_us - ctx->enqueued_us : 0)
              : (ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
 
         p = ngx_pnalloc(r->pool, NGX_INT64_LEN + 8);

@@ -102,7 +102,7 @@ torchserve: model "digits": batch of 4
     torchserve_model digits digits.mar batch_size=8 max_batch_delay=500ms job_queue_size=2;
 --- user_files eval
 main::fan_out("fan.html", 4, "/good")
---- response_body_like: ^(?=(?:.*?"code": 503,\n  "type": "ServiceUnavailableException"){2})(?!(?:.*?"code": 503){3})(?=(?:.*?\[\n  0\.99968){2})
+--- response_body_like: ^(?=(?:.*?"code": 503,\n  "type": "ServiceUnavailableException",\n  "message": "Model \\"digits\\" version \\"1\.0\\": its job queue is full \(2 requests waiting, job_queue_size 2 in this worker process\): try again later, or raise job_queue_size"){2})(?!(?:.*?"code": 503){3})(?=(?:.*?\[\n  0\.99968){2})
 --- grep_error_log eval
 qr/torchserve: model "digits": batch of \d+/
 --- grep_error_log_out

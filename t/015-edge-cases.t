@@ -118,3 +118,25 @@ qr/^Requests2XX\{[^\n]+\} 1\.0\n.*^Requests4XX\{[^\n]+\} 1\.0\n.*^Requests5XX\{[
 --- no_error_log
 [alert]
 --- timeout: 30
+
+
+
+=== TEST 4: $torchserve_queue_time counts the wait for a free worker slot
+The fast request queues at 0.5 s behind the slow forward (about 3 s) that
+holds the one slot: its queue time is that wait, not the moment between
+its batch's post and its start in a thread.
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar;
+    limit_req_zone $server_name zone=later:1m rate=2r/s;
+    log_format times "queue_time=$torchserve_queue_time inference_time=$torchserve_inference_time";
+    access_log logs/error.log times;
+--- user_files eval
+">>> fan.html\n" . '<!--# include virtual="/ping-first" -->'
+. '<!--# include virtual="/slow4000" -->'
+. '<!--# include virtual="/fast-later" -->'
+--- response_body_like eval
+qr/^\{\n  "status": "Healthy"\n\}\n4000\.01\.0$/
+--- error_log eval
+qr/queue_time=(?:[1-9]\d*|0\.[2-9]\d*)\.?\d* inference_time=0\.0/
+--- timeout: 30
