@@ -433,6 +433,8 @@ void ngx_http_torchserve_strlcpy(u_char *dst, ngx_str_t *src, size_t size);
 /* _state.c: torchserve_state */
 void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_log_t *log);
+ngx_int_t ngx_http_torchserve_state_check_dir(ngx_cycle_t *cycle,
+    ngx_str_t *path);
 void ngx_http_torchserve_state_load_locked(ngx_log_t *log,
     ngx_http_torchserve_main_conf_t *tmcf);
 

@@ -137,6 +137,15 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     /* the new cycle's log: nginx.conf's error_log is open by now */
     log = tmcf->cycle->log;
 
+    /* here, not at parse time: the "user" directive is known by now */
+    if (tmcf->state_path.len
+        && ngx_http_torchserve_state_check_dir(tmcf->cycle,
+                                               &tmcf->state_path)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (otmcf) {
         /* reload with the same zone: keep API registrations */
         tmcf->sh = otmcf->sh;

@@ -14,6 +14,7 @@
 #include "ngx_http_torchserve_module.h"
 
 #include <sys/file.h>     /* flock */
+#include <grp.h>          /* getgrouplist */
 
 
 typedef struct {
@@ -651,4 +652,91 @@ corrupt:
     }
 
     json_decref(root);
+}
+
+
+/* may the worker processes' user (uid, gid and its groups) write dir? */
+static ngx_uint_t
+ngx_http_torchserve_user_may_write(ngx_core_conf_t *ccf,
+    struct stat *st)
+{
+    int     i, n;
+    gid_t   groups[64];
+
+    if (ccf->user == 0) {
+        return 1;
+    }
+
+    if (st->st_uid == ccf->user) {
+        return (st->st_mode & (S_IWUSR | S_IXUSR)) == (S_IWUSR | S_IXUSR);
+    }
+
+    n = 64;
+
+    if (getgrouplist(ccf->username, ccf->group, groups, &n) < 0) {
+        /* more than 64 groups: the primary group alone */
+        groups[0] = ccf->group;
+        n = 1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (groups[i] == st->st_gid) {
+            return (st->st_mode & (S_IWGRP | S_IXGRP))
+                   == (S_IWGRP | S_IXGRP);
+        }
+    }
+
+    return (st->st_mode & (S_IWOTH | S_IXOTH)) == (S_IWOTH | S_IXOTH);
+}
+
+
+/*
+ * torchserve_state's folder must take the worker processes' writes (the
+ * file, its temporary files and PATH.lock): else a registration would be
+ * answered 200 and lost at the next restart.  Checked at nginx -t and at
+ * each start and reload, by mode bits (ACLs are not read).
+ */
+ngx_int_t
+ngx_http_torchserve_state_check_dir(ngx_cycle_t *cycle, ngx_str_t *path)
+{
+    u_char           *dir, *slash;
+    ngx_uint_t        ok;
+    struct stat       st;
+    ngx_core_conf_t  *ccf;
+
+    dir = ngx_pnalloc(cycle->pool, path->len + 1);
+    if (dir == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(dir, path->data, path->len + 1);
+
+    /* the path is absolute (ngx_conf_full_name) */
+    slash = (u_char *) strrchr((char *) dir, '/');
+    slash[slash == dir ? 1 : 0] = '\0';
+
+    if (stat((char *) dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                      "torchserve_state \"%V\": its folder \"%s\" is not a "
+                      "folder", path, dir);
+        return NGX_ERROR;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    /* a master that is not root starts its workers as itself */
+    ok = geteuid() == 0 ? ngx_http_torchserve_user_may_write(ccf, &st)
+                        : access((char *) dir, W_OK | X_OK) == 0;
+
+    if (!ok) {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "torchserve_state \"%V\": the worker processes' user "
+                      "\"%s\" cannot write its folder \"%s\": registrations "
+                      "would be lost at restart (chown or chmod the folder, "
+                      "or set \"user\")", path,
+                      geteuid() == 0 ? ccf->username : "(this user)", dir);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }

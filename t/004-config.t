@@ -134,3 +134,15 @@ qr/torchserve_model "digits": .*empty-nonexistent-dir/
 --- must_die
 --- error_log eval
 qr/torchserve_malloc_keep "100k" is invalid: a size of at least 1m, or off in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 11: torchserve_state whose folder is not a folder
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_state $TEST_NGINX_FIXTURES/digits.mar/state.json;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_state "\S+digits\.mar\/state\.json": its folder "\S+digits\.mar" is not a folder/
