@@ -61,7 +61,7 @@ static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
 
     /* ours, TorchServe has none: latency histograms in seconds */
     { "ts_queue_latency_seconds",
-      "Time a prediction waited for its batch's thread",
+      "Time from a prediction's arrival in its queue to its batch's start",
       NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 0 },
     { "ts_inference_seconds",
       "Time in the thread: preprocess, forward, postprocess",
