@@ -56,6 +56,8 @@ struct ts_config_key_s {
 
 static int ts_yaml_load(ts_config_ctx_t *x, const char *yaml, size_t len,
     ts_yaml_node_t **root);
+static int ts_yaml_check_depth(ts_config_ctx_t *x, const char *yaml,
+    size_t len);
 static int ts_config_read(ts_config_ctx_t *x, ts_yaml_node_t *root);
 static int ts_config_int(ts_config_ctx_t *x, const ts_config_key_t *k,
     ts_yaml_node_t **v);
@@ -202,6 +204,10 @@ ts_yaml_load(ts_config_ctx_t *x, const char *yaml, size_t len,
 
     *root = NULL;
 
+    if (ts_yaml_check_depth(x, yaml, len) != 0) {
+        return -1;
+    }
+
     if (!yaml_parser_initialize(&parser)) {
         snprintf(x->err, x->errlen, "out of memory");
         return -1;
@@ -259,6 +265,76 @@ failed:
     yaml_parser_delete(&parser);
 
     return -1;
+}
+
+
+/*
+ * libyaml's scanner is quadratic in nesting depth ("[[[[...": 40000 take
+ * seconds) and yaml_parser_load reads everything first: one pass over the
+ * events refuses a deep document early.  A syntax error is left to the
+ * load, which reports it.
+ */
+
+static int
+ts_yaml_check_depth(ts_config_ctx_t *x, const char *yaml, size_t len)
+{
+    int            rc, done;
+    size_t         depth;
+    yaml_event_t   event;
+    yaml_parser_t  parser;
+
+    if (!yaml_parser_initialize(&parser)) {
+        snprintf(x->err, x->errlen, "out of memory");
+        return -1;
+    }
+
+    yaml_parser_set_input_string(&parser, (const unsigned char *) yaml, len);
+
+    rc = 0;
+    depth = 0;
+
+    while (yaml_parser_parse(&parser, &event)) {
+
+        /* counted as the tree counts: a node below the last level fails */
+        if ((event.type == YAML_SCALAR_EVENT
+             || event.type == YAML_SEQUENCE_START_EVENT
+             || event.type == YAML_MAPPING_START_EVENT)
+            && depth + 1 > TS_MODEL_CONFIG_MAX_DEPTH)
+        {
+            ts_yaml_error(x->err, x->errlen, event.start_mark.line + 1,
+                          event.start_mark.column + 1, "nested more than %d "
+                          "deep", TS_MODEL_CONFIG_MAX_DEPTH);
+            rc = -1;
+        }
+
+        if (event.type == YAML_SEQUENCE_START_EVENT
+            || event.type == YAML_MAPPING_START_EVENT)
+        {
+            depth++;
+
+        } else if (event.type == YAML_SEQUENCE_END_EVENT
+                   || event.type == YAML_MAPPING_END_EVENT)
+        {
+            depth--;
+        }
+
+        done = (rc != 0 || event.type == YAML_STREAM_END_EVENT);
+        yaml_event_delete(&event);
+
+        if (done) {
+            break;
+        }
+    }
+
+    /* without memory, the document is not known to be shallow */
+    if (rc == 0 && parser.error == YAML_MEMORY_ERROR) {
+        snprintf(x->err, x->errlen, "out of memory");
+        rc = -1;
+    }
+
+    yaml_parser_delete(&parser);
+
+    return rc;
 }
 
 

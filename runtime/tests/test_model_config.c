@@ -737,7 +737,7 @@ test_errors(void **state)
 static void
 test_deep_nesting_refused(void **state)
 {
-    char               yaml[512];
+    char               yaml[512], *big;
     size_t             n;
     ts_model_config_t  cfg;
 
@@ -764,6 +764,18 @@ test_deep_nesting_refused(void **state)
     yaml[n + 127] = '\0';
 
     fx_refuse(yaml, "line 1, column 67: nested more than 64 deep");
+
+    /* refused before libyaml loads it: its scanner is quadratic in depth,
+     * so this would take minutes (a second for 20000) */
+    big = malloc(2 * 300000 + 4);
+    assert_non_null(big);
+    memcpy(big, "a: ", 3);
+    memset(big + 3, '[', 300000);
+    memset(big + 3 + 300000, ']', 300000);
+    big[3 + 2 * 300000] = '\0';
+
+    fx_refuse(big, "line 1, column 67: nested more than 64 deep");
+    free(big);
 
     /* an alias to itself, which libyaml allows, is as deep as the limit */
     fx_refuse("handler: &x [*x]\n", "line 1, column 10: nested more than "
