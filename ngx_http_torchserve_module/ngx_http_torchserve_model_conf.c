@@ -403,13 +403,16 @@ ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s)
 
 /*
  * The defaults an archive's model-config.yaml (its manifest's configFile)
- * sets; the archive may be opened without data: YAML files are read.
+ * sets; the archive may be opened without data: YAML files are read.  A
+ * key of the wrong type is ignored with a warning, as TorchServe does.
  */
 ngx_int_t
 ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
-    ngx_http_torchserve_settings_t *d, char *err, size_t errlen)
+    ngx_http_torchserve_settings_t *d, ngx_log_t *log, char *err,
+    size_t errlen)
 {
     char                      msg[TS_ERROR_LEN];
+    size_t                    i;
     ts_model_config_t         cfg;
     const ts_archive_file_t  *f;
 
@@ -433,6 +436,16 @@ ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
     {
         snprintf(err, errlen, "%s: %s", a->manifest.config_file, msg);
         return NGX_ERROR;
+    }
+
+    for (i = 0; i < cfg.nwarnings; i++) {
+        ngx_log_error(NGX_LOG_WARN, log, 0, "torchserve: \"%s\": %s: %s",
+                      a->path, a->manifest.config_file, cfg.warnings[i]);
+    }
+
+    /* 0 is TorchServe's "not set": the server's default applies */
+    if (cfg.job_queue_size.set && cfg.job_queue_size.value == 0) {
+        cfg.job_queue_size.set = 0;
     }
 
     /* TorchServe takes min/max workers only as a valid pair */
@@ -463,7 +476,11 @@ ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
                a->manifest.config_file, err, errlen) != NGX_OK
         || ngx_http_torchserve_yaml_number(&cfg.max_workers,
                NGX_HTTP_TORCHSERVE_P_WORKERS, "maxWorkers", NULL,
-               a->manifest.config_file, err, errlen) != NGX_OK)
+               a->manifest.config_file, err, errlen) != NGX_OK
+        || ngx_http_torchserve_yaml_number(&cfg.job_queue_size,
+               NGX_HTTP_TORCHSERVE_P_JOB_QUEUE_SIZE, "jobQueueSize",
+               &d->job_queue_size, a->manifest.config_file, err, errlen)
+           != NGX_OK)
     {
         ts_model_config_clear(&cfg);
         return NGX_ERROR;
@@ -532,7 +549,8 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        if (ngx_http_torchserve_archive_defaults(a, &m->defaults, err,
+        if (ngx_http_torchserve_archive_defaults(a, &m->defaults, cf->log,
+                                                 err,
                                                  sizeof(err))
             != NGX_OK)
         {

@@ -378,7 +378,8 @@ ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s);
 ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
-    ngx_http_torchserve_settings_t *d, char *err, size_t errlen);
+    ngx_http_torchserve_settings_t *d, ngx_log_t *log, char *err,
+    size_t errlen);
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);

@@ -442,8 +442,8 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
 
     if (ts_archive_check_torchscript(a, reg->err, sizeof(reg->err)) == 0
         && ts_handler_find(handler, reg->err, sizeof(reg->err)) != NULL
-        && ngx_http_torchserve_archive_defaults(a, &reg->defaults, reg->err,
-                                                sizeof(reg->err))
+        && ngx_http_torchserve_archive_defaults(a, &reg->defaults, log,
+                                                reg->err, sizeof(reg->err))
            == NGX_OK)
     {
         reg->m_name = ngx_http_torchserve_strdup_or_null(

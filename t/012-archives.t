@@ -8,7 +8,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 9 + 3 * 3 + 2);
+plan tests => repeat_each() * (3 * 9 + 3 * 3 + 2 + 1);
 
 no_shuffle();
 no_root_location();
@@ -76,7 +76,9 @@ close
     torchserve_model digits $TEST_NGINX_FIXTURES/at_config/digits.mar;
 --- request
 GET /models/digits
---- response_body_like: "minWorkers": 2,\n    "maxWorkers": 3,\n    "batchSize": 4,\n    "maxBatchDelay": 50,\n    "responseTimeout": 30,
+--- response_body_like: "minWorkers": 2,\n    "maxWorkers": 3,\n    "batchSize": 4,\n    "maxBatchDelay": 50,\n    "responseTimeout": 30,(?s:.*)"remainingCapacity": 7,
+--- error_log eval
+qr/\[warn\] .*torchserve: "\S+at_config\/digits\.mar": model-config\.yaml: line 7, column 12: invalid deviceIds: none, should be list of integer \(ignored\)/
 
 
 

@@ -221,8 +221,10 @@ def archive_tool_fixtures(out, mlp, samples, expect):
     with open(os.path.join(work, "extras", "nested", "notes.txt"), "w") as f:
         f.write("nested extra file\n")
     with open(os.path.join(work, "model-config.yaml"), "w") as f:
+        # deviceIds of the wrong type: ignored with a warning
         f.write("minWorkers: 2\nmaxWorkers: 3\nbatchSize: 4\n"
-                "maxBatchDelay: 50\nresponseTimeout: 30\n")
+                "maxBatchDelay: 50\nresponseTimeout: 30\njobQueueSize: 7\n"
+                "deviceIds: none\nhandler:\n  topk: 3\n")
 
     common = ["--model-name", "digits", "--version", "1.0",
               "--serialized-file", pt, "--handler", "tensor",
