@@ -179,7 +179,8 @@ test-nginx: $(MODULE_SO) fixtures
 	prove $$inc t/*.t
 	@# real nginx -t runs that Test::Nginx's blocks cannot express
 	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
-	prove t/as-root/
+	TEST_NGINX_FIXTURES=$(FIXTURES) \
+	prove t/nginx-t/
 	@# the runner's own tests, when it is ours that runs the suite
 	@# (hup.t races old workers on a loaded machine: make test-runner runs it)
 	@if ! $(HAVE_TEST_NGINX); then \
