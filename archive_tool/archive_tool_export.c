@@ -54,6 +54,11 @@
 extern char  **environ;
 
 
+static int at_spawn_python(const char *python, char *script,
+    const at_options_t *o, int log, int out, char **env, pid_t *pid,
+    char *err, size_t errlen);
+static int at_wait_python(pid_t pid, const char *python, const char *script,
+    int log, char *err, size_t errlen);
 static int at_find_script(char *path, size_t size, char *err,
     size_t errlen);
 static int at_memfd(const char *name, char *err, size_t errlen);
@@ -64,17 +69,15 @@ static void at_log_message(int log, char *msg, size_t size);
 int
 at_export_torchscript(const at_options_t *o, char *err, size_t errlen)
 {
-    int                          rc, status, log, out, devnull;
-    char                         script[PATH_MAX], msg[AT_MSG_MAX];
-    char                        *argv[9], **env;
-    pid_t                        pid;
-    const char                  *python;
-    struct stat                  st;
-    posix_spawn_file_actions_t   fa;
+    int           log, out;
+    char          script[PATH_MAX];
+    char        **env;
+    pid_t         pid;
+    const char   *python;
+    struct stat   st;
 
     log = -1;
     out = -1;
-    rc = -1;
     env = NULL;
 
     if (o->model_file == NULL || o->serialized_file == NULL) {
@@ -108,72 +111,10 @@ at_export_torchscript(const at_options_t *o, char *err, size_t errlen)
         goto failed;
     }
 
-    argv[0] = (char *) python;
-    argv[1] = (char *) "-s";
-    argv[2] = (char *) "-B";
-    argv[3] = script;
-    argv[4] = (char *) o->model_file;
-    argv[5] = (char *) o->serialized_file;
-    argv[6] = (char *) "3";
-    argv[7] = (char *) o->example_input;        /* may end the list */
-    argv[8] = NULL;
-
-    if (posix_spawn_file_actions_init(&fa) != 0) {
-        snprintf(err, errlen, "out of memory");
-        goto failed;
-    }
-
-    devnull = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
-                                               O_RDONLY, 0);
-
-    if (devnull != 0
-        || posix_spawn_file_actions_adddup2(&fa, log, 1) != 0
-        || posix_spawn_file_actions_adddup2(&fa, log, 2) != 0
-        || posix_spawn_file_actions_adddup2(&fa, out, 3) != 0)
+    if (at_spawn_python(python, script, o, log, out, env, &pid, err, errlen)
+        != 0
+        || at_wait_python(pid, python, script, log, err, errlen) != 0)
     {
-        posix_spawn_file_actions_destroy(&fa);
-        snprintf(err, errlen, "out of memory");
-        goto failed;
-    }
-
-    rc = posix_spawn(&pid, python, &fa, NULL, argv, env);
-    posix_spawn_file_actions_destroy(&fa);
-
-    if (rc != 0) {
-        snprintf(err, errlen, "--export-torchscript: cannot run %s: %s "
-                 "(it needs Debian's python3 with python3-torch; %s names "
-                 "another Python)", python, strerror(rc), AT_PYTHON_ENV);
-        rc = -1;
-        goto failed;
-    }
-
-    rc = -1;
-
-    while (waitpid(pid, &status, 0) == -1) {
-        if (errno != EINTR) {
-            snprintf(err, errlen, "--export-torchscript: waitpid: %s",
-                     strerror(errno));
-            goto failed;
-        }
-    }
-
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        at_log_message(log, msg, sizeof(msg));
-
-        if (WIFSIGNALED(status)) {
-            snprintf(err, errlen, "--export-torchscript: %s was killed by "
-                     "signal %d%s%s", python, WTERMSIG(status),
-                     msg[0] ? ": " : "", msg);
-
-        } else if (msg[0] == '\0') {
-            snprintf(err, errlen, "--export-torchscript: %s %s exited with "
-                     "status %d and said nothing", python, script,
-                     WEXITSTATUS(status));
-
-        } else {
-            snprintf(err, errlen, "--export-torchscript: %s", msg);
-        }
-
         goto failed;
     }
 
@@ -198,6 +139,96 @@ failed:
 
     if (out != -1) {
         close(out);
+    }
+
+    return -1;
+}
+
+
+/* python -s -B script model_file serialized_file 3 [example_input] */
+static int
+at_spawn_python(const char *python, char *script, const at_options_t *o,
+    int log, int out, char **env, pid_t *pid, char *err, size_t errlen)
+{
+    int                          rc;
+    char                        *argv[9];
+    posix_spawn_file_actions_t   fa;
+
+    argv[0] = (char *) python;
+    argv[1] = (char *) "-s";
+    argv[2] = (char *) "-B";
+    argv[3] = script;
+    argv[4] = (char *) o->model_file;
+    argv[5] = (char *) o->serialized_file;
+    argv[6] = (char *) "3";
+    argv[7] = (char *) o->example_input;        /* may end the list */
+    argv[8] = NULL;
+
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    /* stdin /dev/null, stdout and stderr the log, 3 the TorchScript */
+    if (posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0)
+        != 0
+        || posix_spawn_file_actions_adddup2(&fa, log, 1) != 0
+        || posix_spawn_file_actions_adddup2(&fa, log, 2) != 0
+        || posix_spawn_file_actions_adddup2(&fa, out, 3) != 0)
+    {
+        posix_spawn_file_actions_destroy(&fa);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    rc = posix_spawn(pid, python, &fa, NULL, argv, env);
+    posix_spawn_file_actions_destroy(&fa);
+
+    if (rc != 0) {
+        snprintf(err, errlen, "--export-torchscript: cannot run %s: %s "
+                 "(it needs Debian's python3 with python3-torch; %s names "
+                 "another Python)", python, strerror(rc), AT_PYTHON_ENV);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* its exit: 0, or the error with the helper's own last words */
+static int
+at_wait_python(pid_t pid, const char *python, const char *script, int log,
+    char *err, size_t errlen)
+{
+    int   status;
+    char  msg[AT_MSG_MAX];
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            snprintf(err, errlen, "--export-torchscript: waitpid: %s",
+                     strerror(errno));
+            return -1;
+        }
+    }
+
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+        return 0;
+    }
+
+    at_log_message(log, msg, sizeof(msg));
+
+    if (WIFSIGNALED(status)) {
+        snprintf(err, errlen, "--export-torchscript: %s was killed by "
+                 "signal %d%s%s", python, WTERMSIG(status),
+                 msg[0] ? ": " : "", msg);
+
+    } else if (msg[0] == '\0') {
+        snprintf(err, errlen, "--export-torchscript: %s %s exited with "
+                 "status %d and said nothing", python, script,
+                 WEXITSTATUS(status));
+
+    } else {
+        snprintf(err, errlen, "--export-torchscript: %s", msg);
     }
 
     return -1;
