@@ -17,7 +17,7 @@
  *   _scale.c       scale, unregister, set-default
  *   _download.c    remote archives (torchserve_allowed_urls, libcurl)
  *   _metrics.c     Prometheus metrics; _variables.c  nginx variables
- *   _reply.c       JSON answers and TorchServe's error shape
+ *   _reply.c       JSON answers, TorchServe's error shape, statuses to HTTP
  */
 
 #ifndef _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_
