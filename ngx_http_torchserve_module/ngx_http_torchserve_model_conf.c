@@ -443,6 +443,12 @@ ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
                       a->path, a->manifest.config_file, cfg.warnings[i]);
     }
 
+    for (i = 0; i < cfg.nignored; i++) {
+        ngx_log_debug3(NGX_LOG_DEBUG_CORE, log, 0,
+                       "torchserve: \"%s\": %s: %s", a->path,
+                       a->manifest.config_file, cfg.ignored[i]);
+    }
+
     /* 0 is TorchServe's "not set": the server's default applies */
     if (cfg.job_queue_size.set && cfg.job_queue_size.value == 0) {
         cfg.job_queue_size.set = 0;

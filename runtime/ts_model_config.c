@@ -53,6 +53,11 @@ static int ts_config_device_type(ts_config_ctx_t *x,
 static int ts_config_device_ids(ts_config_ctx_t *x, const ts_config_key_t *k,
     const ts_yaml_node_t *v);
 static int ts_config_handler(ts_config_ctx_t *x, ts_yaml_node_t *root);
+static int ts_config_ignored(ts_config_ctx_t *x, const ts_yaml_node_t *root);
+static int ts_config_note(ts_config_ctx_t *x, char ***list, size_t *n,
+    const ts_yaml_node_t *at, const char *fmt, va_list args);
+static int ts_config_ignore(ts_config_ctx_t *x, const ts_yaml_node_t *at,
+    const char *fmt, ...);
 static int ts_config_warn(ts_config_ctx_t *x, const ts_yaml_node_t *at,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static const char *ts_config_text(const ts_yaml_node_t *v);
@@ -128,7 +133,12 @@ ts_model_config_clear(ts_model_config_t *cfg)
         free(cfg->warnings[i]);
     }
 
+    for (i = 0; i < cfg->nignored; i++) {
+        free(cfg->ignored[i]);
+    }
+
     free(cfg->warnings);
+    free(cfg->ignored);
     memset(cfg, 0, sizeof(ts_model_config_t));
 }
 
@@ -156,7 +166,45 @@ ts_config_read(ts_config_ctx_t *x, ts_yaml_node_t *root)
         }
     }
 
+    if (ts_config_ignored(x, root) != 0) {
+        return -1;
+    }
+
     return ts_config_handler(x, root);
+}
+
+
+/* the keys neither in the table nor "handler", for a debug line */
+static int
+ts_config_ignored(ts_config_ctx_t *x, const ts_yaml_node_t *root)
+{
+    size_t                  i;
+    const ts_yaml_node_t   *key;
+    const ts_config_key_t  *k;
+
+    for (i = 0; i < root->n; i++) {
+        key = root->items[2 * i];
+
+        if (key->type == TS_YAML_STR && strcmp(key->str, "handler") == 0) {
+            continue;
+        }
+
+        for (k = ts_config_keys; k->name != NULL; k++) {
+            if (key->type == TS_YAML_STR && strcmp(key->str, k->name) == 0) {
+                break;
+            }
+        }
+
+        if (k->name == NULL
+            && ts_config_ignore(x, key, "%s (not used by the server)",
+                                ts_config_text(key))
+               != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -290,29 +338,23 @@ ts_config_handler(ts_config_ctx_t *x, ts_yaml_node_t *root)
 }
 
 
-/* "line L, column C: ..." added to the warnings; 0, or -1 out of memory */
-
+/* "line L, column C: ..." added to a list; 0, or -1 out of memory */
 static int
-ts_config_warn(ts_config_ctx_t *x, const ts_yaml_node_t *at,
-    const char *fmt, ...)
+ts_config_note(ts_config_ctx_t *x, char ***list, size_t *n,
+    const ts_yaml_node_t *at, const char *fmt, va_list args)
 {
-    int       n;
-    char      buf[TS_CONFIG_WARNING_MAX], *msg, **grown;
-    va_list   args;
+    int     len;
+    char    buf[TS_CONFIG_WARNING_MAX], *msg, **grown;
 
-    n = snprintf(buf, sizeof(buf), "line %u, column %u: ", at->line,
-                 at->column);
-
-    va_start(args, fmt);
-    vsnprintf(buf + n, sizeof(buf) - (size_t) n, fmt, args);
-    va_end(args);
+    len = snprintf(buf, sizeof(buf), "line %u, column %u: ", at->line,
+                   at->column);
+    vsnprintf(buf + len, sizeof(buf) - (size_t) len, fmt, args);
 
     msg = strdup(buf);
     grown = NULL;
 
     if (msg != NULL) {
-        grown = realloc(x->cfg->warnings,
-                        (x->cfg->nwarnings + 1) * sizeof(char *));
+        grown = realloc(*list, (*n + 1) * sizeof(char *));
     }
 
     if (grown == NULL) {
@@ -321,10 +363,42 @@ ts_config_warn(ts_config_ctx_t *x, const ts_yaml_node_t *at,
         return -1;
     }
 
-    x->cfg->warnings = grown;
-    x->cfg->warnings[x->cfg->nwarnings++] = msg;
+    *list = grown;
+    (*list)[(*n)++] = msg;
 
     return 0;
+}
+
+
+static int
+ts_config_warn(ts_config_ctx_t *x, const ts_yaml_node_t *at,
+    const char *fmt, ...)
+{
+    int      rc;
+    va_list  args;
+
+    va_start(args, fmt);
+    rc = ts_config_note(x, &x->cfg->warnings, &x->cfg->nwarnings, at, fmt,
+                        args);
+    va_end(args);
+
+    return rc;
+}
+
+
+static int
+ts_config_ignore(ts_config_ctx_t *x, const ts_yaml_node_t *at,
+    const char *fmt, ...)
+{
+    int      rc;
+    va_list  args;
+
+    va_start(args, fmt);
+    rc = ts_config_note(x, &x->cfg->ignored, &x->cfg->nignored, at, fmt,
+                        args);
+    va_end(args);
+
+    return rc;
 }
 
 

@@ -72,6 +72,10 @@ typedef struct {
     /* what TorchServe would log as warnings, "line L, column C: ..." */
     char                **warnings;
     size_t                nwarnings;
+
+    /* top-level keys the server does not use, "line L, column C: key" */
+    char                **ignored;
+    size_t                nignored;
 } ts_model_config_t;
 
 

@@ -594,6 +594,19 @@ test_unknown_keys_ignored(void **state)
     assert_null(cfg.handler);
     assert_int_equal(cfg.nwarnings, 0);
 
+    /* each named, with its place, for the server's debug log */
+    assert_int_equal(cfg.nignored, 8);
+    assert_string_equal(cfg.ignored[0],
+                        "line 1, column 1: startupTimeout (not used by the "
+                        "server)");
+    assert_string_equal(cfg.ignored[4],
+                        "line 5, column 1: minworkers (not used by the "
+                        "server)");
+    assert_string_equal(cfg.ignored[5],
+                        "line 7, column 1: 1 (not used by the server)");
+    assert_string_equal(cfg.ignored[7],
+                        "line 9, column 1: pt2 (not used by the server)");
+
     ts_model_config_clear(&cfg);
 }
 
