@@ -31,6 +31,8 @@ static int ts_archive_walk_file(ts_archive_reader_t *rd, DIR *dir,
     const char *entry, char *name);
 static int ts_archive_read_regular(ts_archive_reader_t *rd, int fd,
     char *name, int keep);
+static int ts_archive_load_regular(ts_archive_reader_t *rd, int fd,
+    char *name, off_t st_size);
 
 
 int
@@ -310,12 +312,7 @@ static int
 ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
     int keep)
 {
-    size_t            hint;
-    ssize_t           n;
-    struct stat       st;
-    ts_archive_buf_t  b;
-
-    memset(&b, 0, sizeof(ts_archive_buf_t));
+    struct stat  st;
 
     if (fstat(fd, &st) == -1) {
         ts_archive_error(rd, "\"%s\": cannot stat \"%s\": %m", rd->path,
@@ -338,8 +335,30 @@ ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
         return ts_archive_add(rd, name, NULL, (size_t) st.st_size);
     }
 
-    hint = (uint64_t) st.st_size <= rd->limits.max_entry_size
-           ? (size_t) st.st_size : 0;
+    return ts_archive_load_regular(rd, fd, name, st.st_size);
+
+failed:
+
+    free(name);
+
+    return -1;
+}
+
+
+/* the data read into memory, counted as it comes out; takes name over */
+
+static int
+ts_archive_load_regular(ts_archive_reader_t *rd, int fd, char *name,
+    off_t st_size)
+{
+    size_t            hint;
+    ssize_t           n;
+    ts_archive_buf_t  b;
+
+    memset(&b, 0, sizeof(ts_archive_buf_t));
+
+    hint = (uint64_t) st_size <= rd->limits.max_entry_size
+           ? (size_t) st_size : 0;
 
     for ( ;; ) {
         if (ts_archive_buf_reserve(rd, &b, hint) != 0) {
