@@ -26,6 +26,32 @@
 #define TS_ARCHIVE_MAX_LIMIT    (SIZE_MAX / 4)
 
 
+/* what a serializedFile is, told from the entries of its own zip */
+typedef enum {
+    TS_ARCHIVE_TORCHSCRIPT = 0,
+    TS_ARCHIVE_STATE_DICT,      /* torch.save: data.pkl, no code */
+    TS_ARCHIVE_NOT_TORCHSCRIPT, /* not a zip, or neither layout */
+    TS_ARCHIVE_SNIFF_FAILED     /* its bytes could not be read */
+} ts_archive_torch_kind_e;
+
+
+/*
+ * The bytes of a serialized file, a block at a time, as libarchive's read
+ * callbacks give them: the block's size, 0 at the end, -1 on error (the
+ * source has the message).  Every block but the last is full, so the
+ * first one holds the magic unless the file is shorter.
+ */
+typedef ssize_t (*ts_archive_read_pt)(void *data, const void **block);
+
+
+/* what the sniffer says of one serialized file */
+typedef struct {
+    const char               *name;     /* the serializedFile */
+    ts_archive_torch_kind_e   kind;
+    char                      why[256]; /* for TS_ARCHIVE_NOT_TORCHSCRIPT */
+} ts_archive_sniff_t;
+
+
 /* one ts_archive_open call */
 typedef struct {
     const char           *path;
@@ -86,5 +112,13 @@ int ts_archive_add(ts_archive_reader_t *rd, char *name, unsigned char *data,
 
 /* 1 if the data of the entry name is read into memory */
 int ts_archive_keep(ts_archive_reader_t *rd, const char *name);
+
+/*
+ * TorchScript, a state_dict or neither, from the entries of the zip that
+ * read gives, which is streamed (no seeking) and stops at the first
+ * TorchScript entry; why says what it is not.
+ */
+ts_archive_torch_kind_e ts_archive_sniff_torch(ts_archive_read_pt read,
+    void *data, char *why, size_t whylen);
 
 #endif /* TS_ARCHIVE_INT_H */
