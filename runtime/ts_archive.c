@@ -3,7 +3,8 @@
  * memory: the API of ts_archive.h, the format told from the content, and
  * the manifest parsed once every entry is in.  The formats are read by
  * ts_archive_packed.c and ts_archive_folder.c, every entry checked by
- * ts_archive_entry.c; ts_archive_torch.c says whether it is TorchScript.
+ * ts_archive_entry.c; ts_archive_torch.c says whether it is TorchScript,
+ * with a second pass (ts_archive_sniff_path) when the data was not kept.
  */
 
 #include <errno.h>
@@ -48,6 +49,7 @@ ts_archive_open(const char *path, const ts_archive_limits_t *limits,
     }
 
     rd.archive = a;
+    a->limits = rd.limits;
 
     a->path = strdup(path);
     if (a->path == NULL) {
@@ -109,6 +111,57 @@ ts_archive_read_path(ts_archive_reader_t *rd)
     close(fd);
 
     return rc;
+}
+
+
+/*
+ * A second open, not a hook in the first pass: the serializedFile is
+ * only known once the manifest is parsed, and the manifest may come
+ * last.  Zip seeks past the other entries; tar reads up to this one.
+ */
+
+int
+ts_archive_sniff_path(const ts_archive_t *a, ts_archive_sniff_t *sniff,
+    char *err, size_t errlen)
+{
+    int                   rc;
+    ts_archive_reader_t   rd;
+
+    memset(&rd, 0, sizeof(ts_archive_reader_t));
+
+    rd.path = a->path;
+    rd.err = err;
+    rd.errlen = errlen;
+    rd.sniff = sniff;
+
+    ts_archive_limits_init(&rd.limits, &a->limits);
+    rd.limits.with_data = 0;
+
+    sniff->found = 0;
+
+    /* the entries this pass lists (names only) are thrown away */
+    rd.archive = calloc(1, sizeof(ts_archive_t));
+    if (rd.archive == NULL) {
+        snprintf(err, errlen, "\"%s\": out of memory", a->path);
+        return -1;
+    }
+
+    rc = ts_archive_read_path(&rd);
+
+    ts_archive_free(rd.archive);
+
+    if (rc != 0) {
+        return -1;
+    }
+
+    if (!sniff->found) {
+        /* it was there on the first pass: the archive changed since */
+        snprintf(err, errlen, "\"%s\": entry \"%s\" is gone", a->path,
+                 sniff->name);
+        return -1;
+    }
+
+    return 0;
 }
 
 

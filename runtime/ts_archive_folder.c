@@ -1,8 +1,8 @@
 /*
  * ts_archive_folder.c: a plain folder ("no-archive") read as an archive:
  * walked with *at() calls that never follow a symbolic link, each
- * regular file read (or only stat'ed) with the same checks and limits as
- * an archive's entries.
+ * regular file read (or only stat'ed, or on a sniffing pass streamed to
+ * the sniffer) with the same checks and limits as an archive's entries.
  */
 
 #include <dirent.h>
@@ -184,6 +184,11 @@ ts_archive_walk(ts_archive_reader_t *rd, DIR *dir, const char *prefix,
             rc = -1;
             break;
         }
+
+        if (rd->sniff != NULL && rd->sniff->found) {
+            /* a sniffing pass needs nothing past its entry */
+            break;
+        }
     }
 
     closedir(dir);
@@ -312,6 +317,7 @@ static int
 ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
     int keep)
 {
+    int          rc;
     struct stat  st;
 
     if (fstat(fd, &st) == -1) {
@@ -325,6 +331,12 @@ ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
         ts_archive_error(rd, "\"%s\": entry \"%s\" is %s", rd->path, name,
                          ts_archive_type_name(st.st_mode));
         goto failed;
+    }
+
+    if (ts_archive_sniffs(rd, name)) {
+        rc = ts_archive_sniff_entry(rd, name, NULL, fd);
+        free(name);
+        return rc;
     }
 
     if (!keep) {

@@ -2,8 +2,9 @@
  * ts_archive_torch.c: can the archive be served without Python?  Its
  * serializedFile must be TorchScript, which is told from a torch.save
  * state_dict (an eager-mode model) by the entries of the file itself.
- * The sniffer reads them from a stream of blocks; the file's data in
- * memory is one block.
+ * One sniffer reads them, streamed, from either source: the file's data
+ * when it is in memory, or a second pass over the archive when it was
+ * opened without data (ts_archive_sniff_path).
  */
 
 #include <errno.h>
@@ -68,9 +69,8 @@ ts_archive_check_torchscript(const ts_archive_t *a, char *err, size_t errlen)
         sniff.kind = ts_archive_sniff_torch(ts_archive_memory_read, &memory,
                                             sniff.why, sizeof(sniff.why));
 
-    } else {
-        /* opened without data (nginx -t): the manifest is all we have */
-        return 0;
+    } else if (ts_archive_sniff_path(a, &sniff, err, errlen) != 0) {
+        return -1;
     }
 
     return ts_archive_check_kind(a, &sniff, err, errlen);
