@@ -3,7 +3,8 @@
  * memory: the API of ts_archive.h, the format told from the content, and
  * the manifest parsed once every entry is in.  The formats are read by
  * ts_archive_packed.c and ts_archive_folder.c, every entry checked by
- * ts_archive_entry.c; ts_archive_torch.c says whether it is TorchScript.
+ * ts_archive_entry.c; ts_archive_torch.c says whether it is TorchScript,
+ * with a second pass (ts_archive_sniff_path) when the data was not kept.
  */
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 
 static void ts_archive_limits_init(ts_archive_limits_t *out,
     const ts_archive_limits_t *in);
+static int ts_archive_read_path(ts_archive_reader_t *rd);
 static int ts_archive_read_file(ts_archive_reader_t *rd, int fd);
 static int ts_archive_finish(ts_archive_reader_t *rd);
 static int ts_archive_cmp_files(const void *one, const void *two);
@@ -29,8 +31,6 @@ ts_archive_t *
 ts_archive_open(const char *path, const ts_archive_limits_t *limits,
     char *err, size_t errlen)
 {
-    int                   fd, rc;
-    struct stat           st;
     ts_archive_t         *a;
     ts_archive_reader_t   rd;
 
@@ -42,9 +42,6 @@ ts_archive_open(const char *path, const ts_archive_limits_t *limits,
 
     ts_archive_limits_init(&rd.limits, limits);
 
-    fd = -1;
-    rc = -1;
-
     a = calloc(1, sizeof(ts_archive_t));
     if (a == NULL) {
         snprintf(err, errlen, "\"%s\": out of memory", path);
@@ -52,6 +49,7 @@ ts_archive_open(const char *path, const ts_archive_limits_t *limits,
     }
 
     rd.archive = a;
+    a->limits = rd.limits;
 
     a->path = strdup(path);
     if (a->path == NULL) {
@@ -59,52 +57,111 @@ ts_archive_open(const char *path, const ts_archive_limits_t *limits,
         goto failed;
     }
 
-    /* O_NONBLOCK: a FIFO given as the path must not hang the open */
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-    if (fd == -1) {
-        ts_archive_error(&rd, "cannot open \"%s\": %m", path);
+    if (ts_archive_read_path(&rd) != 0 || ts_archive_finish(&rd) != 0) {
         goto failed;
-    }
-
-    if (fstat(fd, &st) == -1) {
-        ts_archive_error(&rd, "cannot stat \"%s\": %m", path);
-        goto failed;
-    }
-
-    if (S_ISDIR(st.st_mode)) {
-        a->format = TS_ARCHIVE_DIR;
-
-        rc = ts_archive_read_folder(&rd, fd);
-        fd = -1;
-
-    } else if (S_ISREG(st.st_mode)) {
-        rc = ts_archive_read_file(&rd, fd);
-
-    } else {
-        ts_archive_error(&rd, "\"%s\" is %s, not an archive or a folder",
-                         path, ts_archive_type_name(st.st_mode));
-        goto failed;
-    }
-
-    if (rc != 0 || ts_archive_finish(&rd) != 0) {
-        goto failed;
-    }
-
-    if (fd != -1) {
-        close(fd);
     }
 
     return a;
 
 failed:
 
-    if (fd != -1) {
-        close(fd);
-    }
-
     ts_archive_free(a);
 
     return NULL;
+}
+
+
+/* opens rd->path and reads it, whatever its layout */
+
+static int
+ts_archive_read_path(ts_archive_reader_t *rd)
+{
+    int           fd, rc;
+    struct stat   st;
+
+    /* O_NONBLOCK: a FIFO given as the path must not hang the open */
+    fd = open(rd->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd == -1) {
+        ts_archive_error(rd, "cannot open \"%s\": %m", rd->path);
+        return -1;
+    }
+
+    if (fstat(fd, &st) == -1) {
+        ts_archive_error(rd, "cannot stat \"%s\": %m", rd->path);
+        close(fd);
+        return -1;
+    }
+
+    if (S_ISDIR(st.st_mode)) {
+        rd->archive->format = TS_ARCHIVE_DIR;
+
+        /* takes fd over */
+        return ts_archive_read_folder(rd, fd);
+    }
+
+    if (S_ISREG(st.st_mode)) {
+        rc = ts_archive_read_file(rd, fd);
+
+    } else {
+        ts_archive_error(rd, "\"%s\" is %s, not an archive or a folder",
+                         rd->path, ts_archive_type_name(st.st_mode));
+        rc = -1;
+    }
+
+    close(fd);
+
+    return rc;
+}
+
+
+/*
+ * A second open, not a hook in the first pass: the serializedFile is
+ * only known once the manifest is parsed, and the manifest may come
+ * last.  Zip seeks past the other entries; tar reads up to this one.
+ */
+
+int
+ts_archive_sniff_path(const ts_archive_t *a, ts_archive_sniff_t *sniff,
+    char *err, size_t errlen)
+{
+    int                   rc;
+    ts_archive_reader_t   rd;
+
+    memset(&rd, 0, sizeof(ts_archive_reader_t));
+
+    rd.path = a->path;
+    rd.err = err;
+    rd.errlen = errlen;
+    rd.sniff = sniff;
+
+    ts_archive_limits_init(&rd.limits, &a->limits);
+    rd.limits.with_data = 0;
+
+    sniff->found = 0;
+
+    /* the entries this pass lists (names only) are thrown away */
+    rd.archive = calloc(1, sizeof(ts_archive_t));
+    if (rd.archive == NULL) {
+        snprintf(err, errlen, "\"%s\": out of memory", a->path);
+        return -1;
+    }
+
+    rc = ts_archive_read_path(&rd);
+
+    ts_archive_free(rd.archive);
+
+    if (rc != 0) {
+        return -1;
+    }
+
+    if (!sniff->found) {
+        /* it was there on the first pass: the archive changed since */
+        snprintf(err, errlen, "\"%s\": entry \"%s\" is gone", a->path,
+                 sniff->name);
+        return -1;
+    }
+
+    return 0;
 }
 
 

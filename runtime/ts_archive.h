@@ -75,6 +75,7 @@ typedef struct {
     ts_manifest_t         manifest;
     ts_archive_file_t    *files;
     size_t                nfiles;
+    ts_archive_limits_t   limits;     /* as opened, 0s as defaults */
 } ts_archive_t;
 
 
@@ -96,9 +97,14 @@ const ts_archive_file_t *ts_archive_find(const ts_archive_t *a,
 
 /*
  * Checks that the archive can be served without Python: a serializedFile
- * is named and present, and it is not an eager-mode model (a modelFile
- * with a state_dict).  The eager message says the model must be
+ * is named and present, it is not an eager-mode model (a modelFile, or a
+ * torch.save state_dict), and it is a TorchScript file (a zip with code/
+ * or constants.pkl).  The eager message says the model must be
  * TorchScript and that "archive_tool --export-torchscript" converts it.
+ * When a was opened without data, the serializedFile is read again from
+ * a->path, under a->limits, and streamed through the check 64 KB at a
+ * time: memory stays flat whatever its size, but the call does I/O (a
+ * pass through the file) and belongs in nginx -t or a thread.
  */
 int ts_archive_check_torchscript(const ts_archive_t *a, char *err,
     size_t errlen);

@@ -275,13 +275,18 @@ ts_archive_add(ts_archive_reader_t *rd, char *name, unsigned char *data,
 /*
  * Without data, the manifest and YAML files are still read: the
  * manifest's configFile (model-config.yaml) sets the model's defaults,
- * and its name is only known once the manifest, often last, is read.
+ * and its name is only known once the manifest, often last, is read.  A
+ * sniffing pass, which has them already, keeps nothing.
  */
 
 int
 ts_archive_keep(ts_archive_reader_t *rd, const char *name)
 {
     size_t  len;
+
+    if (rd->sniff != NULL) {
+        return 0;
+    }
 
     if (rd->limits.with_data || strcmp(name, TS_ARCHIVE_MANIFEST) == 0) {
         return 1;

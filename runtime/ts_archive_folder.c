@@ -1,8 +1,8 @@
 /*
  * ts_archive_folder.c: a plain folder ("no-archive") read as an archive:
  * walked with *at() calls that never follow a symbolic link, each
- * regular file read (or only stat'ed) with the same checks and limits as
- * an archive's entries.
+ * regular file read (or only stat'ed, or on a sniffing pass streamed to
+ * the sniffer) with the same checks and limits as an archive's entries.
  */
 
 #include <dirent.h>
@@ -31,6 +31,8 @@ static int ts_archive_walk_file(ts_archive_reader_t *rd, DIR *dir,
     const char *entry, char *name);
 static int ts_archive_read_regular(ts_archive_reader_t *rd, int fd,
     char *name, int keep);
+static int ts_archive_load_regular(ts_archive_reader_t *rd, int fd,
+    char *name, off_t st_size);
 
 
 int
@@ -182,6 +184,11 @@ ts_archive_walk(ts_archive_reader_t *rd, DIR *dir, const char *prefix,
             rc = -1;
             break;
         }
+
+        if (rd->sniff != NULL && rd->sniff->found) {
+            /* a sniffing pass needs nothing past its entry */
+            break;
+        }
     }
 
     closedir(dir);
@@ -310,12 +317,8 @@ static int
 ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
     int keep)
 {
-    size_t            hint;
-    ssize_t           n;
-    struct stat       st;
-    ts_archive_buf_t  b;
-
-    memset(&b, 0, sizeof(ts_archive_buf_t));
+    int          rc;
+    struct stat  st;
 
     if (fstat(fd, &st) == -1) {
         ts_archive_error(rd, "\"%s\": cannot stat \"%s\": %m", rd->path,
@@ -330,6 +333,12 @@ ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
         goto failed;
     }
 
+    if (ts_archive_sniffs(rd, name)) {
+        rc = ts_archive_sniff_entry(rd, name, NULL, fd);
+        free(name);
+        return rc;
+    }
+
     if (!keep) {
         if (ts_archive_check_size(rd, name, (size_t) st.st_size) != 0) {
             goto failed;
@@ -338,8 +347,30 @@ ts_archive_read_regular(ts_archive_reader_t *rd, int fd, char *name,
         return ts_archive_add(rd, name, NULL, (size_t) st.st_size);
     }
 
-    hint = (uint64_t) st.st_size <= rd->limits.max_entry_size
-           ? (size_t) st.st_size : 0;
+    return ts_archive_load_regular(rd, fd, name, st.st_size);
+
+failed:
+
+    free(name);
+
+    return -1;
+}
+
+
+/* the data read into memory, counted as it comes out; takes name over */
+
+static int
+ts_archive_load_regular(ts_archive_reader_t *rd, int fd, char *name,
+    off_t st_size)
+{
+    size_t            hint;
+    ssize_t           n;
+    ts_archive_buf_t  b;
+
+    memset(&b, 0, sizeof(ts_archive_buf_t));
+
+    hint = (uint64_t) st_size <= rd->limits.max_entry_size
+           ? (size_t) st_size : 0;
 
     for ( ;; ) {
         if (ts_archive_buf_reserve(rd, &b, hint) != 0) {

@@ -1,7 +1,8 @@
 /*
  * ts_archive_packed.c: zip (".mar") and tar archives, gzip'ed or not,
  * read with libarchive; each entry is checked (name, type, limits) before
- * its data is read, and its bytes are counted as they come out.
+ * its data is read (or, on a sniffing pass, streamed to the sniffer), and
+ * its bytes are counted as they come out.
  */
 
 #include <locale.h>
@@ -80,6 +81,11 @@ ts_archive_read_packed(ts_archive_reader_t *rd, int fd, int zip, int gzip)
         rc = ts_archive_read_entry(rd, ar, entry, !zip);
         if (rc != 0) {
             goto failed;
+        }
+
+        if (rd->sniff != NULL && rd->sniff->found) {
+            /* a sniffing pass needs nothing past its entry */
+            break;
         }
     }
 
@@ -210,7 +216,14 @@ static int
 ts_archive_read_entry_data(ts_archive_reader_t *rd, struct archive *ar,
     struct archive_entry *entry, char *name, int keep)
 {
+    int         rc;
     la_int64_t  header_size;
+
+    if (ts_archive_sniffs(rd, name)) {
+        rc = ts_archive_sniff_entry(rd, name, ar, -1);
+        free(name);
+        return rc;
+    }
 
     header_size = archive_entry_size_is_set(entry) ? archive_entry_size(entry)
                                                    : -1;

@@ -146,3 +146,27 @@ qr/torchserve_malloc_keep "100k" is invalid: a size of at least 1m, or off in \S
 --- must_die
 --- error_log eval
 qr/torchserve_state "\S+digits\.mar\/state\.json": its folder "\S+digits\.mar" is not a folder/
+
+
+
+=== TEST 12: a serializedFile that is not TorchScript (no modelFile to say so)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model notts at_not_torchscript/notts.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "notts" \(\S+notts\.mar\): .*serializedFile "legacy\.pt" is not a TorchScript file \(not a zip archive\) in \S+nginx\.conf:\d+/
+
+
+
+=== TEST 13: a torch.save state_dict without modelFile is an eager-mode model
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model sdonly at_state_dict/sdonly.mar;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log eval
+qr/torchserve_model "sdonly" .*eager-mode model \(a state_dict in mnist_sd\.pt, no TorchScript code\).*archive_tool --export-torchscript.* in \S+nginx\.conf:\d+/

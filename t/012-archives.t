@@ -8,7 +8,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 9 + 3 * 3 + 2 + 1);
+plan tests => repeat_each() * (3 * 11 + 3 * 3 + 2 + 1);
 
 no_shuffle();
 no_root_location();
@@ -153,3 +153,27 @@ POST /models?url=at_mnist_eager/mnist.mar
 main::close_to("mnist", 2)
 --- response_body
 close
+
+
+
+=== TEST 12: the management API refuses a serializedFile that is not TorchScript, as nginx -t does
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+--- request
+POST /models?url=at_not_torchscript/notts.mar
+--- error_code: 400
+--- response_body_like: "type": "InvalidModelException",\n  "message": ".*serializedFile \\"legacy\.pt\\" is not a TorchScript file \(not a zip archive\)
+--- no_error_log
+[crit]
+
+
+
+=== TEST 13: ... and a torch.save state_dict without modelFile, as eager
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+--- request
+POST /models?url=at_state_dict/sdonly.mar
+--- error_code: 400
+--- response_body_like: "type": "InvalidModelException",\n  "message": ".*eager-mode model \(a state_dict in mnist_sd\.pt, no TorchScript code\).*archive_tool --export-torchscript
+--- no_error_log
+[crit]

@@ -262,6 +262,19 @@ def archive_tool_fixtures(out, mlp, samples, expect):
                      "--handler", "tensor", "--export-path", dest, "-f",
                      *extra)
 
+    # no modelFile, so only the serialized file itself says it is not
+    # TorchScript: a torch.save state_dict (eager), and the same state_dict
+    # in torch's legacy format (a pickle, not a zip)
+    legacy = os.path.join(work, "legacy.pt")
+    torch.save(net.state_dict(), legacy, _use_new_zipfile_serialization=False)
+    for name, model, serialized in (("at_state_dict", "sdonly", sd),
+                                    ("at_not_torchscript", "notts", legacy)):
+        dest = os.path.join(out, name)
+        os.makedirs(dest, exist_ok=True)
+        archive_tool("--model-name", model, "--version", "1.0",
+                     "--serialized-file", serialized, "--handler", "tensor",
+                     "--export-path", dest, "-f")
+
     # the 8x8 digits, upsampled to MNIST's 1x28x28
     images = []
     for x in samples[:3]:

@@ -257,11 +257,16 @@ fx_archive(void **state, const char *name, fx_format_e format,
 static unsigned char *
 fx_zip_memory(const fx_entry_t *e, size_t n, size_t *size)
 {
-    size_t           capacity;
+    size_t           i, capacity;
     unsigned char   *buf;
     struct archive  *a;
 
     capacity = 1 << 20;
+
+    for (i = 0; i < n; i++) {
+        capacity += fx_size(&e[i]);
+    }
+
     buf = malloc(capacity);
     assert_non_null(buf);
 
@@ -1046,11 +1051,11 @@ test_total_size(void **state)
 }
 
 
-/* patches every 32-bit field at offset "at" after a zip signature */
+/* patches every (or the first) 32-bit field at "at" after a signature */
 
 static void
 fx_patch_zip(unsigned char *buf, size_t len, const char *signature,
-    size_t at, uint32_t value)
+    size_t at, uint32_t value, int first_only)
 {
     size_t  i, patched;
 
@@ -1063,6 +1068,10 @@ fx_patch_zip(unsigned char *buf, size_t len, const char *signature,
             buf[i + at + 2] = (value >> 16) & 0xff;
             buf[i + at + 3] = (value >> 24) & 0xff;
             patched++;
+
+            if (first_only) {
+                break;
+            }
         }
     }
 
@@ -1121,9 +1130,9 @@ test_zip_bomb_lying_header(void **state)
     len = (size_t) n;
 
     /* claim 100 bytes: local header, central directory, data descriptor */
-    fx_patch_zip(buf, len, "PK\003\004", 22, 100);
-    fx_patch_zip(buf, len, "PK\001\002", 24, 100);
-    fx_patch_zip(buf, len, "PK\007\010", 12, 100);
+    fx_patch_zip(buf, len, "PK\003\004", 22, 100, 0);
+    fx_patch_zip(buf, len, "PK\001\002", 24, 100, 0);
+    fx_patch_zip(buf, len, "PK\007\010", 12, 100, 0);
 
     fx_write_file(path, buf, len);
 
@@ -1484,9 +1493,31 @@ fx_model(void **state, const char *manifest, const char *file_name,
 }
 
 
+/* without data, the check reads the archive again: it too writes nothing */
+
+static int
+fx_check_quietly(const ts_archive_t *a, char *err, size_t errlen)
+{
+    int    rc;
+    char  *before, *after;
+
+    before = fx_tree(".");
+    rc = ts_archive_check_torchscript(a, err, errlen);
+    after = fx_tree(".");
+
+    assert_string_equal(before, after);
+
+    free(before);
+    free(after);
+
+    return rc;
+}
+
+
 static void
 fx_assert_check(const char *path, int with_data, int ok, ...)
 {
+    int                   rc;
     char                  err[1024];
     va_list               args;
     const char           *word;
@@ -1498,18 +1529,20 @@ fx_assert_check(const char *path, int with_data, int ok, ...)
 
     err[0] = '\0';
 
+    rc = fx_check_quietly(a, err, sizeof(err));
+    ts_archive_free(a);
+
     if (ok) {
-        if (ts_archive_check_torchscript(a, err, sizeof(err)) != 0) {
+        if (rc != 0) {
             fail_msg("refused: %s", err);
         }
 
-        ts_archive_free(a);
         return;
     }
 
-    assert_int_not_equal(ts_archive_check_torchscript(a, err, sizeof(err)),
-                         0);
-    ts_archive_free(a);
+    if (rc == 0) {
+        fail_msg("\"%s\" was accepted", path);
+    }
 
     va_start(args, ok);
 
@@ -1610,8 +1643,9 @@ test_check_state_dict_zip(void **state)
     fx_assert_check(path, 1, 0, "model \"mnist\"", path, "eager-mode model",
                     "state_dict in mnist.pt", "--export-torchscript", NULL);
 
-    /* without data the file cannot be looked into */
-    fx_assert_check(path, 0, 1);
+    /* without data (nginx -t), the file is read again, streamed */
+    fx_assert_check(path, 0, 0, "model \"mnist\"", path, "eager-mode model",
+                    "state_dict in mnist.pt", "--export-torchscript", NULL);
 }
 
 
@@ -1625,6 +1659,313 @@ test_check_not_a_zip(void **state)
 
     fx_assert_check(path, 1, 0, "\"mnist.pt\"", "not a TorchScript file",
                     NULL);
+    fx_assert_check(path, 0, 0, "\"mnist.pt\"", "not a TorchScript file",
+                    "(not a zip archive)", NULL);
+}
+
+
+/* --- TorchScript checks without data: the serialized file streamed ----- */
+
+
+typedef enum {
+    FX_IN_ZIP = 0,
+    FX_IN_TGZ,
+    FX_IN_FOLDER,
+    FX_IN_LONE_FOLDER,      /* the model in the folder's only sub-folder */
+    FX_IN_LAYOUTS
+} fx_layout_e;
+
+
+static const char  *fx_layout_names[] = {
+    "zip", "tgz", "folder", "lone folder"
+};
+
+
+/* one manifest and one serialized file in a layout; returns the path */
+
+static const char *
+fx_model_in(void **state, fx_layout_e layout, const char *manifest,
+    const char *file_name, const void *file, size_t size)
+{
+    char        name[PATH_MAX];
+    fx_entry_t  e[2];
+
+    e[0] = (fx_entry_t) { "MAR-INF/MANIFEST.json", manifest, 0, FX_FILE };
+    e[1] = (fx_entry_t) { file_name, file, size, FX_FILE };
+
+    switch (layout) {
+
+    case FX_IN_ZIP:
+        return fx_archive(state, "model.mar", FX_ZIP, NULL, e, 2);
+
+    case FX_IN_TGZ:
+        return fx_archive(state, "model.tar.gz", FX_TGZ, "mnist/", e, 2);
+
+    case FX_IN_FOLDER:
+        return fx_folder(state, "model", e, 2);
+
+    default:
+        snprintf(name, sizeof(name), "mnist/%s", file_name);
+        e[0].name = "mnist/MAR-INF/MANIFEST.json";
+        e[1].name = name;
+        fx_folder(state, "lone", e, 2);
+        return fx_path(state, "lone");
+    }
+}
+
+
+/*
+ * A TorchScript zip in torch.jit.save's order: the tensors first, then
+ * data.pkl, code/, constants.pkl; data/0 is size bytes, so the sniffer
+ * streams through many 64 KB blocks before the answer.
+ */
+
+static unsigned char *
+fx_torchscript_ordered(size_t size, size_t *zip_size)
+{
+    unsigned char  *zeros, *zip;
+    fx_entry_t      e[5];
+
+    zeros = calloc(1, size);
+    assert_non_null(zeros);
+
+    e[0] = (fx_entry_t) { "archive/data/0", zeros, size, FX_FILE };
+    e[1] = (fx_entry_t) { "archive/data.pkl", "\x80\x02}", 0, FX_FILE };
+    e[2] = (fx_entry_t) { "archive/code/__torch__/m.py",
+                          "def forward(self, x):\n  return x\n", 0,
+                          FX_FILE };
+    e[3] = (fx_entry_t) { "archive/constants.pkl", "\x80\x02)", 0, FX_FILE };
+    e[4] = (fx_entry_t) { "archive/version", "3\n", 0, FX_FILE };
+
+    zip = fx_zip_memory(e, 5, zip_size);
+    free(zeros);
+
+    return zip;
+}
+
+
+/* a torch.save state_dict zip whose one tensor is size bytes */
+
+static unsigned char *
+fx_state_dict_sized(size_t size, size_t *zip_size)
+{
+    unsigned char  *zeros, *zip;
+    fx_entry_t      e[3];
+
+    zeros = calloc(1, size);
+    assert_non_null(zeros);
+
+    e[0] = (fx_entry_t) { "archive/data.pkl", "\x80\x02}", 0, FX_FILE };
+    e[1] = (fx_entry_t) { "archive/data/0", zeros, size, FX_FILE };
+    e[2] = (fx_entry_t) { "archive/version", "3\n", 0, FX_FILE };
+
+    zip = fx_zip_memory(e, 3, zip_size);
+    free(zeros);
+
+    return zip;
+}
+
+
+static void
+test_check_stream_torchscript(void **state)
+{
+    size_t          size;
+    const char     *path;
+    fx_layout_e     layout;
+    unsigned char  *zip;
+
+    zip = fx_torchscript_ordered(3 << 20, &size);
+
+    for (layout = 0; layout < FX_IN_LAYOUTS; layout++) {
+        print_message("    %s\n", fx_layout_names[layout]);
+        path = fx_model_in(state, layout, fx_manifest_ts, "mnist.pt", zip,
+                           size);
+        fx_assert_check(path, 0, 1);
+        fx_assert_check(path, 1, 1);
+    }
+
+    free(zip);
+}
+
+
+static void
+test_check_stream_state_dict(void **state)
+{
+    int             with_data;
+    size_t          size;
+    const char     *path;
+    fx_layout_e     layout;
+    unsigned char  *zip;
+
+    zip = fx_state_dict_sized(300000, &size);
+
+    for (layout = 0; layout < FX_IN_LAYOUTS; layout++) {
+        print_message("    %s\n", fx_layout_names[layout]);
+        path = fx_model_in(state, layout, fx_manifest_ts, "mnist.pt", zip,
+                           size);
+
+        for (with_data = 0; with_data <= 1; with_data++) {
+            fx_assert_check(path, with_data, 0, "model \"mnist\"", path,
+                            "eager-mode model", "state_dict in mnist.pt",
+                            "convert it with archive_tool "
+                            "--export-torchscript", NULL);
+        }
+    }
+
+    free(zip);
+}
+
+
+static void
+test_check_stream_not_torchscript(void **state)
+{
+    int                   with_data;
+    char                  random[100000];
+    size_t                i, k, size;
+    const char           *path;
+    fx_layout_e           layout;
+    unsigned char        *zip;
+    static const fx_entry_t  readme[] = {
+        { "archive/readme.txt", "not a model\n", 0, FX_FILE },
+    };
+    struct {
+        const void  *data;
+        size_t       size;
+        const char  *why;
+    }  files[4];
+
+    srand(18);
+
+    for (i = 0; i < sizeof(random); i++) {
+        random[i] = (char) (rand() & 0xff);
+    }
+
+    random[0] = 'x';        /* not "PK" by chance */
+
+    zip = fx_zip_memory(readme, FX_COUNT(readme), &size);
+
+    files[0].data = "\x80\x02\x8a\x0alegacy pickle";
+    files[0].size = 0;
+    files[0].why = "(not a zip archive)";
+    files[1].data = random;
+    files[1].size = sizeof(random);
+    files[1].why = "(not a zip archive)";
+    files[2].data = zip;
+    files[2].size = size;
+    files[2].why = "(no code/ or constants.pkl in it)";
+    files[3].data = fx_weights;     /* a zip's magic, then nonsense */
+    files[3].size = 0;
+    files[3].why = "(";
+
+    for (layout = 0; layout < FX_IN_LAYOUTS; layout++) {
+        for (k = 0; k < FX_COUNT(files); k++) {
+            print_message("    %s, file %zu\n", fx_layout_names[layout], k);
+            path = fx_model_in(state, layout, fx_manifest_ts, "mnist.pt",
+                               files[k].data, files[k].size);
+
+            for (with_data = 0; with_data <= 1; with_data++) {
+                fx_assert_check(path, with_data, 0, "model \"mnist\"", path,
+                                "serializedFile \"mnist.pt\" is not a "
+                                "TorchScript file", files[k].why, NULL);
+            }
+        }
+    }
+
+    free(zip);
+}
+
+
+/*
+ * Without data, the first pass trusts the headers; the streamed pass
+ * counts the bytes that come out, so a header that lies about the
+ * serializedFile is caught by the limits there, in bounded memory.
+ */
+
+static void
+test_check_stream_limits(void **state)
+{
+    int                   fd;
+    char                  err[1024];
+    size_t                size, len;
+    ssize_t               n;
+    const char           *path;
+    fx_entry_t            e[2];
+    ts_archive_t         *a;
+    unsigned char        *zip, *buf;
+    ts_archive_limits_t   limits = { 0 };
+
+    zip = fx_torchscript_ordered(3 << 20, &size);
+
+    /* the serialized file first: its headers are the first ones patched */
+    e[0] = (fx_entry_t) { "mnist.pt", zip, size, FX_FILE };
+    e[1] = (fx_entry_t) { "MAR-INF/MANIFEST.json", fx_manifest_ts, 0,
+                          FX_FILE };
+    path = fx_archive(state, "liar.mar", FX_ZIP, NULL, e, 2);
+    free(zip);
+
+    buf = malloc(1 << 20);
+    assert_non_null(buf);
+    fd = open(path, O_RDONLY);
+    assert_true(fd != -1);
+    n = read(fd, buf, 1 << 20);
+    close(fd);
+    assert_true(n > 0 && n < (1 << 20));
+    len = (size_t) n;
+
+    /* mnist.pt claims 100 bytes: local header, central directory, descriptor */
+    fx_patch_zip(buf, len, "PK\003\004", 22, 100, 1);
+    fx_patch_zip(buf, len, "PK\001\002", 24, 100, 1);
+    fx_patch_zip(buf, len, "PK\007\010", 12, 100, 1);
+    fx_write_file(path, buf, len);
+    free(buf);
+
+    limits.max_entry_size = 1 << 20;
+    limits.with_data = 0;
+
+    a = fx_open(path, &limits);
+    assert_int_equal(ts_archive_find(a, "mnist.pt")->size, 100);
+
+    err[0] = '\0';
+    assert_int_not_equal(fx_check_quietly(a, err, sizeof(err)), 0);
+    ts_archive_free(a);
+
+    if (strstr(err, "entry \"mnist.pt\" is larger than 1048576 bytes")
+        == NULL)
+    {
+        fail_msg("unexpected message \"%s\"", err);
+    }
+
+    fx_assert_only(state, "liar.mar", NULL);
+}
+
+
+/* the archive replaced between nginx -t's open and its check */
+
+static void
+test_check_stream_archive_changed(void **state)
+{
+    char                  err[1024];
+    size_t                size;
+    const char           *path;
+    ts_archive_t         *a;
+    unsigned char        *zip;
+    ts_archive_limits_t   limits = { 0 };
+
+    zip = fx_torchscript_ordered(1000, &size);
+    path = fx_model(state, fx_manifest_ts, "mnist.pt", zip, size);
+    free(zip);
+
+    a = fx_open(path, &limits);
+
+    path = fx_model(state, fx_manifest_ts, "other.pt", "x", 0);
+
+    err[0] = '\0';
+    assert_int_not_equal(fx_check_quietly(a, err, sizeof(err)), 0);
+    ts_archive_free(a);
+
+    if (strstr(err, "entry \"mnist.pt\" is gone") == NULL) {
+        fail_msg("unexpected message \"%s\"", err);
+    }
 }
 
 
@@ -1673,6 +2014,11 @@ main(void)
         T(test_check_eager_model_file),
         T(test_check_state_dict_zip),
         T(test_check_not_a_zip),
+        T(test_check_stream_torchscript),
+        T(test_check_stream_state_dict),
+        T(test_check_stream_not_torchscript),
+        T(test_check_stream_limits),
+        T(test_check_stream_archive_changed),
 #undef T
     };
 
