@@ -15,6 +15,12 @@
 #define NGX_HTTP_TORCHSERVE_DEFAULT_WARMUP  3
 
 
+static ngx_uint_t ngx_http_torchserve_str_eq(ngx_str_t *a, ngx_str_t *b);
+static ngx_int_t ngx_http_torchserve_model_check(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_conf_model_t *m);
+
+
 static char *
 ngx_http_torchserve_parse_shape(ngx_conf_t *cf, ngx_str_t *value,
     ts_load_options_t *options)
@@ -512,116 +518,24 @@ ngx_int_t
 ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf)
 {
-    char                               err[TS_ERROR_LEN];
     ngx_uint_t                         i, j;
-    ts_archive_t                      *a;
-    const char                        *handler;
-    ts_archive_limits_t                limits;
     ngx_http_torchserve_conf_model_t  *models, *m;
 
     models = tmcf->models.elts;
 
-    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
-    limits.max_entry_size = tmcf->max_archive_size;
-    limits.max_total_size = tmcf->max_archive_size;
-    limits.with_data = 0;
-
     for (i = 0; i < tmcf->models.nelts; i++) {
         m = &models[i];
 
-        if (ngx_http_torchserve_resolve_path(cf, tmcf, m) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        a = ts_archive_open((char *) m->path.data, &limits, err,
-                            sizeof(err));
-        if (a == NULL) {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "torchserve_model \"%V\": %s in %V:%ui",
-                          &m->name, err, &m->conf_file, m->conf_line);
-            return NGX_ERROR;
-        }
-
-        handler = ngx_http_torchserve_handler_name(cf->pool, m, a);
-
-        if (ts_archive_check_torchscript(a, err, sizeof(err)) != 0
-            || ts_handler_find(handler, err, sizeof(err)) == NULL)
+        if (ngx_http_torchserve_resolve_path(cf, tmcf, m) != NGX_OK
+            || ngx_http_torchserve_model_check(cf, tmcf, m) != NGX_OK)
         {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "torchserve_model \"%V\" (%V): %s in %V:%ui",
-                          &m->name, &m->path, err, &m->conf_file,
-                          m->conf_line);
-            ts_archive_free(a);
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_torchserve_archive_defaults(a, &m->defaults, cf->log,
-                                                 err,
-                                                 sizeof(err))
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "torchserve_model \"%V\" (%V): %s in %V:%ui",
-                          &m->name, &m->path, err, &m->conf_file,
-                          m->conf_line);
-            ts_archive_free(a);
-            return NGX_ERROR;
-        }
-
-        if (m->handler.len == 0
-            && ngx_http_torchserve_str_set(cf->pool, &m->handler, handler)
-               != NGX_OK)
-        {
-            ts_archive_free(a);
-            return NGX_ERROR;
-        }
-
-        if (m->version.len == 0
-            && ngx_http_torchserve_str_set(cf->pool, &m->version,
-                                           a->manifest.model_version
-                                           ? a->manifest.model_version
-                                           : "1.0")
-               != NGX_OK)
-        {
-            ts_archive_free(a);
-            return NGX_ERROR;
-        }
-
-        if (ngx_http_torchserve_str_set(cf->pool, &m->runtime,
-                                        a->manifest.runtime
-                                        ? a->manifest.runtime : "python")
-            != NGX_OK)
-        {
-            ts_archive_free(a);
-            return NGX_ERROR;
-        }
-
-        ts_archive_free(a);
-
-        if (ngx_http_torchserve_valid_version(m->version.data,
-                                              m->version.len)
-            != NGX_OK)
-        {
-            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                          "torchserve_model \"%V\" (%V): the manifest's "
-                          "version \"%V\" is invalid: "
-                          NGX_HTTP_TORCHSERVE_VERSION_RULE " (set version=) "
-                          "in %V:%ui", &m->name, &m->path, &m->version,
-                          &m->conf_file, m->conf_line);
             return NGX_ERROR;
         }
 
         for (j = 0; j < i; j++) {
-            if (models[j].name.len != m->name.len
-                || ngx_strncmp(models[j].name.data, m->name.data,
-                               m->name.len) != 0)
-            {
-                continue;
-            }
-
-            if (models[j].version.len == m->version.len
-                && ngx_strncmp(models[j].version.data, m->version.data,
-                               m->version.len) == 0)
+            if (ngx_http_torchserve_str_eq(&models[j].name, &m->name)
+                && ngx_http_torchserve_str_eq(&models[j].version,
+                                              &m->version))
             {
                 ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                               "torchserve_model \"%V\" version \"%V\" is "
@@ -633,4 +547,92 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
     }
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_torchserve_str_eq(ngx_str_t *a, ngx_str_t *b)
+{
+    return a->len == b->len && ngx_strncmp(a->data, b->data, a->len) == 0;
+}
+
+
+/*
+ * One torchserve_model's archive, opened without its weights: servable
+ * without Python, its handler known, its model-config.yaml in range; the
+ * manifest fills what the directive leaves unset.
+ */
+static ngx_int_t
+ngx_http_torchserve_model_check(ngx_conf_t *cf,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_conf_model_t *m)
+{
+    char                 err[TS_ERROR_LEN];
+    ngx_int_t            rc;
+    ts_archive_t        *a;
+    const char          *handler;
+    ts_archive_limits_t  limits;
+
+    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
+    limits.max_entry_size = tmcf->max_archive_size;
+    limits.max_total_size = tmcf->max_archive_size;
+    limits.with_data = 0;
+
+    a = ts_archive_open((char *) m->path.data, &limits, err, sizeof(err));
+    if (a == NULL) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "torchserve_model \"%V\": %s in %V:%ui",
+                      &m->name, err, &m->conf_file, m->conf_line);
+        return NGX_ERROR;
+    }
+
+    handler = ngx_http_torchserve_handler_name(cf->pool, m, a);
+
+    if (ts_archive_check_torchscript(a, err, sizeof(err)) != 0
+        || ts_handler_find(handler, err, sizeof(err)) == NULL
+        || ngx_http_torchserve_archive_defaults(a, &m->defaults, cf->log,
+                                                err, sizeof(err))
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "torchserve_model \"%V\" (%V): %s in %V:%ui",
+                      &m->name, &m->path, err, &m->conf_file, m->conf_line);
+        ts_archive_free(a);
+        return NGX_ERROR;
+    }
+
+    rc = NGX_OK;
+
+    if ((m->handler.len == 0
+         && ngx_http_torchserve_str_set(cf->pool, &m->handler, handler)
+            != NGX_OK)
+        || (m->version.len == 0
+            && ngx_http_torchserve_str_set(cf->pool, &m->version,
+                                           a->manifest.model_version
+                                           ? a->manifest.model_version
+                                           : "1.0")
+               != NGX_OK)
+        || ngx_http_torchserve_str_set(cf->pool, &m->runtime,
+                                       a->manifest.runtime
+                                       ? a->manifest.runtime : "python")
+           != NGX_OK)
+    {
+        rc = NGX_ERROR;
+    }
+
+    ts_archive_free(a);
+
+    if (rc == NGX_OK
+        && ngx_http_torchserve_valid_version(m->version.data, m->version.len)
+           != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "torchserve_model \"%V\" (%V): the manifest's "
+                      "version \"%V\" is invalid: "
+                      NGX_HTTP_TORCHSERVE_VERSION_RULE " (set version=) "
+                      "in %V:%ui", &m->name, &m->path, &m->version,
+                      &m->conf_file, m->conf_line);
+        rc = NGX_ERROR;
+    }
+
+    return rc;
 }
