@@ -56,6 +56,8 @@ typedef struct {
 
 static void ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t force);
+static ngx_thread_task_t *ngx_http_torchserve_batch_take(
+    ngx_http_torchserve_model_t *m, ngx_uint_t n);
 static ngx_int_t ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b,
     ngx_uint_t i, ngx_http_torchserve_infer_t *ctx);
 static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
@@ -188,7 +190,6 @@ static void
 ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t force)
 {
-    size_t                         size;
     uint64_t                       waited_us;
     ngx_uint_t                     i, n, limit;
     ngx_queue_t                   *q;
@@ -221,11 +222,7 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
         n = ngx_min(m->queued, m->batch_size);
 
-        size = sizeof(ngx_thread_task_t) + sizeof(ngx_http_torchserve_batch_t)
-               + n * (sizeof(ngx_http_torchserve_slot_t)
-                      + sizeof(ts_request_t));
-
-        task = ngx_calloc(size, ngx_cycle->log);
+        task = ngx_http_torchserve_batch_take(m, n);
         if (task == NULL) {
             /* the timer tries again: never leave the queue stuck */
             if (!m->batch_timer.timer_set) {
@@ -235,37 +232,7 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             break;
         }
 
-        b = (ngx_http_torchserve_batch_t *) (task + 1);
-        b->slots = (ngx_http_torchserve_slot_t *) (b + 1);
-        b->reqs = (ts_request_t *) (b->slots + n);
-        b->model = m;
-        b->servable = m->servable;
-        b->n = n;
-
-        task->ctx = b;
-        task->handler = ngx_http_torchserve_batch_thread;
-        task->event.handler = ngx_http_torchserve_batch_done;
-        task->event.data = task;
-
-        for (i = 0; i < n; i++) {
-            q = ngx_queue_head(&m->waiting);
-            ctx = ngx_queue_data(q, ngx_http_torchserve_infer_t, queue);
-
-            ngx_http_torchserve_batch_dequeue(ctx);
-
-            ctx->batch_size = n;
-
-            if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
-                /* answered without running, as the runtime would */
-                b->reqs[i].status = TS_STATUS_INTERNAL;
-                ngx_cpystrn((u_char *) b->reqs[i].error,
-                            (u_char *) "no memory for the request body",
-                            TS_ERROR_LEN);
-            }
-
-            b->slots[i].ctx = ctx;
-            ctx->slot = &b->slots[i];
-        }
+        b = task->ctx;
 
         ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "torchserve: model \"%V\": batch of %ui, %ui queued",
@@ -304,6 +271,61 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     }
 
     ngx_http_torchserve_model_release(m->tmcf, m);
+}
+
+
+/* a task holding the queue's first n requests, or NULL (no memory) */
+static ngx_thread_task_t *
+ngx_http_torchserve_batch_take(ngx_http_torchserve_model_t *m, ngx_uint_t n)
+{
+    size_t                         size;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ngx_thread_task_t             *task;
+    ngx_http_torchserve_batch_t   *b;
+    ngx_http_torchserve_infer_t   *ctx;
+
+    size = sizeof(ngx_thread_task_t) + sizeof(ngx_http_torchserve_batch_t)
+           + n * (sizeof(ngx_http_torchserve_slot_t) + sizeof(ts_request_t));
+
+    task = ngx_calloc(size, ngx_cycle->log);
+    if (task == NULL) {
+        return NULL;
+    }
+
+    b = (ngx_http_torchserve_batch_t *) (task + 1);
+    b->slots = (ngx_http_torchserve_slot_t *) (b + 1);
+    b->reqs = (ts_request_t *) (b->slots + n);
+    b->model = m;
+    b->servable = m->servable;
+    b->n = n;
+
+    task->ctx = b;
+    task->handler = ngx_http_torchserve_batch_thread;
+    task->event.handler = ngx_http_torchserve_batch_done;
+    task->event.data = task;
+
+    for (i = 0; i < n; i++) {
+        q = ngx_queue_head(&m->waiting);
+        ctx = ngx_queue_data(q, ngx_http_torchserve_infer_t, queue);
+
+        ngx_http_torchserve_batch_dequeue(ctx);
+
+        ctx->batch_size = n;
+
+        if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
+            /* answered without running, as the runtime would */
+            b->reqs[i].status = TS_STATUS_INTERNAL;
+            ngx_cpystrn((u_char *) b->reqs[i].error,
+                        (u_char *) "no memory for the request body",
+                        TS_ERROR_LEN);
+        }
+
+        b->slots[i].ctx = ctx;
+        ctx->slot = &b->slots[i];
+    }
+
+    return task;
 }
 
 
