@@ -19,16 +19,20 @@ FIXTURES   := $(BUILD)/fixtures
 
 DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
 	libpcre2-dev libyaml-dev libcurl4-openssl-dev python3-torch python3-sklearn g++ make curl \
+	libpython3.11-dev python3-torchvision python3-pil python3-numpy python3-scipy python3-yaml \
 	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
 	libcmocka-dev libjson-pp-perl perl valgrind
 
 CC         ?= gcc
 CXX        ?= g++
+PYTHON_INC := /usr/include/python3.11
 CFLAGS_RT  := -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter \
-	-Wno-format-truncation -Werror=implicit-function-declaration -I$(TOP)/runtime
+	-Wno-format-truncation -Werror=implicit-function-declaration -I$(TOP)/runtime \
+	-I$(PYTHON_INC) -DTS_PYTHON_DIR='"$(TOP)/runtime/python"'
 CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
 	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
-RUNTIME_LIBS := -lyaml -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ -lm -lpthread
+RUNTIME_LIBS := -lyaml -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ \
+	-lpython3.11 -lm -lpthread
 
 RUNTIME_C   := $(wildcard runtime/*.c)
 RUNTIME_CXX := $(wildcard runtime/*.cpp)

@@ -60,6 +60,8 @@ static ngx_thread_task_t *ngx_http_torchserve_batch_take(
     ngx_http_torchserve_model_t *m, ngx_uint_t n);
 static ngx_int_t ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b,
     ngx_uint_t i, ngx_http_torchserve_infer_t *ctx);
+static ngx_int_t ngx_http_torchserve_batch_copy_head(ts_request_t *req,
+    ngx_http_request_t *r);
 static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
 static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
@@ -385,6 +387,71 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     b->reqs[i].body = body;
     b->reqs[i].len = ctx->body_len;
 
+    return ngx_http_torchserve_batch_copy_head(&b->reqs[i], ctx->request);
+}
+
+
+/*
+ * The batch's own copy of the request's headers ("name\0value\0" pairs)
+ * and path, for handlers that read them (Python's context), and an id.
+ */
+static ngx_int_t
+ngx_http_torchserve_batch_copy_head(ts_request_t *req, ngx_http_request_t *r)
+{
+    u_char           *buf, *p;
+    size_t            size;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    size = r->uri.len + 1;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            size += h[i].key.len + h[i].value.len + 2;
+        }
+    }
+
+    buf = ngx_alloc(size, ngx_cycle->log);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = buf;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].hash == 0) {
+                continue;           /* deleted */
+            }
+
+            if (h[i].key.len == sizeof("Content-Type") - 1
+                && ngx_strncasecmp(h[i].key.data, (u_char *) "Content-Type",
+                                   h[i].key.len) == 0)
+            {
+                req->content_type = (char *) p + h[i].key.len + 1;
+            }
+
+            p = ngx_cpymem(p, h[i].key.data, h[i].key.len);
+            *p++ = '\0';
+            p = ngx_cpymem(p, h[i].value.data, h[i].value.len);
+            *p++ = '\0';
+        }
+    }
+
+    req->headers = (char *) buf;
+    req->headers_len = p - buf;
+
+    req->url_path = (char *) p;
+    p = ngx_cpymem(p, r->uri.data, r->uri.len);
+    *p = '\0';
+
+    ngx_sprintf((u_char *) req->request_id, "%08xD%08xD%08xD%08xD%Z",
+                (uint32_t) ngx_random(), (uint32_t) ngx_random(),
+                (uint32_t) ngx_random(), (uint32_t) ngx_random());
+
     return NGX_OK;
 }
 
@@ -496,7 +563,11 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
 
         /* the result moves to the request, which frees it */
         ngx_free((void *) b->reqs[i].body);
+        ngx_free((void *) b->reqs[i].headers);
         b->reqs[i].body = NULL;
+        b->reqs[i].headers = NULL;
+        b->reqs[i].content_type = NULL;
+        b->reqs[i].url_path = NULL;
         ctx->req = b->reqs[i];
         ngx_memzero(&b->reqs[i], sizeof(ts_request_t));
         ctx->run_us = b->slots[i].run_us;
@@ -520,6 +591,7 @@ ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b)
 
     for (i = 0; i < b->n; i++) {
         ngx_free((void *) b->reqs[i].body);
+        ngx_free((void *) b->reqs[i].headers);
         ts_request_clear(&b->reqs[i]);
 
         for (k = 0; k < b->slots[i].nfiles; k++) {

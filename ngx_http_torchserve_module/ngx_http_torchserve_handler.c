@@ -458,15 +458,25 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
 
     status = ngx_http_torchserve_http_status(ctx->req.status);
 
+    /* a Python handler's own code: its answer's, or its failure's */
+    if (ctx->req.http_code >= 100 && ctx->req.http_code <= 599) {
+        status = ctx->req.http_code;
+    }
+
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "torchserve: model \"%V\": answer %ui after %uL us "
                    "(batch of %ui)", &ctx->model->name, status,
                    ctx->done_us - ctx->start_us, ctx->batch_size);
 
-    if (status == NGX_HTTP_OK) {
-        rc = ngx_http_torchserve_send(r, NGX_HTTP_OK,
-                                      (u_char *) ctx->req.response,
-                                      ctx->req.response_len);
+    if (ctx->req.detail != NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": %s",
+                      &ctx->model->name, &ctx->model->version,
+                      ctx->req.detail);
+    }
+
+    if (ctx->req.status == TS_STATUS_OK) {
+        rc = ngx_http_torchserve_send_answer(r, status, &ctx->req);
         ngx_http_finalize_request(r, rc);
         return;
     }
@@ -480,8 +490,10 @@ ngx_http_torchserve_infer_done(ngx_http_request_t *r)
                   &ctx->model->name, &ctx->model->version, (int) status,
                   ctx->req.error);
 
-    rc = ngx_http_torchserve_send_error(r, status, NULL, "%s",
-                                        ctx->req.error);
+    /* a handler's failure is TorchServe's InternalServerException */
+    rc = ngx_http_torchserve_send_error(r, status,
+             ctx->req.http_code >= 500 ? "InternalServerException" : NULL,
+             "%s", ctx->req.error);
 
     ngx_http_finalize_request(r, rc);
 }

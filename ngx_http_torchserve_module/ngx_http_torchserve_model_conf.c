@@ -571,6 +571,7 @@ ngx_http_torchserve_model_check(ngx_conf_t *cf,
     ts_archive_t        *a;
     const char          *handler;
     ts_archive_limits_t  limits;
+    ts_servable_kind_e   kind;
 
     ngx_memzero(&limits, sizeof(ts_archive_limits_t));
     limits.max_entry_size = tmcf->max_archive_size;
@@ -587,8 +588,7 @@ ngx_http_torchserve_model_check(ngx_conf_t *cf,
 
     handler = ngx_http_torchserve_handler_name(cf->pool, m, a);
 
-    if (ts_archive_check_torchscript(a, err, sizeof(err)) != 0
-        || ts_handler_find(handler, err, sizeof(err)) == NULL
+    if (ts_servable_check(a, handler, &kind, err, sizeof(err)) != 0
         || ngx_http_torchserve_archive_defaults(a, &m->defaults, cf->log,
                                                 err, sizeof(err))
            != NGX_OK)

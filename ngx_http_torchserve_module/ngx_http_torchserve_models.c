@@ -22,6 +22,9 @@ typedef struct {
     ts_servable_t                    *servable;
     size_t                            max_archive_size;
     uint64_t                          memory;
+    char                             *detail;   /* a traceback, malloc'd */
+    const char                       *temp_dir;
+    const char                       *python_path;
     char                              err[TS_ERROR_LEN];
 } ngx_http_torchserve_load_t;
 
@@ -432,6 +435,9 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
     ld->tmcf = tmcf;
     ld->model = m;
     ld->max_archive_size = tmcf->max_archive_size;
+    ld->temp_dir = (char *) tmcf->python_temp.data;
+    ld->python_path = tmcf->python_path.len ? (char *) tmcf->python_path.data
+                                            : NULL;
 
     m->status = NGX_HTTP_TORCHSERVE_LOADING;
 
@@ -467,7 +473,6 @@ ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
     ngx_http_torchserve_load_t *ld = data;
 
     ts_archive_t                 *a;
-    const ts_handler_t           *handler;
     ts_load_options_t             options;
     ts_archive_limits_t           limits;
     ngx_http_torchserve_model_t  *m;
@@ -485,15 +490,17 @@ ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
         return;
     }
 
-    handler = ts_handler_find((char *) m->handler.data, ld->err,
-                              sizeof(ld->err));
-    if (handler != NULL) {
-        options = m->options;
-        options.device = m->device.len ? (char *) m->device.data : NULL;
+    options = m->options;
+    options.device = m->device.len ? (char *) m->device.data : NULL;
+    options.instances = m->workers > 0 ? (int) m->workers : 1;
+    options.batch_size = (int) m->batch_size;
+    options.model_name = (char *) m->name.data;
+    options.model_version = (char *) m->version.data;
+    options.temp_dir = ld->temp_dir;
+    options.python_path = ld->python_path;
 
-        ld->servable = ts_servable_load(a, handler, &options, ld->err,
-                                        sizeof(ld->err));
-    }
+    ld->servable = ts_servable_load(a, (char *) m->handler.data, &options,
+                                    &ld->detail, ld->err, sizeof(ld->err));
 
     ts_archive_free(a);
 
@@ -550,6 +557,14 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
 
     m = ld->model;
 
+    if (ld->detail != NULL) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": %s",
+                      &m->name, &m->version, ld->detail);
+        free(ld->detail);
+        ld->detail = NULL;
+    }
+
     if (ld->servable == NULL) {
         ngx_http_torchserve_load_failed(m, ld->err);
 
@@ -561,8 +576,17 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "torchserve: model \"%V\" version \"%V\" loaded from "
                       "\"%V\" on %s, handler \"%V\"", &m->name, &m->version,
-                      &m->path, ts_model_device(m->servable->model),
+                      &m->path, ts_servable_device(m->servable),
                       &m->handler);
+
+        if (ts_servable_requirements(m->servable) != NULL) {
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "torchserve: model \"%V\" version \"%V\": its "
+                          "requirementsFile \"%s\" is not installed (as "
+                          "TorchServe's default); put the packages on "
+                          "torchserve_python_path", &m->name, &m->version,
+                          ts_servable_requirements(m->servable));
+        }
     }
 
     m->memory = ld->memory;

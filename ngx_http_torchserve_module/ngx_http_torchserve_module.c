@@ -13,6 +13,10 @@
 
 
 static void *ngx_http_torchserve_create_main_conf(ngx_conf_t *cf);
+static ngx_int_t ngx_http_torchserve_full_path(ngx_conf_t *cf,
+    ngx_str_t *path);
+static char *ngx_http_torchserve_python_path(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_torchserve_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_torchserve_merge_loc_conf(ngx_conf_t *cf, void *parent,
@@ -97,6 +101,20 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       ngx_conf_set_str_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_torchserve_main_conf_t, state_path),
+      NULL },
+
+    { ngx_string("torchserve_python_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_torchserve_python_path,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("torchserve_temp_path"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, python_temp),
       NULL },
 
     { ngx_string("torchserve_allowed_urls"),
@@ -207,8 +225,6 @@ ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_torchserve_main_conf_t *tmcf = conf;
 
-    u_char  *p;
-
     ngx_conf_init_value(tmcf->intra_op_threads, 1);
     ngx_conf_init_value(tmcf->malloc_keep, NGX_HTTP_TORCHSERVE_MALLOC_KEEP);
 
@@ -230,23 +246,94 @@ ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (tmcf->state_path.len) {
-        if (ngx_conf_full_name(cf->cycle, &tmcf->state_path, 0) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
+    if (tmcf->python_temp.len == 0) {
+        ngx_str_set(&tmcf->python_temp, "/tmp");
+    }
 
-        /* NUL-terminated for open() and rename() */
-        p = ngx_pnalloc(cf->pool, tmcf->state_path.len + 1);
-        if (p == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_cpystrn(p, tmcf->state_path.data, tmcf->state_path.len + 1);
-        tmcf->state_path.data = p;
+    if ((tmcf->state_path.len
+         && ngx_http_torchserve_full_path(cf, &tmcf->state_path) != NGX_OK)
+        || ngx_http_torchserve_full_path(cf, &tmcf->python_temp) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (ngx_http_torchserve_zone_init_conf(cf, tmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* path made absolute (from the prefix) and NUL-terminated for libc */
+static ngx_int_t
+ngx_http_torchserve_full_path(ngx_conf_t *cf, ngx_str_t *path)
+{
+    u_char  *p;
+
+    if (ngx_conf_full_name(cf->cycle, path, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(cf->pool, path->len + 1);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_cpystrn(p, path->data, path->len + 1);
+    path->data = p;
+
+    return NGX_OK;
+}
+
+
+/* torchserve_python_path DIR ...: ':'-joined, NUL-terminated */
+static char *
+ngx_http_torchserve_python_path(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_torchserve_main_conf_t *tmcf = conf;
+
+    u_char      *p;
+    size_t       len;
+    ngx_str_t   *value;
+    ngx_uint_t   i;
+
+    if (tmcf->python_path.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    len = 0;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (ngx_conf_full_name(cf->cycle, &value[i], 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_strlchr(value[i].data, value[i].data + value[i].len, ':')
+            != NULL)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "torchserve_python_path \"%V\" has a \":\"",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        len += value[i].len + 1;
+    }
+
+    p = ngx_pnalloc(cf->pool, len);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    tmcf->python_path.data = p;
+    tmcf->python_path.len = len - 1;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        p = ngx_cpymem(p, value[i].data, value[i].len);
+        *p++ = (i + 1 < cf->args->nelts) ? ':' : '\0';
     }
 
     return NGX_CONF_OK;

@@ -272,6 +272,8 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_slab_pool_t                 *shpool;
     ngx_http_torchserve_shctx_t     *sh;
     ngx_str_t                        state_path;
+    ngx_str_t                        python_path;   /* ':'-joined, NUL */
+    ngx_str_t                        python_temp;   /* unpacked archives */
     unsigned                         save_busy:1;   /* a write in the pool */
     unsigned                         save_again:1;  /* changed meanwhile */
     ngx_array_t                      allowed_urls;  /* ngx_regex_t * */
@@ -564,6 +566,8 @@ ngx_int_t ngx_http_torchserve_send_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *text);
 const char *ngx_http_torchserve_error_type(ngx_uint_t status);
 ngx_uint_t ngx_http_torchserve_http_status(ts_status_e status);
+ngx_int_t ngx_http_torchserve_send_answer(ngx_http_request_t *r,
+    ngx_uint_t status, ts_request_t *req);
 
 
 #endif /* _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_ */

@@ -406,6 +406,7 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     ts_archive_t         *a;
     const char           *handler;
     ts_archive_limits_t   limits;
+    ts_servable_kind_e    kind;
 
     ngx_memzero(&limits, sizeof(ts_archive_limits_t));
     limits.max_entry_size = reg->max_archive_size;
@@ -440,8 +441,8 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     handler = reg->handler.len ? (char *) reg->handler.data
                                : a->manifest.handler;
 
-    if (ts_archive_check_torchscript(a, reg->err, sizeof(reg->err)) == 0
-        && ts_handler_find(handler, reg->err, sizeof(reg->err)) != NULL
+    if (ts_servable_check(a, handler, &kind, reg->err, sizeof(reg->err))
+        == 0
         && ngx_http_torchserve_archive_defaults(a, &reg->defaults, log,
                                                 reg->err, sizeof(reg->err))
            == NGX_OK)

@@ -185,3 +185,51 @@ ngx_http_torchserve_http_status(ts_status_e status)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
+
+
+/*
+ * A handler's answer: its body with its status, its content type
+ * (application/json when it set none) and the headers it set.
+ */
+ngx_int_t
+ngx_http_torchserve_send_answer(ngx_http_request_t *r, ngx_uint_t status,
+    ts_request_t *req)
+{
+    size_t            nl;
+    ngx_str_t         type;
+    const char       *p, *end;
+    ngx_table_elt_t  *h;
+
+    p = req->response_headers;
+    end = p + req->response_headers_len;
+
+    while (p != NULL && p < end) {
+        nl = ngx_strlen(p);
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        h->key.data = (u_char *) p;
+        h->key.len = nl;
+        h->value.data = (u_char *) p + nl + 1;
+        h->value.len = ngx_strlen(p + nl + 1);
+        h->lowcase_key = NULL;
+
+        p += nl + 1 + h->value.len + 1;
+    }
+
+    if (req->response_type == NULL) {
+        type = ngx_http_torchserve_json_type;
+
+    } else {
+        type.data = (u_char *) req->response_type;
+        type.len = ngx_strlen(req->response_type);
+    }
+
+    return ngx_http_torchserve_send_typed(r, status, &type,
+                                          (u_char *) req->response,
+                                          req->response_len);
+}

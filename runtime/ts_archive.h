@@ -109,6 +109,16 @@ const ts_archive_file_t *ts_archive_find(const ts_archive_t *a,
 int ts_archive_check_torchscript(const ts_archive_t *a, char *err,
     size_t errlen);
 
+/*
+ * Writes an archive opened with its data into a new private folder
+ * "parent/prefix-XXXXXX" (0700; files 0600); dir gets its path.
+ */
+int ts_archive_unpack(const ts_archive_t *a, const char *parent,
+    const char *prefix, char *dir, size_t dirlen, char *err, size_t errlen);
+
+/* removes a folder made by ts_archive_unpack, never following links */
+void ts_archive_remove_tree(const char *dir);
+
 /* parses MANIFEST.json text; non-zero with a message on error */
 int ts_manifest_parse(const char *json, size_t len, ts_manifest_t *m,
     char *err, size_t errlen);

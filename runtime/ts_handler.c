@@ -3,11 +3,14 @@
  * (preprocess, forward, postprocess) shared by every handler.
  */
 
+#define _GNU_SOURCE           /* memrchr */
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ts_handler.h"
+#include "ts_python.h"
 
 
 static const ts_handler_t  *ts_handlers[] = {
@@ -16,12 +19,23 @@ static const ts_handler_t  *ts_handlers[] = {
 };
 
 
-/* TorchServe's built-ins that archives may name; not (yet) ours */
-static const char  *ts_torchserve_builtins[] = {
+/* TorchServe's built-ins that archives may name: our Python classes */
+static const char  *ts_python_builtins[] = {
     "base_handler", "image_classifier", "image_segmenter",
-    "object_detector", "text_classifier", "dali_image_classifier",
-    "vllm_handler", "trt_llm_handler", NULL
+    "object_detector", "text_classifier", NULL
 };
+
+
+static const ts_handler_t *ts_handler_find(const char *name);
+static int ts_handler_is_python(const char *name);
+static int ts_servable_check_python(const ts_archive_t *a,
+    const char *handler, char *err, size_t errlen);
+static ts_servable_t *ts_servable_load_torchscript(const ts_archive_t *a,
+    const ts_handler_t *handler, const ts_load_options_t *options,
+    char *err, size_t errlen);
+static ts_servable_t *ts_servable_load_python(const ts_archive_t *a,
+    const char *handler, const ts_load_options_t *options, char **detail,
+    char *err, size_t errlen);
 
 
 const char *
@@ -31,16 +45,10 @@ ts_handler_names(void)
 }
 
 
-const ts_handler_t *
-ts_handler_find(const char *name, char *err, size_t errlen)
+static const ts_handler_t *
+ts_handler_find(const char *name)
 {
-    size_t  i, len;
-
-    if (name == NULL || *name == '\0') {
-        snprintf(err, errlen, "no handler given: use handler=%s",
-                 ts_handler_names());
-        return NULL;
-    }
+    size_t  i;
 
     for (i = 0; ts_handlers[i] != NULL; i++) {
         if (strcmp(ts_handlers[i]->name, name) == 0) {
@@ -48,29 +56,100 @@ ts_handler_find(const char *name, char *err, size_t errlen)
         }
     }
 
+    return NULL;
+}
+
+
+/* "x.py" or "x.py:fn" */
+static int
+ts_handler_is_python(const char *name)
+{
+    size_t  len;
+
     len = strcspn(name, ":");
 
-    if (len >= 3 && strncmp(name + len - 3, ".py", 3) == 0) {
-        snprintf(err, errlen,
-                 "handler \"%s\" is a Python handler, and Python handlers "
-                 "cannot run here: use a built-in handler (%s) with "
-                 "handler=NAME, or move the pre/post-processing into the "
-                 "TorchScript model", name, ts_handler_names());
-        return NULL;
+    return len >= 3 && strncmp(name + len - 3, ".py", 3) == 0;
+}
+
+
+int
+ts_servable_check(const ts_archive_t *a, const char *handler,
+    ts_servable_kind_e *kind, char *err, size_t errlen)
+{
+    size_t  i;
+
+    if (handler == NULL || *handler == '\0') {
+        snprintf(err, errlen, "no handler given: use handler=%s or a "
+                 "handler.py", ts_handler_names());
+        return -1;
     }
 
-    for (i = 0; ts_torchserve_builtins[i] != NULL; i++) {
-        if (strcmp(ts_torchserve_builtins[i], name) == 0) {
-            snprintf(err, errlen,
-                     "TorchServe's handler \"%s\" is not available yet; "
-                     "built-in handlers: %s", name, ts_handler_names());
-            return NULL;
+    if (ts_handler_find(handler) != NULL) {
+        *kind = TS_SERVABLE_TORCHSCRIPT;
+        return ts_archive_check_torchscript(a, err, errlen);
+    }
+
+    for (i = 0; ts_python_builtins[i] != NULL; i++) {
+        if (strcmp(ts_python_builtins[i], handler) == 0) {
+            break;
         }
     }
 
-    snprintf(err, errlen, "unknown handler \"%s\"; built-in handlers: %s",
-             name, ts_handler_names());
-    return NULL;
+    if (ts_python_builtins[i] == NULL && !ts_handler_is_python(handler)) {
+        snprintf(err, errlen, "unknown handler \"%s\": use a handler.py, "
+                 "a C handler (%s) or one of TorchServe's: base_handler, "
+                 "image_classifier, image_segmenter, object_detector, "
+                 "text_classifier", handler, ts_handler_names());
+        return -1;
+    }
+
+    *kind = TS_SERVABLE_PYTHON;
+    return ts_servable_check_python(a, handler, err, errlen);
+}
+
+
+/* the files a Python handler imports and loads are in the archive */
+static int
+ts_servable_check_python(const ts_archive_t *a, const char *handler,
+    char *err, size_t errlen)
+{
+    char         file[1024];
+    size_t       len;
+    const char  *base;
+
+    if (ts_handler_is_python(handler)) {
+        /* the directory part goes, as TorchServe's model_loader does */
+        len = strcspn(handler, ":");
+        base = memrchr(handler, '/', len);
+        base = base ? base + 1 : handler;
+        len -= (size_t) (base - handler);
+
+        snprintf(file, sizeof(file), "%.*s", (int) len, base);
+
+        if (ts_archive_find(a, file) == NULL) {
+            snprintf(err, errlen, "the handler file \"%s\" is not in the "
+                     "archive", file);
+            return -1;
+        }
+    }
+
+    if (a->manifest.model_file != NULL
+        && ts_archive_find(a, a->manifest.model_file) == NULL)
+    {
+        snprintf(err, errlen, "the manifest's modelFile \"%s\" is not in "
+                 "the archive", a->manifest.model_file);
+        return -1;
+    }
+
+    if (a->manifest.serialized_file != NULL
+        && ts_archive_find(a, a->manifest.serialized_file) == NULL)
+    {
+        snprintf(err, errlen, "the manifest's serializedFile \"%s\" is not "
+                 "in the archive", a->manifest.serialized_file);
+        return -1;
+    }
+
+    return 0;
 }
 
 
@@ -133,16 +212,36 @@ ts_servable_warmup(ts_servable_t *s, char *err, size_t errlen)
 
 
 ts_servable_t *
-ts_servable_load(const ts_archive_t *a, const ts_handler_t *handler,
-    const ts_load_options_t *options, char *err, size_t errlen)
+ts_servable_load(const ts_archive_t *a, const char *handler,
+    const ts_load_options_t *options, char **detail, char *err,
+    size_t errlen)
+{
+    ts_servable_kind_e  kind;
+
+    *detail = NULL;
+
+    if (ts_servable_check(a, handler, &kind, err, errlen) != 0) {
+        return NULL;
+    }
+
+    if (kind == TS_SERVABLE_PYTHON) {
+        return ts_servable_load_python(a, handler, options, detail, err,
+                                       errlen);
+    }
+
+    return ts_servable_load_torchscript(a, ts_handler_find(handler),
+                                        options, err, errlen);
+}
+
+
+static ts_servable_t *
+ts_servable_load_torchscript(const ts_archive_t *a,
+    const ts_handler_t *handler, const ts_load_options_t *options,
+    char *err, size_t errlen)
 {
     ts_servable_t            *s;
     const ts_archive_file_t  *file;
     char                      msg[TS_ERROR_LEN];
-
-    if (ts_archive_check_torchscript(a, err, errlen) != 0) {
-        return NULL;
-    }
 
     file = ts_archive_find(a, a->manifest.serialized_file);
 
@@ -195,6 +294,75 @@ failed:
 }
 
 
+/* the archive unpacked into its private folder, its handler imported */
+static ts_servable_t *
+ts_servable_load_python(const ts_archive_t *a, const char *handler,
+    const ts_load_options_t *options, char **detail, char *err,
+    size_t errlen)
+{
+    char                  dir[4096];
+    ts_servable_t        *s;
+    ts_python_options_t   po;
+
+    if (ts_archive_unpack(a, options->temp_dir ? options->temp_dir : "/tmp",
+                          "torchserve-model", dir, sizeof(dir), err, errlen)
+        != 0)
+    {
+        return NULL;
+    }
+
+    s = calloc(1, sizeof(ts_servable_t));
+    if (s == NULL || (s->dir = strdup(dir)) == NULL) {
+        free(s);
+        ts_archive_remove_tree(dir);
+        snprintf(err, errlen, "no memory");
+        return NULL;
+    }
+
+    s->kind = TS_SERVABLE_PYTHON;
+    s->options = *options;
+
+    memset(&po, 0, sizeof(po));
+    po.model_dir = dir;
+    po.handler = handler;
+    po.model_name = options->model_name ? options->model_name : "";
+    po.model_version = options->model_version ? options->model_version : "";
+    po.instances = options->instances > 0 ? options->instances : 1;
+    po.batch_size = options->batch_size > 0 ? options->batch_size : 1;
+    po.gpu_id = -1;
+    po.python_path = options->python_path;
+
+    if (options->device != NULL && strncmp(options->device, "cuda", 4) == 0)
+    {
+        po.gpu_id = options->device[4] == ':' ? atoi(options->device + 5)
+                                              : 0;
+    }
+
+    s->python = ts_python_load(&po, detail, err, errlen);
+
+    if (s->python == NULL) {
+        ts_servable_free(s);
+        return NULL;
+    }
+
+    return s;
+}
+
+
+const char *
+ts_servable_device(ts_servable_t *s)
+{
+    return s->kind == TS_SERVABLE_PYTHON ? "python" : ts_model_device(s->model);
+}
+
+
+const char *
+ts_servable_requirements(ts_servable_t *s)
+{
+    return s->python ? ts_python_requirements(s->python) : NULL;
+}
+
+
 void
 ts_servable_free(ts_servable_t *s)
 {
@@ -208,6 +376,15 @@ ts_servable_free(ts_servable_t *s)
 
     if (s->model != NULL) {
         ts_model_free(s->model);
+    }
+
+    if (s->python != NULL) {
+        ts_python_free(s->python);
+    }
+
+    if (s->dir != NULL) {
+        ts_archive_remove_tree(s->dir);
+        free(s->dir);
     }
 
     free(s);
@@ -265,6 +442,22 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
     ts_value_t   out;
     ts_status_e  status;
     char         msg[TS_ERROR_LEN];
+
+    if (s->kind == TS_SERVABLE_PYTHON) {
+        if (ts_infer_pending(reqs, n) == n) {
+            ts_python_infer(s->python, reqs, n);
+            return;
+        }
+
+        /* some were answered already (no memory for a body) */
+        for (i = 0; i < n; i++) {
+            if (reqs[i].status == TS_STATUS_PENDING) {
+                ts_python_infer(s->python, &reqs[i], 1);
+            }
+        }
+
+        return;
+    }
 
     for ( ;; ) {
         pending = ts_infer_pending(reqs, n);
@@ -341,8 +534,15 @@ void
 ts_request_clear(ts_request_t *req)
 {
     free(req->response);
+    free(req->response_type);
+    free(req->response_headers);
+    free(req->detail);
     req->response = NULL;
     req->response_len = 0;
+    req->response_type = NULL;
+    req->response_headers = NULL;
+    req->response_headers_len = 0;
+    req->detail = NULL;
 }
 
 

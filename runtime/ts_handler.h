@@ -28,17 +28,30 @@ extern "C" {
 
 
 /* one inference request, as the server hands it over */
-typedef struct {
+typedef struct ts_request_s {
     const unsigned char  *body;
     size_t                len;
     const char           *content_type;    /* NULL if none */
     int                   explain;
 
+    /* the rest of the HTTP request, for Python handlers */
+    const char           *headers;         /* "name\0value\0" pairs */
+    size_t                headers_len;
+    const char           *url_path;        /* NULL: none */
+    char                  request_id[40];
+
     /* filled by the runtime: pending, then OK or why not */
     ts_status_e           status;
-    char                 *response;        /* malloc'd JSON, when OK */
+    char                 *response;        /* malloc'd, when OK */
     size_t                response_len;
     char                  error[TS_ERROR_LEN];
+
+    /* a Python handler's own answer: malloc'd, or 0/NULL */
+    int                   http_code;       /* its set_response_status */
+    char                 *response_type;   /* its content type */
+    char                 *response_headers;    /* "name\0value\0" */
+    size_t                response_headers_len;
+    char                 *detail;          /* a traceback, for the log */
 } ts_request_t;
 
 
@@ -57,7 +70,21 @@ typedef struct {
     int          input_ndim;    /* -1: instance shape unknown */
     int64_t      input_shape[TS_MAX_DIMS];
     int          input_dtype;   /* -1: by the handler's rule */
+
+    /* the Python servable's */
+    int          instances;     /* handler instances (TorchServe's workers) */
+    int          batch_size;
+    const char  *model_name;
+    const char  *model_version;
+    const char  *temp_dir;      /* where archives are unpacked; NULL: /tmp */
+    const char  *python_path;   /* ':'-separated, before sys.path; NULL */
 } ts_load_options_t;
+
+
+typedef enum {
+    TS_SERVABLE_TORCHSCRIPT = 0,  /* a TorchScript file, a C handler */
+    TS_SERVABLE_PYTHON            /* an interpreter runs the handler */
+} ts_servable_kind_e;
 
 
 typedef struct ts_handler_s  ts_handler_t;
@@ -82,7 +109,10 @@ struct ts_handler_s {
 
 
 struct ts_servable_s {
-    const ts_handler_t  *handler;
+    ts_servable_kind_e   kind;
+    struct ts_python_s  *python;      /* TS_SERVABLE_PYTHON */
+    char                *dir;         /* its unpacked archive */
+    const ts_handler_t  *handler;     /* TS_SERVABLE_TORCHSCRIPT */
     ts_model_t          *model;
     ts_schema_t          schema;
     ts_load_options_t    options;
@@ -91,26 +121,41 @@ struct ts_servable_s {
 };
 
 
-/*
- * Finds a built-in handler by the name a manifest or a directive gives.
- * Python handlers ("x.py", "x.py:fn") and TorchServe handlers we do not
- * have are refused with a message that says what to use instead.
- */
-const ts_handler_t *ts_handler_find(const char *name, char *err,
-    size_t errlen);
-
-/* comma-separated names of the built-in handlers */
+/* comma-separated names of the built-in C handlers */
 const char *ts_handler_names(void);
 
 /*
- * Loads the archive's serialized file (the archive must hold its data),
- * runs the handler's init and the warm-up.  Returns NULL with a message.
+ * Which servable serves archive a with handler (the manifest's, or the
+ * directive's), checked as far as it can be without loading anything (a
+ * may be opened without data):
+ *   - "x.py" or "x.py:fn", or an eager model (a modelFile): Python, the
+ *     handler file and the model file must be in the archive;
+ *   - a C handler's name ("tensor"): TorchScript, its serializedFile
+ *     checked (ts_archive_check_torchscript);
+ *   - a TorchServe handler we have only in Python ("image_classifier",
+ *     "base_handler", ...): Python, our class of that name.
+ * Returns 0, or -1 with a message.
  */
-ts_servable_t *ts_servable_load(const ts_archive_t *a,
-    const ts_handler_t *handler, const ts_load_options_t *options,
-    char *err, size_t errlen);
+int ts_servable_check(const ts_archive_t *a, const char *handler,
+    ts_servable_kind_e *kind, char *err, size_t errlen);
+
+/*
+ * Loads what ts_servable_check chose (the archive must hold its data):
+ * TorchScript with its handler's init and the warm-up, or the archive
+ * unpacked and its Python handler imported and initialized.  NULL with
+ * a message; a Python failure's traceback in *detail (malloc'd).
+ */
+ts_servable_t *ts_servable_load(const ts_archive_t *a, const char *handler,
+    const ts_load_options_t *options, char **detail, char *err,
+    size_t errlen);
 
 void ts_servable_free(ts_servable_t *s);
+
+/* "cpu", "cuda:0", ... for TorchScript; "python" for the interpreter's */
+const char *ts_servable_device(ts_servable_t *s);
+
+/* a Python servable's requirementsFile, which is not installed; or NULL */
+const char *ts_servable_requirements(ts_servable_t *s);
 
 /*
  * Runs inference for n requests: batches what stacks, forward, answers.

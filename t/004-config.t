@@ -38,27 +38,27 @@ qr/torchserve_model "eager" .*TorchScript.*archive_tool --export-torchscript.* i
 
 
 
-=== TEST 3: a Python handler cannot run here
+=== TEST 3: a Python handler whose file is not in the archive
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model pyhandler pyhandler.mar;
+    torchserve_model pymissing pyhandler_missing.mar;
 --- config
     location / { torchserve_inference; }
 --- must_die
 --- error_log eval
-qr/handler "my_handler\.py" is a Python handler, and Python handlers cannot run here: use a built-in handler \(tensor\)/
+qr/torchserve_model "pymissing" \(\S+pyhandler_missing\.mar\): the handler file "not_here\.py" is not in the archive in \S+nginx\.conf:\d+/
 
 
 
-=== TEST 4: handler= overrides the manifest's and must be ours
+=== TEST 4: handler= overrides the manifest's and must be one we know
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar handler=image_classifier;
+    torchserve_model digits digits.mar handler=no_such_handler;
 --- config
     location / { torchserve_inference; }
 --- must_die
 --- error_log eval
-qr/TorchServe's handler "image_classifier" is not available yet/
+qr/unknown handler "no_such_handler": use a handler\.py, a C handler \(tensor\) or one of TorchServe's: base_handler, image_classifier/
 
 
 

@@ -362,6 +362,9 @@ def main():
              {"digits.pt": pt["digits.pt"],
               "my_handler.py": b"def handle(data, ctx):\n    return data\n"},
              manifest("pyhandler", "1.0", "digits.pt", "my_handler.py"))
+    pack_mar(os.path.join(out, "pyhandler_missing.mar"),
+             {"digits.pt": pt["digits.pt"]},
+             manifest("pymissing", "1.0", "digits.pt", "not_here.py"))
 
     # a body of about 1 MB for stats: 60000 numbers
     big = [((i * 37) % 1000) / 7.0 for i in range(60000)]

@@ -1,0 +1,169 @@
+/*
+ * ts_archive_unpack.c: an archive read into memory, written out into a
+ * private folder (0700, files 0600) for the Python servable, whose
+ * handlers import and open files by path; and that folder's removal.
+ * Names were made safe when the archive was read (no "..", no absolute
+ * path, no link); the folder is new, so nothing in it can be a planted
+ * link either.
+ */
+
+#define _GNU_SOURCE           /* nftw's FTW_PHYS, mkdtemp */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ts_archive.h"
+
+
+static int ts_archive_unpack_file(const char *dir,
+    const ts_archive_file_t *f, char *err, size_t errlen);
+static int ts_archive_make_parents(char *path, size_t skip, char *err,
+    size_t errlen);
+static int ts_archive_remove_entry(const char *path, const struct stat *st,
+    int flag, struct FTW *ftw);
+
+
+int
+ts_archive_unpack(const ts_archive_t *a, const char *parent,
+    const char *prefix, char *dir, size_t dirlen, char *err, size_t errlen)
+{
+    size_t  i;
+
+    if ((size_t) snprintf(dir, dirlen, "%s/%s-XXXXXX", parent, prefix)
+        >= dirlen)
+    {
+        snprintf(err, errlen, "the unpack folder's name is too long");
+        return -1;
+    }
+
+    if (mkdtemp(dir) == NULL) {
+        snprintf(err, errlen, "cannot make a folder in \"%s\": %s", parent,
+                 strerror(errno));
+        return -1;
+    }
+
+    for (i = 0; i < a->nfiles; i++) {
+        if (ts_archive_unpack_file(dir, &a->files[i], err, errlen) != 0) {
+            ts_archive_remove_tree(dir);
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+ts_archive_unpack_file(const char *dir, const ts_archive_file_t *f,
+    char *err, size_t errlen)
+{
+    int      fd;
+    char     path[4096];
+    size_t   done;
+    ssize_t  n;
+
+    if (f->data == NULL) {
+        snprintf(err, errlen, "\"%s\" was not read", f->name);
+        return -1;
+    }
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/%s", dir, f->name)
+        >= sizeof(path))
+    {
+        snprintf(err, errlen, "\"%s\": name too long", f->name);
+        return -1;
+    }
+
+    if (ts_archive_make_parents(path, strlen(dir) + 1, err, errlen) != 0) {
+        return -1;
+    }
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd == -1) {
+        snprintf(err, errlen, "cannot write \"%s\": %s", path,
+                 strerror(errno));
+        return -1;
+    }
+
+    for (done = 0; done < f->size; done += (size_t) n) {
+        n = write(fd, f->data + done, f->size - done);
+
+        if (n < 0 && errno == EINTR) {
+            n = 0;
+            continue;
+        }
+
+        if (n <= 0) {
+            snprintf(err, errlen, "cannot write \"%s\": %s", path,
+                     strerror(errno));
+            close(fd);
+            return -1;
+        }
+    }
+
+    if (close(fd) != 0) {
+        snprintf(err, errlen, "cannot write \"%s\": %s", path,
+                 strerror(errno));
+        return -1;
+    }
+
+    return 0;
+}
+
+
+/* the folders of path below its first skip bytes, made 0700 */
+static int
+ts_archive_make_parents(char *path, size_t skip, char *err, size_t errlen)
+{
+    char  *slash;
+
+    for (slash = strchr(path + skip, '/'); slash != NULL;
+         slash = strchr(slash + 1, '/'))
+    {
+        *slash = '\0';
+
+        if (mkdir(path, 0700) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "cannot make the folder \"%s\": %s", path,
+                     strerror(errno));
+            *slash = '/';
+            return -1;
+        }
+
+        *slash = '/';
+    }
+
+    return 0;
+}
+
+
+void
+ts_archive_remove_tree(const char *dir)
+{
+    /* depth first, never following a link out of the folder */
+    (void) nftw(dir, ts_archive_remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+
+static int
+ts_archive_remove_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+    (void) st;
+    (void) ftw;
+
+    if (flag == FTW_DP || flag == FTW_D) {
+        (void) rmdir(path);
+
+    } else {
+        (void) unlink(path);
+    }
+
+    return 0;
+}
