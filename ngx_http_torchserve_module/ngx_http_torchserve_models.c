@@ -11,6 +11,10 @@
 #include "ngx_http_torchserve_module.h"
 
 
+/* this process said that its interpreter started */
+static ngx_uint_t  ngx_http_torchserve_python_logged;
+
+
 /* a failed load is tried again after 1 s, then 2 s, 4 s ... up to 60 s */
 #define NGX_HTTP_TORCHSERVE_RETRY_MIN       1000
 #define NGX_HTTP_TORCHSERVE_RETRY_MAX       60000
@@ -556,6 +560,14 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
     ngx_http_torchserve_model_t  *m;
 
     m = ld->model;
+
+    if (ts_python_started() && !ngx_http_torchserve_python_logged) {
+        /* once: a TorchScript-only server never prints this */
+        ngx_http_torchserve_python_logged = 1;
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: the embedded Python interpreter started "
+                      "in this worker process for model \"%V\"", &m->name);
+    }
 
     if (ld->detail != NULL) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,

@@ -31,6 +31,7 @@
 #include <jansson.h>
 
 #include "ts_handler.h"
+#include "ts_python.h"
 
 
 #if !(NGX_THREADS)

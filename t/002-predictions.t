@@ -6,7 +6,7 @@ use TorchServeTest;
 use Test::Nginx::Socket;
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 3 + 1);
+plan tests => repeat_each() * (blocks() * 3 + 2);
 
 no_shuffle();
 no_root_location();
@@ -225,3 +225,12 @@ close
 main::close_to("digits", 2)
 --- response_body
 close
+
+
+
+=== TEST 18: TorchScript models with C handlers start no Python interpreter
+--- request eval
+"POST /predictions/digits\n" . main::sample(0)
+--- response_body_like: ^\[\n  0\.99968
+--- no_error_log eval
+["[error]", "Python interpreter started"]
