@@ -126,6 +126,10 @@ $(ARCHIVE_TOOL): $(ARCHIVE_TOOL_C) $(ARCHIVE_TOOL_H) $(RUNTIME_H) $(RUNTIME_A)
 install: $(MODULE_SO) $(ARCHIVE_TOOL)
 	install -d $(DESTDIR)$(NGX_MODULES)
 	install -m 644 $(MODULE_SO) $(DESTDIR)$(NGX_MODULES)/ngx_http_torchserve_module.so
+	@# our ts package, found beside the module (torchserve_python/)
+	rm -rf $(DESTDIR)$(NGX_MODULES)/torchserve_python
+	cd runtime/python && find ts -name '*.py' -exec install -D -m 644 {} \
+	    $(DESTDIR)$(NGX_MODULES)/torchserve_python/{} \;
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(TOOLDATADIR)
 	install -m 755 $(ARCHIVE_TOOL) $(DESTDIR)$(BINDIR)/archive_tool
 	install -m 644 archive_tool/export_torchscript.py \
