@@ -33,6 +33,7 @@ one is free: an instance never runs two batches at once), builds `data`
 (ts._response). A failure of the whole batch raises BatchError."""
 
 import gc
+import importlib
 import json
 import os
 import queue
@@ -48,7 +49,7 @@ from ._request import BadRequest, request_row
 from ._response import OutputError, answer
 from .context import Context
 from .metrics.metric_cache import MetricsCache
-from .torch_handler import BUILT_IN
+from .torch_handler import BUILT_IN, NOT_PROVIDED
 from .utils.util import PredictionException, list_classes_from_module
 
 MESSAGE_LIMIT = 2000
@@ -193,20 +194,21 @@ class _HandlerSpec:
         path, _, function = handler.partition(":")
         name = path[:-3] if path.endswith(".py") else path
         name = name.split("/")[-1]
-        self.function = function or None
-        self.built_in = (not path.endswith(".py") and name in BUILT_IN and
-                         not os.path.isfile(
-                             os.path.join(model_dir, name + ".py")))
-        self.module_name = ("ts.torch_handler." + name if self.built_in
-                            else name)
         if not name:
             raise ValueError("empty handler {!r}".format(handler))
-
-
-def _import(module_name):
-    import importlib
-
-    return importlib.import_module(module_name)
+        self.function = function or None
+        # a bare name is the archive's file if it has one, as TorchServe
+        # tries the plain import first
+        default = not path.endswith(".py") and not os.path.isfile(
+            os.path.join(model_dir, name + ".py"))
+        self.built_in = default and name in BUILT_IN
+        self.module_name = ("ts.torch_handler." + name if self.built_in
+                            else name)
+        if default and name in NOT_PROVIDED:
+            raise ValueError(
+                "handler {!r} is a TorchServe default handler this server "
+                "does not provide (it provides {})".format(
+                    name, ", ".join(BUILT_IN)))
 
 
 def _entry_point(module, spec):
@@ -293,7 +295,7 @@ class Service:
     def _new_instance(self):
         context = self._new_context()
         with ArchiveImport(self.model_dir) as imported:
-            module = _import(self._spec.module_name)
+            module = importlib.import_module(self._spec.module_name)
             entry, initialize = _entry_point(module, self._spec)
             initialize(context)
         return _Instance(entry, context, imported.modules)

@@ -19,11 +19,13 @@ the same names. So:
 - Each handler instance imports its own copy of the archive's modules, as
   each TorchServe worker process does: module globals are per instance.
 
-What this does not give: handle() runs with whatever the working
-directory is (relative paths at handle time should start from
-context.system_properties["model_dir"]), and an archive module imported for
-the first time inside handle() is not found (its directory is no longer on
-sys.path). Both work at load time."""
+What this does not give, at handle time (all of it works at load time):
+- the working directory is whatever it is: relative paths should start
+  from context.system_properties["model_dir"];
+- an archive module imported for the first time inside handle() is not
+  found (its directory is no longer on sys.path), and neither is one that
+  is looked up by name in sys.modules (pickle.loads of an object of an
+  archive's class, typing.get_type_hints on its string annotations)."""
 
 import importlib
 import os

@@ -5,3 +5,7 @@ the one class the module defines."""
 
 BUILT_IN = ("base_handler", "image_classifier", "image_segmenter",
             "object_detector", "text_classifier")
+
+# TorchServe's other default handlers need packages Debian does not have
+# (NVIDIA DALI, vLLM, TensorRT-LLM)
+NOT_PROVIDED = ("dali_image_classifier", "vllm_handler", "trt_llm_handler")
