@@ -25,7 +25,6 @@ Expected values are computed with one intra-op thread, one request per
 batch, as the server runs by default."""
 
 import importlib.util
-import io
 import json
 import os
 import shutil
@@ -60,7 +59,7 @@ NER_VOCAB = {"<unk>": "O", "john": "B-PER", "mary": "B-PER",
              "york": "I-LOC", "paris": "B-LOC"}
 
 
-# --- helpers ------------------------------------------------------------------
+# --- helpers -----------------------------------------------------------------
 
 def answer(item):
     """The bytes the server answers for one handler output item."""
@@ -112,7 +111,7 @@ def ok(body, request_content_type, input_file, content_type=
                 response_content_type=content_type, headers=[])
 
 
-# --- the tutorials' flows -------------------------------------------------------
+# --- the tutorials' flows ----------------------------------------------------
 
 def digit_png(path):
     """A hand-drawn-looking 0 on MNIST's 28x28 grey canvas."""
@@ -238,12 +237,13 @@ def ner(packer):
                         for w in words])
     with torch.no_grad():
         tags = model(ids).argmax(dim=-1).tolist()
-    tagged = [{"word": w, "entity": NER_LABELS[t]} for w, t in zip(words, tags)]
+    tagged = [{"word": w, "entity": NER_LABELS[t]}
+              for w, t in zip(words, tags)]
     packer.flow("ner", "ner", "ner_handler.py",
                 **ok(answer(tagged), "text/plain", "ner_sentence.txt"))
 
 
-# --- isolation and failures ---------------------------------------------------
+# --- isolation and failures --------------------------------------------------
 
 def isolation(packer):
     write_json(os.path.join(packer.out, "iso_input.json"), [1, 2])

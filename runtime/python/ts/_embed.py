@@ -39,7 +39,6 @@ import os
 import queue
 import re
 import sys
-import threading
 import time
 import traceback
 
@@ -300,7 +299,7 @@ class Service:
             initialize(context)
         return _Instance(entry, context, imported.modules)
 
-    # --- one batch -------------------------------------------------------------
+    # --- one batch -----------------------------------------------------------
 
     def handle(self, requests):
         if self._closed:
@@ -356,7 +355,7 @@ class Service:
         except OutputError as e:
             raise BatchError(503, _one_line(str(e))) from None
 
-    # --- unload ------------------------------------------------------------------
+    # --- unload --------------------------------------------------------------
 
     def close(self):
         """Drops the instances and the archive's modules, so that a reload

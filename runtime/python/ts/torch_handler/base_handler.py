@@ -168,7 +168,7 @@ class BaseHandler:
                     output = self.postprocess(output)
         return output, prof
 
-    # --- explanations and descriptions -----------------------------------------
+    # --- explanations and descriptions ---------------------------------------
 
     def explain_handle(self, data_preprocess, raw_data):
         """The explanation of the first request: get_insights with its
