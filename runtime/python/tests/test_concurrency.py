@@ -75,3 +75,44 @@ class Exclusivity(ModelDirTest):
         # each instance has its own module: never two batches in one
         self.assertEqual([m.most for m in modules], [1, 1])
         self.assertEqual(sum(m.batches for m in modules), 8)
+
+
+class ConcurrentLoads(ModelDirTest):
+    @staticmethod
+    def files(answer):
+        return {"model.py": "ANSWER = {!r}\n".format(answer),
+                "handler.py": """\
+                    import time
+
+                    import model
+
+                    time.sleep(0.01)  # let the other loads try to interleave
+
+
+                    def handle(data, context):
+                        if data is None:
+                            return None
+                        return [model.ANSWER for _ in data]
+                    """}
+
+    def test_same_named_archives_loaded_from_four_threads(self):
+        dirs = [self.model_dir(self.files(str(n)), "handler.py")
+                for n in range(4)]
+        services = [None] * 4
+        errors = []
+
+        def loader(n):
+            try:
+                services[n] = self.load(dirs[n])
+            except Exception as e:  # reported by the test
+                errors.append(e)
+
+        threads = [threading.Thread(target=loader, args=(n,))
+                   for n in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.assertEqual(errors, [])
+        self.assertEqual([s.handle([request()])[0][2] for s in services],
+                         [b"0", b"1", b"2", b"3"])
