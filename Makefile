@@ -54,7 +54,7 @@ NGX_MODULES    ?= /usr/lib/nginx/modules
 # archive_tool finds its helper in <bindir>/../share/archive_tool/
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
-.PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx \
+.PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx test-python \
 	test-runner test-valgrind test-archive-tool install run reload stop clean
 
 all: $(MODULE_SO) $(ARCHIVE_TOOL)
@@ -163,12 +163,18 @@ unit-valgrind: $(UNIT_BIN)
 	        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $$t; \
 	done
 
+# our ts package, without nginx: Debian's python3 on the fixtures' archives
+test-python: fixtures
+	TS_PYTHON_FIXTURES=$(FIXTURES) $(PYTHON) -m unittest discover \
+	    -s runtime/python/tests -t runtime/python
+
 test-archive-tool: $(ARCHIVE_TOOL)
 	ARCHIVE_TOOL=$(ARCHIVE_TOOL) prove archive_tool/tests/
 
 fixtures: $(FIXTURES)/.stamp
 
-$(FIXTURES)/.stamp: t/make_fixtures.py $(ARCHIVE_TOOL)
+$(FIXTURES)/.stamp: t/make_fixtures.py $(wildcard t/python/*.py t/python/*/*.py) \
+		$(ARCHIVE_TOOL)
 	@mkdir -p $(FIXTURES)
 	ARCHIVE_TOOL=$(ARCHIVE_TOOL) $(PYTHON) t/make_fixtures.py $(FIXTURES)
 	@touch $@
@@ -216,7 +222,7 @@ test-valgrind: $(MODULE_SO) fixtures
 	fi; echo "valgrind: no report from $$(ls $(BUILD)/valgrind | wc -l) processes"
 
 test: deps
-	$(MAKE) all unit test-archive-tool test-nginx test-valgrind
+	$(MAKE) all unit test-archive-tool test-python test-nginx test-valgrind
 
 # --- benchmark (not part of `make test`) ------------------------------------
 

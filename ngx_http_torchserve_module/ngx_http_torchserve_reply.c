@@ -221,6 +221,21 @@ ngx_http_torchserve_send_answer(ngx_http_request_t *r, ngx_uint_t status,
         p += nl + 1 + h->value.len + 1;
     }
 
+    if (req->response_phrase != NULL) {
+        /* the handler's reason phrase: "599 Custom Status" */
+        r->headers_out.status_line.data = ngx_pnalloc(r->pool,
+                                      NGX_INT_T_LEN + 1
+                                      + ngx_strlen(req->response_phrase));
+        if (r->headers_out.status_line.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->headers_out.status_line.len =
+            ngx_sprintf(r->headers_out.status_line.data, "%03ui %s", status,
+                        req->response_phrase)
+            - r->headers_out.status_line.data;
+    }
+
     if (req->response_type == NULL) {
         type = ngx_http_torchserve_json_type;
 

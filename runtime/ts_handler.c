@@ -534,11 +534,13 @@ void
 ts_request_clear(ts_request_t *req)
 {
     free(req->response);
+    free(req->response_phrase);
     free(req->response_type);
     free(req->response_headers);
     free(req->detail);
     req->response = NULL;
     req->response_len = 0;
+    req->response_phrase = NULL;
     req->response_type = NULL;
     req->response_headers = NULL;
     req->response_headers_len = 0;

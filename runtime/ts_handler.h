@@ -48,6 +48,7 @@ typedef struct ts_request_s {
 
     /* a Python handler's own answer: malloc'd, or 0/NULL */
     int                   http_code;       /* its set_response_status */
+    char                 *response_phrase; /* and its reason phrase */
     char                 *response_type;   /* its content type */
     char                 *response_headers;    /* "name\0value\0" */
     size_t                response_headers_len;

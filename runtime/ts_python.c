@@ -67,6 +67,7 @@ ts_python_started(void)
 static int
 ts_python_start(const char *python_path, char *err, size_t errlen)
 {
+    char     *argv[] = { (char *) "", NULL };
     PyStatus  st;
     PyConfig  config;
 
@@ -84,9 +85,21 @@ ts_python_start(const char *python_path, char *err, size_t errlen)
     config.user_site_directory = 0;
     config.buffered_stdio = 0;
 
-    /* Debian's interpreter, whatever python3 a PATH would find */
+    /*
+     * Debian's interpreter, whatever python3 a PATH would find; argv and
+     * executable for the handlers that use argparse or multiprocessing
+     */
     st = PyConfig_SetString(&config, &config.program_name,
                             L"/usr/bin/python3");
+
+    if (!PyStatus_Exception(st)) {
+        st = PyConfig_SetString(&config, &config.executable,
+                                L"/usr/bin/python3");
+    }
+
+    if (!PyStatus_Exception(st)) {
+        st = PyConfig_SetBytesArgv(&config, 1, argv);
+    }
 
     if (!PyStatus_Exception(st)) {
         st = Py_InitializeFromConfig(&config);
@@ -465,9 +478,15 @@ ts_python_answer(ts_request_t *r, PyObject *item)
     r->response_len = (size_t) len;
     r->http_code = code;
 
+    /* a CR or LF would end the status line: such a phrase is dropped */
+    if (phrase[0] != '\0' && strpbrk(phrase, "\r\n") == NULL) {
+        r->response_phrase = strdup(phrase);
+    }
+
     if (type != Py_None) {
         ctype = PyUnicode_Check(type) ? PyUnicode_AsUTF8(type) : NULL;
-        r->response_type = ctype ? strdup(ctype) : NULL;
+        r->response_type = (ctype && strpbrk(ctype, "\r\n") == NULL)
+                           ? strdup(ctype) : NULL;
     }
 
     r->response_headers = ts_python_pairs(headers, &r->response_headers_len);
@@ -517,11 +536,19 @@ ts_python_pairs(PyObject *list, size_t *len)
     for (i = 0; i < n; i++) {
         (void) PyArg_ParseTuple(PyList_GetItem(list, (Py_ssize_t) i), "ss",
                                 &name, &value);
+
+        /* a header that would split the response is not sent */
+        if (name[0] == '\0' || strpbrk(name, "\r\n:") != NULL
+            || strpbrk(value, "\r\n") != NULL)
+        {
+            continue;
+        }
+
         p = stpcpy(p, name) + 1;
         p = stpcpy(p, value) + 1;
     }
 
-    *len = size;
+    *len = (size_t) (p - buf);
     return buf;
 }
 

@@ -16,7 +16,7 @@ use Exporter 'import';
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
-                 fan_out $ApiLocations);
+                 fan_out $ApiLocations python_expected);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -44,6 +44,18 @@ sub expected {
     my $v = $expected->{$key};
     die "no expected output '$key'\n" unless defined $v;
     return defined $index ? $v->[$index] : $v;
+}
+
+my $python_expected;
+
+# a field of a Python flow's expected answer (t/python/make_python_fixtures.py)
+sub python_expected {
+    my ($flow, $field) = @_;
+    $python_expected ||= JSON::PP::decode_json(fixture('python_expected.json'));
+    my $v = $python_expected->{$flow};
+    die "no Python flow '$flow'\n" unless defined $v;
+    die "no '$field' for '$flow'\n" unless exists $v->{$field};
+    return $v->{$field};
 }
 
 # nginx.conf text: the fixtures' store and these torchserve_model lines

@@ -374,6 +374,12 @@ def main():
 
     archive_tool_fixtures(out, mlp, samples, expect)
 
+    # the Python handlers' archives, inputs and answers (#11)
+    subprocess.run([sys.executable,
+                    os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                 "python", "make_python_fixtures.py"),
+                    out, os.environ["ARCHIVE_TOOL"]], check=True)
+
     write_json(os.path.join(out, "expected.json"), expect)
     print("fixtures written to", out)
 
