@@ -566,7 +566,8 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
         ngx_http_torchserve_python_logged = 1;
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "torchserve: the embedded Python interpreter started "
-                      "in this worker process for model \"%V\"", &m->name);
+                      "in this worker process for model \"%V\": %s",
+                      &m->name, ts_python_notice());
     }
 
     if (ld->detail != NULL) {

@@ -30,6 +30,7 @@ struct ts_python_s {
 static pthread_mutex_t  ts_python_lock = PTHREAD_MUTEX_INITIALIZER;
 static int              ts_python_up;
 static PyObject        *ts_python_embed;       /* the ts._embed module */
+static char             ts_python_notice_text[1024];
 
 
 static int ts_python_start(const char *python_path, char *err,
@@ -37,6 +38,7 @@ static int ts_python_start(const char *python_path, char *err,
 static int ts_python_paths(const char *python_path, char *err,
     size_t errlen);
 static const char *ts_python_package_dir(void);
+static void ts_python_shadowed(const char *ours);
 static void ts_python_error(char **detail, char *err, size_t errlen);
 static PyObject *ts_python_requests(ts_request_t *reqs, size_t n);
 static PyObject *ts_python_headers(const char *p, size_t len);
@@ -186,7 +188,59 @@ ts_python_paths(const char *python_path, char *err, size_t errlen)
     }
 
     ts_python_embed = mod;
+    ts_python_shadowed(ours);
+
     return 0;
+}
+
+
+/*
+ * The notice the server logs once: the interpreter's version and where
+ * our ts package is, and whether another "ts" (TorchServe's own) is
+ * installed too, which ours shadows.
+ */
+static void
+ts_python_shadowed(const char *ours)
+{
+    PyObject    *r;
+    const char  *other;
+
+    r = PyRun_String("__import__('importlib.machinery').machinery.PathFinder"
+                     ".find_spec('ts', __import__('sys').path[1:])",
+                     Py_eval_input, PyModule_GetDict(ts_python_embed),
+                     PyModule_GetDict(ts_python_embed));
+
+    other = NULL;
+
+    if (r != NULL && r != Py_None) {
+        PyObject  *origin = PyObject_GetAttrString(r, "origin");
+
+        if (origin != NULL && PyUnicode_Check(origin)) {
+            other = PyUnicode_AsUTF8(origin);
+        }
+
+        snprintf(ts_python_notice_text, sizeof(ts_python_notice_text),
+                 "Python %.*s, our ts package from \"%s\"; another \"ts\" "
+                 "package (TorchServe's?) at \"%s\" is shadowed by ours",
+                 (int) strcspn(Py_GetVersion(), " "), Py_GetVersion(), ours,
+                 other ? other : "?");
+        Py_XDECREF(origin);
+
+    } else {
+        snprintf(ts_python_notice_text, sizeof(ts_python_notice_text),
+                 "Python %.*s, our ts package from \"%s\"",
+                 (int) strcspn(Py_GetVersion(), " "), Py_GetVersion(), ours);
+    }
+
+    Py_XDECREF(r);
+    PyErr_Clear();
+}
+
+
+const char *
+ts_python_notice(void)
+{
+    return ts_python_notice_text;
 }
 
 

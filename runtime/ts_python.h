@@ -41,6 +41,9 @@ typedef struct {
 /* 1 once this process runs an interpreter */
 int ts_python_started(void);
 
+/* once started: its version, where our ts package is, what it shadows */
+const char *ts_python_notice(void);
+
 /*
  * Imports and initializes the handler (its instances); NULL with the
  * first real exception ("Type: text (file.py:LINE)") in err and, when

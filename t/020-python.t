@@ -11,7 +11,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 30);
+plan tests => repeat_each() * (blocks() * 3 + 31);
 
 no_shuffle();
 no_root_location();
@@ -210,3 +210,19 @@ kept
  qr/^\Q${\ main::python_expected("iso_b", "body")}\E$/,
  qr/unregistered/,
  qr/^(?!.*torchserve-model).*"name":"keep\.txt"/s]
+
+
+
+=== TEST 13: another ts package on torchserve_python_path (TorchServe's, say) is shadowed by ours, and says so
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_python_path $TEST_NGINX_FIXTURES/other_ts;
+    torchserve_model iso_b iso_b.mar;
+--- more_headers
+Content-Type: application/json
+--- request eval
+"POST /predictions/iso_b\n$::Iso"
+--- response_body eval
+main::python_expected("iso_b", "body")
+--- error_log eval
+qr/the embedded Python interpreter started in this worker process for model "iso_b": Python 3\.\d+\.\d+, our ts package from "\S+"; another "ts" package \(TorchServe's\?\) at "\S+other_ts\/ts\/__init__\.py" is shadowed by ours/

@@ -374,6 +374,12 @@ def main():
 
     archive_tool_fixtures(out, mlp, samples, expect)
 
+    # a "ts" package that is not ours (TorchServe's, say): ours must win
+    fake = os.path.join(out, "other_ts", "ts")
+    os.makedirs(fake, exist_ok=True)
+    with open(os.path.join(fake, "__init__.py"), "w") as f:
+        f.write("raise ImportError('not our ts package')\n")
+
     # the Python handlers' archives, inputs and answers (#11)
     subprocess.run([sys.executable,
                     os.path.join(os.path.dirname(os.path.abspath(__file__)),
