@@ -29,6 +29,8 @@ struct ts_python_s {
 
 static pthread_mutex_t  ts_python_lock = PTHREAD_MUTEX_INITIALIZER;
 static int              ts_python_up;
+static int              ts_python_failed;
+static char             ts_python_broken[512];  /* why it cannot serve */
 static PyObject        *ts_python_embed;       /* the ts._embed module */
 static char             ts_python_notice_text[1024];
 
@@ -80,6 +82,13 @@ ts_python_start(const char *python_path, char *err, size_t errlen)
         return 0;
     }
 
+    /* an interpreter starts once a process: a failed start stays failed */
+    if (ts_python_failed) {
+        snprintf(err, errlen, "%s", ts_python_broken);
+        pthread_mutex_unlock(&ts_python_lock);
+        return -1;
+    }
+
     PyConfig_InitPythonConfig(&config);
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
@@ -112,12 +121,16 @@ ts_python_start(const char *python_path, char *err, size_t errlen)
     if (PyStatus_Exception(st)) {
         snprintf(err, errlen, "starting Python failed: %s",
                  st.err_msg ? st.err_msg : "unknown error");
+        snprintf(ts_python_broken, sizeof(ts_python_broken), "%s", err);
+        ts_python_failed = 1;
         pthread_mutex_unlock(&ts_python_lock);
         return -1;
     }
 
     if (ts_python_paths(python_path, err, errlen) != 0) {
         /* the interpreter stays, unusable for us: later loads say so */
+        snprintf(ts_python_broken, sizeof(ts_python_broken), "%s", err);
+        ts_python_failed = 1;
         PyEval_SaveThread();
         pthread_mutex_unlock(&ts_python_lock);
         return -1;
