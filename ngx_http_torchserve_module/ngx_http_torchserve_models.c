@@ -29,8 +29,21 @@ typedef struct {
     char                             *detail;   /* a traceback, malloc'd */
     const char                       *temp_dir;
     const char                       *python_path;
+    ngx_uint_t                        instances;   /* loaded with */
     char                              err[TS_ERROR_LEN];
 } ngx_http_torchserve_load_t;
+
+
+/* a Python model's handler instances, scaled in the thread pool */
+typedef struct {
+    ngx_http_torchserve_main_conf_t  *tmcf;
+    ngx_http_torchserve_model_t      *model;
+    ts_servable_t                    *servable;
+    int                               n;
+    int                               count;
+    char                             *detail;
+    char                              err[TS_ERROR_LEN];
+} ngx_http_torchserve_resize_t;
 
 
 static void ngx_http_torchserve_model_load(
@@ -44,6 +57,10 @@ static void ngx_http_torchserve_load_done(ngx_event_t *ev);
 static void ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld);
 static void ngx_http_torchserve_model_idle(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
+static void ngx_http_torchserve_model_resize(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
+static void ngx_http_torchserve_resize_thread(void *data, ngx_log_t *log);
+static void ngx_http_torchserve_resize_done(ngx_event_t *ev);
 static ngx_http_torchserve_record_t *ngx_http_torchserve_models_snapshot(
     ngx_cycle_t *cycle, ngx_http_torchserve_main_conf_t *tmcf, size_t *n,
     ngx_uint_t *generation);
@@ -327,7 +344,100 @@ ngx_http_torchserve_model_update(ngx_http_torchserve_main_conf_t *tmcf,
     } else if (m->workers == 0) {
         ngx_http_torchserve_model_idle(tmcf, m);
         ngx_http_torchserve_wake_waiters(m);
+
+    } else if (m->status == NGX_HTTP_TORCHSERVE_READY
+               && m->servable->kind == TS_SERVABLE_PYTHON)
+    {
+        ngx_http_torchserve_model_resize(tmcf, m);
     }
+}
+
+
+/*
+ * A loaded Python model's handler instances follow its workers: new ones
+ * are initialized in the thread pool; the servable stays (inflight) until
+ * that is done.
+ */
+static void
+ngx_http_torchserve_model_resize(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m)
+{
+    ngx_thread_task_t             *task;
+    ngx_http_torchserve_resize_t  *rs;
+
+    task = ngx_calloc(sizeof(ngx_thread_task_t)
+                      + sizeof(ngx_http_torchserve_resize_t), ngx_cycle->log);
+    if (task == NULL) {
+        return;
+    }
+
+    rs = (ngx_http_torchserve_resize_t *) (task + 1);
+    rs->tmcf = tmcf;
+    rs->model = m;
+    rs->servable = m->servable;
+    rs->n = (int) m->workers;
+
+    task->ctx = rs;
+    task->handler = ngx_http_torchserve_resize_thread;
+    task->event.handler = ngx_http_torchserve_resize_done;
+    task->event.data = task;
+
+    m->inflight++;
+    m->resizing = 1;
+
+    if (ngx_thread_task_post(tmcf->thread_pool, task) != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": the thread "
+                      "pool refused to scale its handler instances to %ui",
+                      &m->name, &m->version, m->workers);
+        ngx_free(task);
+        m->resizing = 0;
+        ngx_http_torchserve_wake_waiters(m);
+        ngx_http_torchserve_model_release(tmcf, m);
+    }
+}
+
+
+static void
+ngx_http_torchserve_resize_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_torchserve_resize_t  *rs = data;
+
+    rs->count = ts_servable_resize(rs->servable, rs->n, &rs->detail,
+                                   rs->err, sizeof(rs->err));
+}
+
+
+static void
+ngx_http_torchserve_resize_done(ngx_event_t *ev)
+{
+    ngx_thread_task_t             *task = ev->data;
+    ngx_http_torchserve_model_t   *m;
+    ngx_http_torchserve_resize_t  *rs;
+
+    rs = task->ctx;
+    m = rs->model;
+
+    if (rs->count < 0) {
+        ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": scaling to "
+                      "%d handler instances failed: %s%s%s", &m->name,
+                      &m->version, rs->n, rs->err, rs->detail ? "\n" : "",
+                      rs->detail ? rs->detail : "");
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: model \"%V\" version \"%V\": handler "
+                      "instances now %d", &m->name, &m->version, rs->count);
+    }
+
+    free(rs->detail);
+    ngx_free(task);
+
+    /* a synchronous scale answers now */
+    m->resizing = 0;
+    ngx_http_torchserve_wake_waiters(m);
+
+    ngx_http_torchserve_model_release(rs->tmcf, m);
 }
 
 
@@ -439,6 +549,7 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
     ld->tmcf = tmcf;
     ld->model = m;
     ld->max_archive_size = tmcf->max_archive_size;
+    ld->instances = m->workers > 0 ? m->workers : 1;
     ld->temp_dir = (char *) tmcf->python_temp.data;
     ld->python_path = tmcf->python_path.len ? (char *) tmcf->python_path.data
                                             : NULL;
@@ -496,7 +607,7 @@ ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
 
     options = m->options;
     options.device = m->device.len ? (char *) m->device.data : NULL;
-    options.instances = m->workers > 0 ? (int) m->workers : 1;
+    options.instances = (int) ld->instances;
     options.batch_size = (int) m->batch_size;
     options.model_name = (char *) m->name.data;
     options.model_version = (char *) m->version.data;
@@ -591,6 +702,13 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
                       "\"%V\" on %s, handler \"%V\"", &m->name, &m->version,
                       &m->path, ts_servable_device(m->servable),
                       &m->handler);
+
+        /* scaled while it loaded */
+        if (m->servable->kind == TS_SERVABLE_PYTHON && m->workers > 0
+            && m->workers != ld->instances && !m->removed)
+        {
+            ngx_http_torchserve_model_resize(ld->tmcf, m);
+        }
 
         if (ts_servable_requirements(m->servable) != NULL) {
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,

@@ -251,6 +251,7 @@ typedef struct {
     ngx_event_t                      batch_timer;
     unsigned                         removed:1;
     unsigned                         gone:1;        /* its record, at sync */
+    unsigned                         resizing:1;    /* Python instances */
     ngx_uint_t                       scale_seq;     /* the record's, seen */
     ngx_msec_t                       retry_at;      /* a failed load's next */
     ngx_msec_t                       retry_delay;   /* 1 s, doubling to 60 s */

@@ -578,8 +578,8 @@ ngx_http_torchserve_set_proc_status(ngx_http_torchserve_main_conf_t *tmcf,
         proc = &rec->procs[ngx_worker];
         proc->pid = ngx_pid;
         proc->status = m->status;
-        proc->start_ms = (uint64_t) ngx_time() * 1000
-                         + (ngx_timeofday())->msec;
+        /* the clock, not nginx's cached time: loads at start block */
+        proc->start_ms = ngx_http_torchserve_now_us() / 1000;
         proc->memory = m->status == NGX_HTTP_TORCHSERVE_READY ? m->memory : 0;
     }
 

@@ -109,8 +109,10 @@ ngx_int_t
 ngx_http_torchserve_wait(ngx_http_request_t *r,
     ngx_http_torchserve_waiter_t *w)
 {
+    /* a synchronous scale also waits for a Python model's new instances */
     if (w->model == NULL
-        || w->model->status != NGX_HTTP_TORCHSERVE_LOADING
+        || (w->model->status != NGX_HTTP_TORCHSERVE_LOADING
+            && !(w->scaling && w->model->resizing))
         || (w->scaling && w->workers == 0))
     {
         return w->answer(w);
@@ -138,7 +140,9 @@ ngx_http_torchserve_wake_waiters(ngx_http_torchserve_model_t *m)
     ngx_http_request_t            *r;
     ngx_http_torchserve_waiter_t  *w;
 
-    if (m->status == NGX_HTTP_TORCHSERVE_LOADING && !m->removed) {
+    if ((m->status == NGX_HTTP_TORCHSERVE_LOADING || m->resizing)
+        && !m->removed)
+    {
         return;
     }
 

@@ -349,6 +349,20 @@ ts_servable_load_python(const ts_archive_t *a, const char *handler,
 }
 
 
+int
+ts_servable_resize(ts_servable_t *s, int n, char **detail, char *err,
+    size_t errlen)
+{
+    *detail = NULL;
+
+    if (s->kind != TS_SERVABLE_PYTHON) {
+        return 0;
+    }
+
+    return ts_python_resize(s->python, n, detail, err, errlen);
+}
+
+
 const char *
 ts_servable_device(ts_servable_t *s)
 {

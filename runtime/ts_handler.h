@@ -152,6 +152,14 @@ ts_servable_t *ts_servable_load(const ts_archive_t *a, const char *handler,
 
 void ts_servable_free(ts_servable_t *s);
 
+/*
+ * A Python servable's handler instances to n (from a pool thread: new
+ * ones are initialized); TorchScript servables have none.  Returns the
+ * count (0 for TorchScript), or -1 with a message.
+ */
+int ts_servable_resize(ts_servable_t *s, int n, char **detail, char *err,
+    size_t errlen);
+
 /* "cpu", "cuda:0", ... for TorchScript; "python" for the interpreter's */
 const char *ts_servable_device(ts_servable_t *s);
 

@@ -347,6 +347,36 @@ ts_python_requirements(ts_python_t *py)
 }
 
 
+int
+ts_python_resize(ts_python_t *py, int n, char **detail, char *err,
+    size_t errlen)
+{
+    long              count;
+    PyObject         *rc;
+    PyGILState_STATE  gil;
+
+    *detail = NULL;
+
+    gil = PyGILState_Ensure();
+
+    rc = PyObject_CallMethod(py->service, "resize", "i", n);
+
+    if (rc == NULL) {
+        ts_python_error(detail, err, errlen);
+        PyGILState_Release(gil);
+        return -1;
+    }
+
+    count = PyLong_Check(rc) ? PyLong_AsLong(rc) : -1;
+    Py_DECREF(rc);
+    PyErr_Clear();
+
+    PyGILState_Release(gil);
+
+    return (int) count;
+}
+
+
 void
 ts_python_free(ts_python_t *py)
 {

@@ -62,6 +62,14 @@ const char *ts_python_requirements(ts_python_t *py);
 struct ts_request_s;
 void ts_python_infer(ts_python_t *py, struct ts_request_s *reqs, size_t n);
 
+/*
+ * Handler instances up to n (new ones imported and initialized here, so
+ * from a pool thread); beyond n they retire as they come free.  Returns
+ * the count, or -1 with the error (and *detail, malloc'd).
+ */
+int ts_python_resize(ts_python_t *py, int n, char **detail, char *err,
+    size_t errlen);
+
 /* drops the instances and the modules the archive imported */
 void ts_python_free(ts_python_t *py);
 

@@ -11,7 +11,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 31);
+plan tests => repeat_each() * (blocks() * 3 + 32);
 
 no_shuffle();
 no_root_location();
@@ -226,3 +226,29 @@ Content-Type: application/json
 main::python_expected("iso_b", "body")
 --- error_log eval
 qr/the embedded Python interpreter started in this worker process for model "iso_b": Python 3\.\d+\.\d+, our ts package from "\S+"; another "ts" package \(TorchServe's\?\) at "\S+other_ts\/ts\/__init__\.py" is shadowed by ours/
+
+
+
+=== TEST 14: scaling a loaded Python model scales its handler instances
+A synchronous scale answers once the new instances are initialized (or
+the extra ones retired); the four steps run one after the other.
+--- http_config eval
+main::models_config("iso_a iso_a.mar")
+--- config eval
+"location = /fan.html { ssi on; }\n"
+. main::post_location("/one", "/predictions/iso_a", $::Iso)
+. main::put_location("/to3", "/models/iso_a?min_worker=3&synchronous=true")
+. main::put_location("/to1", "/models/iso_a?min_worker=1&synchronous=true")
+. $::ApiLocations
+--- user_files
+>>> fan.html
+<!--# include virtual="/to3" wait="yes" --><!--# include virtual="/one" wait="yes" --><!--# include virtual="/to1" wait="yes" --><!--# include virtual="/one" wait="yes" -->
+--- request
+GET /fan.html
+--- response_body_like eval
+qr/Workers scaled to 3 for model: iso_a".*"archive": "a".*Workers scaled to 1 for model: iso_a".*"archive": "a"/s
+--- grep_error_log eval
+qr/model "iso_a" version "1\.0": handler instances now \d+/
+--- grep_error_log_out
+model "iso_a" version "1.0": handler instances now 3
+model "iso_a" version "1.0": handler instances now 1

@@ -16,7 +16,7 @@ use Exporter 'import';
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
-                 fan_out $ApiLocations python_expected);
+                 fan_out $ApiLocations python_expected put_location);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -91,6 +91,18 @@ sub add_block_defaults {
             $block->set_value($section, $default{$section});
         }
     });
+}
+
+# nginx.conf text: "location = NAME" PUTs to PATH on this test server
+sub put_location {
+    my ($name, $path) = @_;
+    return <<"_EOC_";
+    location = $name {
+        proxy_pass http://127.0.0.1:\$TEST_NGINX_SERVER_PORT$path;
+        proxy_method PUT;
+        proxy_pass_request_body off;
+    }
+_EOC_
 }
 
 # nginx.conf text: "location = NAME" POSTs BODY to PATH on this test

@@ -37,6 +37,7 @@ import importlib
 import json
 import os
 import queue
+import threading
 import re
 import sys
 import time
@@ -273,6 +274,9 @@ class Service:
         self._settings = (batch_size, gpu_id, limit_max_image_pixels)
         self._closed = False
         self._free = queue.LifoQueue()
+        self._target = workers
+        self._sizing = threading.Lock()   # one resize at a time
+        self._counting = threading.Lock()  # the list and the target
         self.instances = []
         register_dir(model_dir)
         try:
@@ -309,8 +313,45 @@ class Service:
         try:
             return self._handle(instance, requests)
         finally:
-            if not self._closed:
+            if not self._closed and not self._retire(instance):
                 self._free.put(instance)
+
+    # --- scaling -------------------------------------------------------------
+
+    def resize(self, workers):
+        """`workers` instances: new ones are loaded here (as at load, under
+        the load lock); those beyond it retire when they are free, a busy
+        one when its batch returns. Raises LoadError."""
+        workers = max(1, workers)
+        with self._sizing:
+            self._target = workers
+            while len(self.instances) < workers and not self._closed:
+                try:
+                    instance = self._new_instance()
+                except BaseException as e:
+                    raise _load_error(e, self.model_dir) from None
+                with self._counting:
+                    self.instances.append(instance)
+                self._free.put(instance)
+            while len(self.instances) > workers:
+                try:
+                    instance = self._free.get_nowait()
+                except queue.Empty:
+                    break
+                self._retire(instance)
+        return len(self.instances)
+
+    def _retire(self, instance):
+        """Drops instance if there are more than the target; True if so."""
+        with self._counting:
+            if len(self.instances) <= self._target:
+                return False
+            try:
+                self.instances.remove(instance)
+            except ValueError:
+                return False
+        instance.modules.clear()
+        return True
 
     def _handle(self, instance, requests):
         answers = [None] * len(requests)
