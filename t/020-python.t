@@ -11,7 +11,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 32);
+plan tests => repeat_each() * (blocks() * 3 + 33);
 
 no_shuffle();
 no_root_location();
@@ -252,3 +252,31 @@ qr/model "iso_a" version "1\.0": handler instances now \d+/
 --- grep_error_log_out
 model "iso_a" version "1.0": handler instances now 3
 model "iso_a" version "1.0": handler instances now 1
+
+
+
+=== TEST 15: a handler stuck past response_timeout: 504, its instance takes no new batch until it returns
+The first request sleeps 5 s in the one instance: 504 at 2 s. The second
+waits in the queue behind it: 504 at 4 s. The third arrives then, runs
+once the instance is back (5 s), and is answered. The requirementsFile is
+named in the log, not installed.
+--- http_config eval
+main::models_config("sleepy sleepy.mar response_timeout=2s")
+--- config eval
+"location = /fan.html { ssi on; }\n"
+. main::post_location("/sleep5", "/predictions/sleepy", "5",
+                      "proxy_set_header Content-Type text/plain;")
+. main::post_location("/sleep0", "/predictions/sleepy", "0",
+                      "proxy_set_header Content-Type text/plain;")
+. "location /metrics { torchserve_metrics; }\n"
+. "location / { torchserve_inference; }\n"
+--- user_files
+>>> fan.html
+<!--# include virtual="/sleep5" wait="yes" --><!--# include virtual="/sleep0" wait="yes" --><!--# include virtual="/sleep0" wait="yes" --><!--# include virtual="/metrics?name[]=ts_inference_requests_total" wait="yes" -->
+--- request
+GET /fan.html
+--- response_body_like eval
+qr/^\{\n  "code": 504,[^}]*response_timeout \(2 s\)"\n\}\n\{\n  "code": 504,[^}]*response_timeout \(2 s\)"\n\}\nslept 0(?s:.*)^ts_inference_requests_total\{model_name="sleepy",model_version="default",hostname="[^"]+",\} 3\.0$/m
+--- error_log eval
+qr/model "sleepy" version "1\.0": its requirementsFile "requirements\.txt" is not installed/
+--- timeout: 30

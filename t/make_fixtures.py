@@ -374,6 +374,22 @@ def main():
 
     archive_tool_fixtures(out, mlp, samples, expect)
 
+    # a Python handler that sleeps as long as its body says (timeouts),
+    # with a requirementsFile we do not install
+    sleep_man = json.loads(manifest("sleepy", "1.0", None, "sleepy.py"))
+    del sleep_man["model"]["serializedFile"]
+    sleep_man["model"]["requirementsFile"] = "requirements.txt"
+    pack_mar(os.path.join(out, "sleepy.mar"),
+             {"sleepy.py": b"import time\n\n\n"
+                           b"def handle(data, context):\n"
+                           b"    if data is None:\n"
+                           b"        return None\n"
+                           b"    time.sleep(float(data[0]['body']))\n"
+                           b"    return ['slept %s' % row['body']\n"
+                           b"            for row in data]\n",
+              "requirements.txt": b"transformers==4.30\n"},
+             json.dumps(sleep_man, indent=2))
+
     # a "ts" package that is not ours (TorchServe's, say): ours must win
     fake = os.path.join(out, "other_ts", "ts")
     os.makedirs(fake, exist_ok=True)
