@@ -389,19 +389,15 @@ for r in $(seq "$ROUNDS"); do
             record_floor "$r" floor "$m" "$out"
             printf '  %-12s %-9s p=%-3s %9s calls/s p50 %8s ms  p99 %8s ms (python3 processes)\n' \
                 floor "$m" "$NCPU" "$rps" "$p50" "$p99"
-            for s in "${SERVERS[@]}"; do
-                serves "$s" "$m" || continue
-                for c in $CONNS; do run_wrk "$r" "$s" "$m" "$c"; done
-            done
-            continue
+        else
+            shape=${SHAPE[$m]}
+            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
+            record_floor "$r" floor "$m" "$out"
+            printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
+            record_floor "$r" floor_b8 "$m" "$out"
+            printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
         fi
-        shape=${SHAPE[$m]}
-        out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
-        record_floor "$r" floor "$m" "$out"
-        printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
-        out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
-        record_floor "$r" floor_b8 "$m" "$out"
-        printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
         for s in "${SERVERS[@]}"; do
             serves "$s" "$m" || continue
             for c in $CONNS; do run_wrk "$r" "$s" "$m" "$c"; done
