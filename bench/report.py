@@ -174,10 +174,32 @@ same handler through ts._embed. USS is the private memory (Private_* of
 model it serves loaded (tiny and resnet18, or pymnist and its interpreter).
 wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
 """
+# where a request's time goes in the pyts_ servers (the module's histograms)
+split_text = ""
+split_path = os.path.join(res, "split.tsv")
+if os.path.exists(split_path):
+    split = {}
+    for r in csv.DictReader(open(split_path), delimiter="\t"):
+        if r["queue_ms"] != "-":
+            split.setdefault((r["server"], r["model"], r["conns"]), []).append(r)
+    if split:
+        floor_ms = {m: "%.2f" % floor[m][1] for m in floor}
+        lines = ["| server | model | conns | queue ms | in the thread ms | routing to answer ms"
+                 " | floor's call p50 ms |", "|---|---|---|---|---|---|---|"]
+        for (sv, m, c), g in split.items():
+            lines.append("| %s | %s | %s | %s |" % (sv, m, c, " | ".join(
+                "%.3f" % statistics.median(float(x[k]) for x in g)
+                for k in ("queue_ms", "thread_ms", "request_ms")) + " | " + floor_ms.get(m, "-")))
+        split_text = ("\nWhere a request's time goes in the module (its histograms: means per"
+                      " run, median over rounds; queue = routed to a thread starting it):\n\n"
+                      + "\n".join(lines) + "\n")
+        print(split_text)
+
 with open(os.path.join(res, "latest.md"), "w") as f:
     f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
             + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
-            + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + notes)
+            + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + split_text
+            + notes)
     if shutil.which("gnuplot"):
         f.write("\n![throughput as a ratio to the floor](latest.png)\n")
 

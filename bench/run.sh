@@ -16,6 +16,7 @@
 #                  ts._embed in a loop, one python3 process per core
 #   pyts_wpW_tpT   this module: worker_processes W (= cores), thread pool T
 #                  threads, torchserve_model mnist mnist.mar workers=2T
+#   pyts_wpW_tpT_rp  the same with listen ... reuseport
 #   pyflask        Flask + ts._embed, gunicorn, 2 sync workers
 #   pyfastapi      FastAPI + ts._embed, uvicorn, 2 workers
 # Every server is started once and checked to give Python's answer, then
@@ -103,9 +104,10 @@ for l in "${MODEL_LINES[@]}"; do
 done
 
 # the Python handler: the MNIST tutorial's, on the fixtures' archive
-PY_TP="1 2 4"
+PY_TP="1 2 4"; PY_TP_RP="1 2"
 PY_NAMES=(pyflask pyfastapi)
 for tp in $PY_TP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}"); done
+for tp in $PY_TP_RP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}_rp"); done
 if any_wanted "${PY_NAMES[@]}"; then
     if [ -f "$FIXTURES/mnist.mar" ] && [ -f "$FIXTURES/mnist_digit.png" ]; then
         MODEL_NAMES+=(pymnist); URLNAME[pymnist]=mnist
@@ -139,8 +141,8 @@ wait_port() {   # port pid
     echo "run.sh: nothing listens on $1" >&2; return 1
 }
 
-nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py) [batch params]
-    local prefix=$1 port=$2 wp=$3 tp=$4 kind=$5 batch=${6:-}
+nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py) [batch params [listen params]]
+    local prefix=$1 port=$2 wp=$3 tp=$4 kind=$5 batch=${6:-} listen="127.0.0.1:$2${7:+ $7}"
     mkdir -p "$prefix"/{logs,tmp}
     # the worker processes (nobody, under a root master) write the state
     # file (nginx -t checks) and unpack the Python archive, each into its
@@ -175,7 +177,9 @@ CONF
             echo "    torchserve_zone torchserve:16m;"
             echo "    torchserve_state state/registry.json;"
             echo "    torchserve_model mnist mnist.mar workers=$((2 * tp));"
-            echo "    server { listen 127.0.0.1:$port; location / { torchserve_inference; } }"
+            # /metrics: where a request's time goes (split.tsv)
+            echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
+            echo "             location / { torchserve_inference; } }"
         elif [ "$tp" -gt 0 ]; then
             echo "    torchserve_model_store $MODELS;"
             echo "    torchserve_thread_pool torchserve;"
@@ -188,18 +192,18 @@ CONF
                 # queued when a thread finishes (+6-8% over workers=T)
                 echo "    torchserve_model $1 $1.mar workers=$((2 * tp)) input_shape=$2${batch:+ $batch};"
             done
-            echo "    server { listen 127.0.0.1:$port; location / { torchserve_inference; } }"
+            echo "    server { listen $listen; location / { torchserve_inference; } }"
         else
-            echo "    server { listen 127.0.0.1:$port; location / { return 200 \"ok\\n\"; } }"
+            echo "    server { listen $listen; location / { return 200 \"ok\\n\"; } }"
         fi
         echo "}"
     } > "$prefix/nginx.conf"
 }
 
-start_nginx() {  # name port workers threads models(ts|py) [batch params]
+start_nginx() {  # name port workers threads models(ts|py) [batch params [listen params]]
     wanted "$1" || return 0
     local prefix=$TMP/$1
-    nginx_conf "$prefix" "$2" "$3" "$4" "$5" "${6:-}"
+    nginx_conf "$prefix" "$2" "$3" "$4" "$5" "${6:-}" "${7:-}"
     "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
         -g "daemon off;" >"$prefix/logs/stdout" 2>&1 &
     STOPSIG[$!]=QUIT; PIDS+=($!); PID[$1]=$!; PORT[$1]=$2; SERVERS+=("$1")
@@ -248,6 +252,14 @@ if has_model pymnist; then
     port=18540
     for tp in $PY_TP; do
         start_nginx "pyts_wp${NCPU}_tp${tp}" $port "$NCPU" $tp py
+        port=$((port + 1))
+    done
+    # one listening socket per worker process: the kernel spreads the
+    # connections over the processes (a process serves its connections'
+    # Python work one at a time, the GIL being its own)
+    port=18545
+    for tp in $PY_TP_RP; do
+        start_nginx "pyts_wp${NCPU}_tp${tp}_rp" $port "$NCPU" $tp py "" reuseport
         port=$((port + 1))
     done
     if have_flask; then
@@ -347,10 +359,27 @@ dur() {  # model -> seconds per run
     echo "${!v:-$DURATION}"
 }
 
+# the module's latency histograms (sum, count): queue, in the thread, routing
+# to answer; read before and after each run of a pyts_ server
+split_now() {  # port -> "queue_sum thread_sum request_sum count"
+    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '
+        /^ts_queue_latency_seconds_sum/ { q = $2 } /^ts_inference_seconds_sum/ { i = $2 }
+        /^ts_request_latency_seconds_sum/ { r = $2 } /^ts_request_latency_seconds_count/ { n = $2 }
+        END { print q + 0, i + 0, r + 0, n + 0 }'
+}
+split_of() {  # "before" "after" -> "queue_ms thread_ms request_ms" (means)
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[4] - x[4]
+        if (n <= 0) { print "- - -"; exit }
+        printf "%.3f %.3f %.3f\n", (y[1] - x[1]) / n * 1000, (y[2] - x[2]) / n * 1000, (y[3] - x[3]) / n * 1000 }'
+}
+SPLIT=$RES/split.tsv
+printf 'round\tserver\tmodel\tconns\tqueue_ms\tthread_ms\trequest_ms\n' > "$SPLIT"
+
 run_wrk() {  # round server model conns
-    local r=$1 s=$2 m=$3 c=$4 t=2 out d
+    local r=$1 s=$2 m=$3 c=$4 t=2 out d before=""
     d=$(dur "$m")
     [ "$c" -lt 2 ] && t=1
+    [[ $s == pyts_* ]] && before=$(split_now "${PORT[$s]}")
     out=$(BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t$t -c"$c" -d"${d}s" --timeout "$WRK_TIMEOUT" \
           -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" 2>&1 \
           | grep '^RESULT' || true)
@@ -359,6 +388,13 @@ run_wrk() {  # round server model conns
     eval "local ${out#RESULT }"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors" "$(load1)" >> "$RAW"
     printf '  %-12s %-9s c=%-3s %9s req/s  p50 %8s ms  p99 %8s ms  errors %s\n' "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors"
+    if [ -n "$before" ]; then
+        local q th rq
+        read -r q th rq <<<"$(split_of "$before" "$(split_now "${PORT[$s]}")")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$q" "$th" "$rq" >> "$SPLIT"
+        printf '  %-12s %-9s c=%-3s means: queue %s ms, in the thread %s ms, routing to answer %s ms\n' \
+            "" "" "$c" "$q" "$th" "$rq"
+    fi
 }
 
 record_floor() {  # round name model "floor's line" -> a raw.tsv row; sets rps p50 p99
