@@ -235,9 +235,10 @@ bench-deps:
 	@$(MAKE) --no-print-directory deps \
 	    DEB_PACKAGES="$(DEB_PACKAGES) $(BENCH_PACKAGES)"
 
-# wrk against the libtorch floor, nginx, the module, Flask and FastAPI
+# wrk against the libtorch floor, nginx, the module, Flask and FastAPI;
+# and, on the fixtures' Python handler (mnist.mar), against the Python floor
 bench: bench-deps
-	$(MAKE) all
+	$(MAKE) all fixtures
 	DURATION_resnet18=$${DURATION_resnet18:-8} bench/run.sh
 
 # --- run the example --------------------------------------------------------

@@ -1,21 +1,45 @@
 #!/usr/bin/python3
-"""check.py URL BODY EXPECTED: POSTs BODY to URL and compares the JSON answer
-with Python's (EXPECTED) to 1e-4 relative; exit 0 when they agree."""
+"""check.py [--type CONTENT_TYPE] [--exact] URL BODY EXPECTED: POSTs BODY
+(as CONTENT_TYPE, default application/json) to URL and compares the JSON
+answer with Python's (EXPECTED) to 1e-4 relative, or, with --exact, the
+answer's bytes with EXPECTED's; exit 0 when they agree."""
 import json
 import sys
 import urllib.request
 
-url, body, expected = sys.argv[1:4]
+args = sys.argv[1:]
+ctype, exact = "application/json", False
+while args and args[0].startswith("--"):
+    if args[0] == "--type" and len(args) > 1:
+        ctype = args[1]
+        args = args[2:]
+    elif args[0] == "--exact":
+        exact = True
+        args = args[1:]
+    else:
+        sys.exit(__doc__)
+if len(args) != 3:
+    sys.exit(__doc__)
+url, body, expected = args
 with open(body, "rb") as f:
     data = f.read()
 req = urllib.request.Request(url, data=data, method="POST",
-                             headers={"Content-Type": "application/json"})
+                             headers={"Content-Type": ctype})
 try:
     with urllib.request.urlopen(req, timeout=60) as r:
-        got = json.loads(r.read())
+        raw = r.read()
+        got = None if exact else json.loads(raw)
 except Exception as e:  # noqa: BLE001
     print("check: %s: %s" % (url, e))
     sys.exit(1)
+if exact:
+    with open(expected, "rb") as f:
+        want = f.read()
+    if raw != want:
+        print("check: %s: answers %r, want %r" % (url, raw[:200], want[:200]))
+        sys.exit(1)
+    print("check: %s: ok (%d bytes, the same as the floor's)" % (url, len(raw)))
+    sys.exit(0)
 with open(expected) as f:
     want = json.load(f)
 

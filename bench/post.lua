@@ -1,6 +1,7 @@
--- wrk script: POSTs the JSON file named by $BODY; prints one parseable line.
+-- wrk script: POSTs the file named by $BODY (binary-safe) as $CTYPE (default
+-- application/json); prints one parseable line.
 wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Content-Type"] = os.getenv("CTYPE") or "application/json"
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()

@@ -129,9 +129,27 @@ for s in servers:
     srows.append(cells)
 stext = "| " + " | ".join(sheader) + " |\n|" + "|".join("---" for _ in sheader) + "|\n"
 stext += "\n".join("| " + " | ".join(r) + " |" for r in srows)
-floor_line = "floor (in-process libtorch, %s threads): %s" % (
-    NCPU_TEXT, ", ".join("%s %s calls/s, %.2f ms per call" % (m, fmt(floor[m][0]), floor[m][1])
-                         for m in models if m in floor))
+
+
+def python_model(m):
+    """pymnist...: a Python handler, whose floor is bench/pyfloor.py"""
+    return m.startswith("py")
+
+
+def floor_text(what, ms):
+    return "%s: %s" % (what, ", ".join(
+        "%s %s calls/s, %.2f ms per call" % (m, fmt(floor[m][0]), floor[m][1]) for m in ms))
+
+
+floor_lines = []
+if any(m in floor and not python_model(m) for m in models):
+    floor_lines.append(floor_text("floor (in-process libtorch, %s threads)" % NCPU_TEXT,
+                                  [m for m in models if m in floor and not python_model(m)]))
+if any(m in floor and python_model(m) for m in models):
+    floor_lines.append(floor_text(
+        "Python floor (handle() through ts._embed, %s python3 processes)" % NCPU_TEXT,
+        [m for m in models if m in floor and python_model(m)]))
+floor_line = "\n\n".join(floor_lines)
 
 notes = """
 Ratios are to the floor of the same model in the same run (bench/floor.cpp:
@@ -144,15 +162,45 @@ ts_wpW_tpT = this module with worker_processes W, thread_pool threads=T and
 `torchserve_model ... workers=2T` (2T batches in flight per process, T
 running, so a thread finds the next one queued);
 _b8 adds `batch_size=8 max_batch_delay=5ms` (a request waits up to 5 ms for
-7 others, so at 2 connections its latency includes that delay by design). USS is
-the private memory (Private_* of /proc/PID/smaps_rollup) of each worker
-process after the run, every model (tiny and resnet18) loaded in each.
+7 others, so at 2 connections its latency includes that delay by design).
+pymnist is a Python handler (the MNIST tutorial's ImageClassifier subclass
+on an eager model.py + state_dict, a PNG body); its floor is
+bench/pyfloor.py: the handler's handle() through our ts._embed in a loop,
+one python3 process per core, torch.set_num_threads(1). pyts_wpW_tpT = this
+module serving it alone, worker_processes W (cores), threads=T,
+`workers=2T` handler instances per process (_rp: `listen ... reuseport`,
+one listening socket per process); pyflask and pyfastapi call the same
+handler through ts._embed. USS is the private memory (Private_* of
+/proc/PID/smaps_rollup) of each worker process after the run, with every
+model it serves loaded (tiny and resnet18, or pymnist and its interpreter).
 wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
 """
+# where a request's time goes in the pyts_ servers (the module's histograms)
+split_text = ""
+split_path = os.path.join(res, "split.tsv")
+if os.path.exists(split_path):
+    split = {}
+    for r in csv.DictReader(open(split_path), delimiter="\t"):
+        if r["queue_ms"] != "-":
+            split.setdefault((r["server"], r["model"], r["conns"]), []).append(r)
+    if split:
+        floor_ms = {m: "%.2f" % floor[m][1] for m in floor}
+        lines = ["| server | model | conns | queue ms | in the thread ms | routing to answer ms"
+                 " | floor's call p50 ms |", "|---|---|---|---|---|---|---|"]
+        for (sv, m, c), g in split.items():
+            lines.append("| %s | %s | %s | %s |" % (sv, m, c, " | ".join(
+                "%.3f" % statistics.median(float(x[k]) for x in g)
+                for k in ("queue_ms", "thread_ms", "request_ms")) + " | " + floor_ms.get(m, "-")))
+        split_text = ("\nWhere a request's time goes in the module (its histograms: means per"
+                      " run, median over rounds; queue = routed to a thread starting it):\n\n"
+                      + "\n".join(lines) + "\n")
+        print(split_text)
+
 with open(os.path.join(res, "latest.md"), "w") as f:
     f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
             + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
-            + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + notes)
+            + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + split_text
+            + notes)
     if shutil.which("gnuplot"):
         f.write("\n![throughput as a ratio to the floor](latest.png)\n")
 

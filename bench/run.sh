@@ -10,6 +10,15 @@
 #   ts_wpW_tpT_b8  the same with batch_size=8 max_batch_delay=5ms
 #   flask          Flask + torch, gunicorn, 2 sync workers
 #   fastapi        FastAPI + torch, uvicorn, 2 workers, uvloop + httptools
+# and, on a Python handler (model pymnist: the MNIST tutorial's handler,
+# build/fixtures/mnist.mar, a PNG body):
+#   floor          the Python floor, bench/pyfloor.py: handle() through
+#                  ts._embed in a loop, one python3 process per core
+#   pyts_wpW_tpT   this module: worker_processes W (= cores), thread pool T
+#                  threads, torchserve_model mnist mnist.mar workers=2T
+#   pyts_wpW_tpT_rp  the same with listen ... reuseport
+#   pyflask        Flask + ts._embed, gunicorn, 2 sync workers
+#   pyfastapi      FastAPI + ts._embed, uvicorn, 2 workers
 # Every server is started once and checked to give Python's answer, then
 # ROUNDS interleaved rounds of DURATION seconds each run every server,
 # model and connection count; the table shows medians [min-max].
@@ -18,7 +27,8 @@
 # env: ROUNDS=3 DURATION=4 CONNS="32 2" LOAD_MAX=1.0 LOAD_WAIT=600
 #      DURATION_<model>=S (e.g. DURATION_resnet18=15: more requests per run
 #      for a slow model), RESULTS=DIR (default bench/results),
-#      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask')
+#      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask';
+#      '^py': only the Python handler), FIXTURES=DIR (build/fixtures)
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -26,6 +36,7 @@ TOP=$(dirname "$BENCH")
 RES=${RESULTS:-$BENCH/results}
 TMP=$RES/tmp
 MODELS=$BENCH/models
+FIXTURES=${FIXTURES:-$TOP/build/fixtures}
 NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$TOP/build/ngx_http_torchserve_module.so}
 PY=/usr/bin/python3
@@ -55,19 +66,70 @@ trap cleanup EXIT INT TERM
 [ -x "$MODULE" ] || [ -f "$MODULE" ] || { echo "run.sh: $MODULE missing: make all" >&2; exit 1; }
 rm -rf "$TMP"; mkdir -p "$TMP" "$RES"
 
-# --- models and the floor --------------------------------------------------
-if [ ! -f "$MODELS/models.txt" ] || [ "$BENCH/make_models.py" -nt "$MODELS/models.txt" ]; then
-    $PY "$BENCH/make_models.py" "$MODELS"
+wanted() {  # name -> true when ONLY (if set) matches it
+    [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]
+}
+any_wanted() {  # names... -> true when one of them is wanted
+    local n
+    for n in "$@"; do wanted "$n" && return 0; done
+    return 1
+}
+
+# --- models and the floors ----------------------------------------------------
+# per model: the name in the URL, the body and its content type, the
+# answer every server must give and whether it is compared exactly (the
+# Python handler's JSON text) or to 1e-4 (check.py)
+MODEL_NAMES=()
+declare -A SHAPE URLNAME BODYF CTYPE EXPECT EXACT
+MODEL_LINES=()
+TS_MODELS=""   # the TorchScript models (models.txt), served by the ts_ servers
+TS_WP="1 2"; TS_TP="1 2 4"
+TS_NAMES=(return200 flask fastapi)
+for wp in $TS_WP; do for tp in $TS_TP; do TS_NAMES+=("ts_wp${wp}_tp${tp}" "ts_wp${wp}_tp${tp}_b8"); done; done
+if any_wanted "${TS_NAMES[@]}"; then
+    if [ ! -f "$MODELS/models.txt" ] || [ "$BENCH/make_models.py" -nt "$MODELS/models.txt" ]; then
+        $PY "$BENCH/make_models.py" "$MODELS"
+    fi
+    mapfile -t MODEL_LINES < "$MODELS/models.txt"
+    if [ ! -x "$RES/floor" ] || [ "$BENCH/floor.cpp" -nt "$RES/floor" ]; then
+        g++ -std=c++17 -O2 -I/usr/include/torch/csrc/api/include "$BENCH/floor.cpp" \
+            -o "$RES/floor" -ltorch -ltorch_cpu -lc10 -lpthread
+    fi
 fi
-mapfile -t MODEL_LINES < "$MODELS/models.txt"
-if [ ! -x "$RES/floor" ] || [ "$BENCH/floor.cpp" -nt "$RES/floor" ]; then
-    g++ -std=c++17 -O2 -I/usr/include/torch/csrc/api/include "$BENCH/floor.cpp" \
-        -o "$RES/floor" -ltorch -ltorch_cpu -lc10 -lpthread
+for l in "${MODEL_LINES[@]}"; do
+    set -- $l
+    MODEL_NAMES+=("$1"); TS_MODELS="${TS_MODELS:+$TS_MODELS }$1"; SHAPE[$1]=$2; URLNAME[$1]=$1
+    BODYF[$1]=$MODELS/$1_input.json; CTYPE[$1]=application/json
+    EXPECT[$1]=$MODELS/$1_expected.json; EXACT[$1]=0
+done
+
+# the Python handler: the MNIST tutorial's, on the fixtures' archive
+PY_TP="1 2 4"; PY_TP_RP="1 2"
+PY_NAMES=(pyflask pyfastapi)
+for tp in $PY_TP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}"); done
+for tp in $PY_TP_RP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}_rp"); done
+if any_wanted "${PY_NAMES[@]}"; then
+    if [ -f "$FIXTURES/mnist.mar" ] && [ -f "$FIXTURES/mnist_digit.png" ]; then
+        MODEL_NAMES+=(pymnist); URLNAME[pymnist]=mnist
+        BODYF[pymnist]=$FIXTURES/mnist_digit.png; CTYPE[pymnist]=image/png
+        EXPECT[pymnist]=$TMP/pymnist_expected; EXACT[pymnist]=1
+        # the floor's answer, before any server is checked
+        $PY "$BENCH/pyfloor.py" --answer "$FIXTURES/mnist.mar" "${BODYF[pymnist]}" \
+            "${CTYPE[pymnist]}" "${EXPECT[pymnist]}" 2>"$TMP/pyfloor.err" \
+            || { cat "$TMP/pyfloor.err" >&2; echo "run.sh: the Python floor fails" >&2; exit 1; }
+    else
+        echo "run.sh: no $FIXTURES/mnist.mar or mnist_digit.png (make fixtures): skipping pymnist" >&2
+    fi
 fi
+has_model() {  # model -> true when it is set up
+    local m
+    for m in "${MODEL_NAMES[@]}"; do [ "$m" = "$1" ] && return 0; done
+    return 1
+}
 
 # --- servers ----------------------------------------------------------------
-# name port pid, in start order
-declare -A PORT PID
+# name port pid and the models it serves, in start order
+declare -A PORT PID SERVES
 SERVERS=()
 
 wait_port() {   # port pid
@@ -79,9 +141,14 @@ wait_port() {   # port pid
     echo "run.sh: nothing listens on $1" >&2; return 1
 }
 
-nginx_conf() {  # prefix port workers threads(0 = return 200) [batch params]
-    local prefix=$1 port=$2 wp=$3 tp=$4 batch=${5:-}
-    mkdir -p "$prefix"/{logs,tmp,state}
+nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py) [batch params [listen params]]
+    local prefix=$1 port=$2 wp=$3 tp=$4 kind=$5 batch=${6:-} listen="127.0.0.1:$2${7:+ $7}"
+    mkdir -p "$prefix"/{logs,tmp}
+    # the worker processes (nobody, under a root master) write the state
+    # file (nginx -t checks) and unpack the Python archive, each into its
+    # own 0700 folder
+    mkdir -p -m 1777 "$prefix/state"
+    [ "$kind" = py ] && mkdir -p -m 1777 "$prefix/pytmp"
     {
         [ "$tp" -gt 0 ] && echo "load_module $MODULE;"
         cat <<CONF
@@ -103,7 +170,17 @@ http {
     uwsgi_temp_path tmp/uwsgi;
     scgi_temp_path tmp/scgi;
 CONF
-        if [ "$tp" -gt 0 ]; then
+        if [ "$tp" -gt 0 ] && [ "$kind" = py ]; then
+            echo "    torchserve_model_store $FIXTURES;"
+            echo "    torchserve_temp_path $prefix/pytmp;"
+            echo "    torchserve_thread_pool torchserve;"
+            echo "    torchserve_zone torchserve:16m;"
+            echo "    torchserve_state state/registry.json;"
+            echo "    torchserve_model mnist mnist.mar workers=$((2 * tp));"
+            # /metrics: where a request's time goes (split.tsv)
+            echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
+            echo "             location / { torchserve_inference; } }"
+        elif [ "$tp" -gt 0 ]; then
             echo "    torchserve_model_store $MODELS;"
             echo "    torchserve_thread_pool torchserve;"
             echo "    torchserve_zone torchserve:16m;"
@@ -115,76 +192,122 @@ CONF
                 # queued when a thread finishes (+6-8% over workers=T)
                 echo "    torchserve_model $1 $1.mar workers=$((2 * tp)) input_shape=$2${batch:+ $batch};"
             done
-            echo "    server { listen 127.0.0.1:$port; location / { torchserve_inference; } }"
+            echo "    server { listen $listen; location / { torchserve_inference; } }"
         else
-            echo "    server { listen 127.0.0.1:$port; location / { return 200 \"ok\\n\"; } }"
+            echo "    server { listen $listen; location / { return 200 \"ok\\n\"; } }"
         fi
         echo "}"
     } > "$prefix/nginx.conf"
 }
 
-wanted() {  # name -> true when ONLY (if set) matches it
-    [ -z "${ONLY:-}" ] || [[ $1 =~ $ONLY ]]
-}
-
-start_nginx() {  # name port workers threads [batch params]
+start_nginx() {  # name port workers threads models(ts|py) [batch params [listen params]]
     wanted "$1" || return 0
     local prefix=$TMP/$1
-    nginx_conf "$prefix" "$2" "$3" "$4" "${5:-}"
+    nginx_conf "$prefix" "$2" "$3" "$4" "$5" "${6:-}" "${7:-}"
     "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
         -g "daemon off;" >"$prefix/logs/stdout" 2>&1 &
     STOPSIG[$!]=QUIT; PIDS+=($!); PID[$1]=$!; PORT[$1]=$2; SERVERS+=("$1")
+    if [ "$5" = py ]; then SERVES[$1]=pymnist; else SERVES[$1]=$TS_MODELS; fi
 }
 
-start_py() {  # name port command...
-    local name=$1 port=$2; shift 2
+start_py() {  # name port models command...
+    local name=$1 port=$2 models=$3; shift 3
     wanted "$name" || return 0
     mkdir -p "$TMP/$name"
     # glibc tuned as the module's workers and the floor are
-    (cd "$BENCH" && BENCH_MODELS=$MODELS MALLOC_MMAP_THRESHOLD_=33554432 \
-        MALLOC_TRIM_THRESHOLD_=67108864 MALLOC_TOP_PAD_=67108864 exec "$@") >"$TMP/$name/log" 2>&1 &
-    PIDS+=($!); PID[$name]=$!; PORT[$name]=$port; SERVERS+=("$name")
+    (cd "$BENCH" && BENCH_MODELS=$MODELS BENCH_MAR=$FIXTURES/mnist.mar TMPDIR=$TMP/$name \
+        MALLOC_MMAP_THRESHOLD_=33554432 MALLOC_TRIM_THRESHOLD_=67108864 \
+        MALLOC_TOP_PAD_=67108864 exec "$@") >"$TMP/$name/log" 2>&1 &
+    PIDS+=($!); PID[$name]=$!; PORT[$name]=$port; SERVERS+=("$name"); SERVES[$name]=$models
 }
 
-start_nginx return200 18501 2 0
-port=18510
-for wp in 1 2; do
-    for tp in 1 2 4; do
-        start_nginx "ts_wp${wp}_tp${tp}" $port $wp $tp
-        start_nginx "ts_wp${wp}_tp${tp}_b8" $((port + 20)) $wp $tp \
-            "batch_size=8 max_batch_delay=5ms"
+have_flask() { command -v gunicorn >/dev/null && $PY -c 'import flask' 2>/dev/null; }
+have_fastapi() { command -v uvicorn >/dev/null && $PY -c 'import fastapi, uvloop, httptools' 2>/dev/null; }
+
+if [ ${#MODEL_LINES[@]} -gt 0 ]; then
+    start_nginx return200 18501 2 0 ts
+    port=18510
+    for wp in $TS_WP; do
+        for tp in $TS_TP; do
+            start_nginx "ts_wp${wp}_tp${tp}" $port $wp $tp ts
+            start_nginx "ts_wp${wp}_tp${tp}_b8" $((port + 20)) $wp $tp ts \
+                "batch_size=8 max_batch_delay=5ms"
+            port=$((port + 1))
+        done
+    done
+    if have_flask; then
+        start_py flask 18520 "$TS_MODELS" gunicorn --workers 2 --worker-class sync \
+            --bind 127.0.0.1:18520 --timeout 120 py_flask:app
+    else
+        echo "run.sh: no gunicorn/flask: skipping flask" >&2
+    fi
+    if have_fastapi; then
+        start_py fastapi 18521 "$TS_MODELS" uvicorn --workers 2 --loop uvloop --http httptools \
+            --host 127.0.0.1 --port 18521 --no-access-log --log-level warning py_fastapi:app
+    else
+        echo "run.sh: no uvicorn/fastapi/uvloop/httptools: skipping fastapi" >&2
+    fi
+fi
+if has_model pymnist; then
+    port=18540
+    for tp in $PY_TP; do
+        start_nginx "pyts_wp${NCPU}_tp${tp}" $port "$NCPU" $tp py
         port=$((port + 1))
     done
+    # one listening socket per worker process: the kernel spreads the
+    # connections over the processes (a process serves its connections'
+    # Python work one at a time, the GIL being its own)
+    port=18545
+    for tp in $PY_TP_RP; do
+        start_nginx "pyts_wp${NCPU}_tp${tp}_rp" $port "$NCPU" $tp py "" reuseport
+        port=$((port + 1))
+    done
+    if have_flask; then
+        start_py pyflask 18550 pymnist gunicorn --workers 2 --worker-class sync \
+            --bind 127.0.0.1:18550 --timeout 120 py_flask_handler:app
+    else
+        echo "run.sh: no gunicorn/flask: skipping pyflask" >&2
+    fi
+    if have_fastapi; then
+        start_py pyfastapi 18551 pymnist uvicorn --workers 2 --loop uvloop --http httptools \
+            --host 127.0.0.1 --port 18551 --no-access-log --log-level warning py_fastapi_handler:app
+    else
+        echo "run.sh: no uvicorn/fastapi/uvloop/httptools: skipping pyfastapi" >&2
+    fi
+fi
+[ ${#SERVERS[@]} -gt 0 ] || { echo "run.sh: no server matches ONLY='${ONLY:-}'" >&2; exit 1; }
+
+serves() {  # server model -> true when the server answers that model
+    [[ " ${SERVES[$1]} " == *" $2 "* ]]
+}
+ACTIVE_MODELS=()   # the models some started server serves: their floors run
+for m in "${MODEL_NAMES[@]}"; do
+    for s in "${SERVERS[@]}"; do
+        if serves "$s" "$m"; then ACTIVE_MODELS+=("$m"); break; fi
+    done
 done
-if command -v gunicorn >/dev/null && $PY -c 'import flask' 2>/dev/null; then
-    start_py flask 18520 gunicorn --workers 2 --worker-class sync \
-        --bind 127.0.0.1:18520 --timeout 120 py_flask:app
-else
-    echo "run.sh: no gunicorn/flask: skipping flask" >&2
-fi
-if command -v uvicorn >/dev/null && $PY -c 'import fastapi, uvloop, httptools' 2>/dev/null; then
-    start_py fastapi 18521 uvicorn --workers 2 --loop uvloop --http httptools \
-        --host 127.0.0.1 --port 18521 --no-access-log --log-level warning py_fastapi:app
-else
-    echo "run.sh: no uvicorn/fastapi/uvloop/httptools: skipping fastapi" >&2
-fi
 
 for s in "${SERVERS[@]}"; do wait_port "${PORT[$s]}" "${PID[$s]}"; done
+
+check() {  # server model -> check.py's verdict on its answer
+    local x=()
+    [ "${EXACT[$2]}" = 1 ] && x=(--exact)
+    $PY "$BENCH/check.py" --type "${CTYPE[$2]}" "${x[@]}" \
+        "http://127.0.0.1:${PORT[$1]}/predictions/${URLNAME[$2]}" "${BODYF[$2]}" "${EXPECT[$2]}"
+}
 
 # every server gives Python's answer (return200 excepted), before any load
 for s in "${SERVERS[@]}"; do
     [ "$s" = return200 ] && continue
-    for l in "${MODEL_LINES[@]}"; do
-        set -- $l
+    for m in "${ACTIVE_MODELS[@]}"; do
+        serves "$s" "$m" || continue
         ok=0
         for _ in $(seq 60); do   # worker processes load models after listening
-            if $PY "$BENCH/check.py" "http://127.0.0.1:${PORT[$s]}/predictions/$1" \
-                   "$MODELS/$1_input.json" "$MODELS/$1_expected.json" >"$TMP/check.out" 2>&1
-            then ok=1; break; fi
+            if check "$s" "$m" >"$TMP/check.out" 2>&1; then ok=1; break; fi
             sleep 0.5
         done
         echo "[$s] $(cat "$TMP/check.out")"
-        [ $ok = 1 ] || { echo "run.sh: $s gives a wrong answer for $1" >&2; exit 1; }
+        [ $ok = 1 ] || { echo "run.sh: $s gives a wrong answer for $m" >&2; exit 1; }
     done
 done
 
@@ -236,47 +359,83 @@ dur() {  # model -> seconds per run
     echo "${!v:-$DURATION}"
 }
 
+# the module's latency histograms (sum, count): queue, in the thread, routing
+# to answer; read before and after each run of a pyts_ server
+split_now() {  # port -> "queue_sum thread_sum request_sum count"
+    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '
+        /^ts_queue_latency_seconds_sum/ { q = $2 } /^ts_inference_seconds_sum/ { i = $2 }
+        /^ts_request_latency_seconds_sum/ { r = $2 } /^ts_request_latency_seconds_count/ { n = $2 }
+        END { print q + 0, i + 0, r + 0, n + 0 }'
+}
+split_of() {  # "before" "after" -> "queue_ms thread_ms request_ms" (means)
+    awk -v a="$1" -v b="$2" 'BEGIN { split(a, x, " "); split(b, y, " "); n = y[4] - x[4]
+        if (n <= 0) { print "- - -"; exit }
+        printf "%.3f %.3f %.3f\n", (y[1] - x[1]) / n * 1000, (y[2] - x[2]) / n * 1000, (y[3] - x[3]) / n * 1000 }'
+}
+SPLIT=$RES/split.tsv
+printf 'round\tserver\tmodel\tconns\tqueue_ms\tthread_ms\trequest_ms\n' > "$SPLIT"
+
 run_wrk() {  # round server model conns
-    local r=$1 s=$2 m=$3 c=$4 t=2 out d
+    local r=$1 s=$2 m=$3 c=$4 t=2 out d before=""
     d=$(dur "$m")
     [ "$c" -lt 2 ] && t=1
-    out=$(BODY=$MODELS/${m}_input.json wrk -t$t -c"$c" -d"${d}s" --timeout "$WRK_TIMEOUT" \
-          -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/$m" 2>&1 | grep '^RESULT' || true)
+    [[ $s == pyts_* ]] && before=$(split_now "${PORT[$s]}")
+    out=$(BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t$t -c"$c" -d"${d}s" --timeout "$WRK_TIMEOUT" \
+          -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" 2>&1 \
+          | grep '^RESULT' || true)
     if [ -z "$out" ]; then echo "run.sh: wrk failed on $s $m c=$c" >&2; return; fi
     # RESULT requests=N seconds=S rps=R p50_ms=A p99_ms=B errors=E
     eval "local ${out#RESULT }"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors" "$(load1)" >> "$RAW"
     printf '  %-12s %-9s c=%-3s %9s req/s  p50 %8s ms  p99 %8s ms  errors %s\n' "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors"
+    if [ -n "$before" ]; then
+        local q th rq
+        read -r q th rq <<<"$(split_of "$before" "$(split_now "${PORT[$s]}")")"
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$q" "$th" "$rq" >> "$SPLIT"
+        printf '  %-12s %-9s c=%-3s means: queue %s ms, in the thread %s ms, routing to answer %s ms\n' \
+            "" "" "$c" "$q" "$th" "$rq"
+    fi
+}
+
+record_floor() {  # round name model "floor's line" -> a raw.tsv row; sets rps p50 p99
+    rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$4")
+    p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$4")
+    p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$4")
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$1" "$2" "$3" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
 }
 
 # warm-up, not recorded: every server and model, 1 s at 2 connections
 echo "warm-up"
-for l in "${MODEL_LINES[@]}"; do
-    set -- $l
+for m in "${ACTIVE_MODELS[@]}"; do
     for s in "${SERVERS[@]}"; do
-        BODY=$MODELS/${1}_input.json wrk -t1 -c2 -d1s --timeout "$WRK_TIMEOUT" -s "$BENCH/post.lua" \
-            "http://127.0.0.1:${PORT[$s]}/predictions/$1" >/dev/null 2>&1 || true
+        serves "$s" "$m" || continue
+        BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t1 -c2 -d1s --timeout "$WRK_TIMEOUT" \
+            -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" \
+            >/dev/null 2>&1 || true
     done
 done
 
 for r in $(seq "$ROUNDS"); do
     echo "round $r/$ROUNDS"
-    for l in "${MODEL_LINES[@]}"; do
-        set -- $l
-        m=$1 shape=$2
-        out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
-        rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$out")
-        p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$out")
-        p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$out")
-        printf '%s\tfloor\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$r" "$m" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
-        printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
-        out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
-        rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$out")
-        p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$out")
-        p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$out")
-        printf '%s\tfloor_b8\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$r" "$m" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
-        printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
+    for m in "${ACTIVE_MODELS[@]}"; do
+        if [ "$m" = pymnist ]; then
+            out=$($PY "$BENCH/pyfloor.py" "$FIXTURES/mnist.mar" "${BODYF[$m]}" "${CTYPE[$m]}" \
+                  "$(dur "$m")" "$NCPU" 2>>"$TMP/pyfloor.err") \
+                || { tail "$TMP/pyfloor.err" >&2; echo "run.sh: the Python floor failed" >&2; exit 1; }
+            record_floor "$r" floor "$m" "$out"
+            printf '  %-12s %-9s p=%-3s %9s calls/s p50 %8s ms  p99 %8s ms (python3 processes)\n' \
+                floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+        else
+            shape=${SHAPE[$m]}
+            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
+            record_floor "$r" floor "$m" "$out"
+            printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
+            record_floor "$r" floor_b8 "$m" "$out"
+            printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
+        fi
         for s in "${SERVERS[@]}"; do
+            serves "$s" "$m" || continue
             for c in $CONNS; do run_wrk "$r" "$s" "$m" "$c"; done
         done
     done
@@ -289,11 +448,9 @@ memory > "$RES/memory.txt"
 # every server still answers right after the load
 for s in "${SERVERS[@]}"; do
     [ "$s" = return200 ] && continue
-    for l in "${MODEL_LINES[@]}"; do
-        set -- $l
-        $PY "$BENCH/check.py" "http://127.0.0.1:${PORT[$s]}/predictions/$1" \
-            "$MODELS/$1_input.json" "$MODELS/$1_expected.json" >/dev/null \
-            || echo "run.sh: $s answers $1 wrongly after the load" >&2
+    for m in "${ACTIVE_MODELS[@]}"; do
+        serves "$s" "$m" || continue
+        check "$s" "$m" >/dev/null || echo "run.sh: $s answers $m wrongly after the load" >&2
     done
 done
 cleanup
@@ -304,6 +461,7 @@ cleanup
     echo "start: $T_START, load $LOAD_START"
     echo "end: $T_END, load $LOAD_END"
     echo "rounds: $ROUNDS x ${DURATION}s (resnet18: $(dur resnet18)s), connections: $CONNS, wrk -t2 (-t1 at c=1), on the same cores"
+    echo "models: ${ACTIVE_MODELS[*]}"
 } > "$RES/machine.txt"
 
 $PY "$BENCH/report.py" "$RES"
