@@ -550,6 +550,18 @@ ngx_http_torchserve_models_check(ngx_conf_t *cf,
 }
 
 
+/* torchserve_max_archive_size for an entry and for the whole archive */
+void
+ngx_http_torchserve_archive_limits(ts_archive_limits_t *limits, size_t max,
+    ngx_uint_t with_data)
+{
+    ngx_memzero(limits, sizeof(ts_archive_limits_t));
+    limits->max_entry_size = max;
+    limits->max_total_size = max;
+    limits->with_data = with_data ? 1 : 0;
+}
+
+
 static ngx_uint_t
 ngx_http_torchserve_str_eq(ngx_str_t *a, ngx_str_t *b)
 {
@@ -573,10 +585,7 @@ ngx_http_torchserve_model_check(ngx_conf_t *cf,
     ts_archive_limits_t  limits;
     ts_servable_kind_e   kind;
 
-    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
-    limits.max_entry_size = tmcf->max_archive_size;
-    limits.max_total_size = tmcf->max_archive_size;
-    limits.with_data = 0;
+    ngx_http_torchserve_archive_limits(&limits, tmcf->max_archive_size, 0);
 
     a = ts_archive_open((char *) m->path.data, &limits, err, sizeof(err));
     if (a == NULL) {

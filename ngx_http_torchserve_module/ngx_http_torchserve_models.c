@@ -594,10 +594,7 @@ ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
 
     m = ld->model;
 
-    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
-    limits.max_entry_size = ld->max_archive_size;
-    limits.max_total_size = ld->max_archive_size;
-    limits.with_data = 1;
+    ngx_http_torchserve_archive_limits(&limits, ld->max_archive_size, 1);
 
     a = ts_archive_open((char *) m->path.data, &limits, ld->err,
                         sizeof(ld->err));

@@ -381,6 +381,8 @@ char *ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_torchserve_models_check(ngx_conf_t *cf,
     ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s);
+void ngx_http_torchserve_archive_limits(ts_archive_limits_t *limits,
+    size_t max, ngx_uint_t with_data);
 ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
     ngx_http_torchserve_settings_t *d, ngx_log_t *log, char *err,
     size_t errlen);

@@ -408,10 +408,7 @@ ngx_http_torchserve_register_thread(void *data, ngx_log_t *log)
     ts_archive_limits_t   limits;
     ts_servable_kind_e    kind;
 
-    ngx_memzero(&limits, sizeof(ts_archive_limits_t));
-    limits.max_entry_size = reg->max_archive_size;
-    limits.max_total_size = reg->max_archive_size;
-    limits.with_data = 0;
+    ngx_http_torchserve_archive_limits(&limits, reg->max_archive_size, 0);
 
     if (reg->remote
         && ngx_http_torchserve_download((char *) reg->url.data,
