@@ -387,13 +387,18 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     b->reqs[i].body = body;
     b->reqs[i].len = ctx->body_len;
 
+    /* only Python handlers read the rest of the request */
+    if (b->servable->kind != TS_SERVABLE_PYTHON) {
+        return NGX_OK;
+    }
+
     return ngx_http_torchserve_batch_copy_head(&b->reqs[i], ctx->request);
 }
 
 
 /*
  * The batch's own copy of the request's headers ("name\0value\0" pairs)
- * and path, for handlers that read them (Python's context), and an id.
+ * and path, for the handlers that read them (Python's context), and an id.
  */
 static ngx_int_t
 ngx_http_torchserve_batch_copy_head(ts_request_t *req, ngx_http_request_t *r)

@@ -41,7 +41,8 @@ static int ts_python_paths(const char *python_path, char *err,
     size_t errlen);
 static const char *ts_python_package_dir(void);
 static void ts_python_shadowed(const char *ours);
-static void ts_python_error(char **detail, char *err, size_t errlen);
+static void ts_python_error(int *code, char **detail, char *err,
+    size_t errlen);
 static PyObject *ts_python_requests(ts_request_t *reqs, size_t n);
 static PyObject *ts_python_headers(const char *p, size_t len);
 static int ts_python_answer(ts_request_t *r, PyObject *item);
@@ -166,7 +167,7 @@ ts_python_paths(const char *python_path, char *err, size_t errlen)
     item = PyUnicode_DecodeFSDefault(ours);
     if (item == NULL || PyList_Insert(sys_path, at++, item) != 0) {
         Py_XDECREF(item);
-        ts_python_error(NULL, err, errlen);
+        ts_python_error(NULL, NULL, err, errlen);
         return -1;
     }
     Py_DECREF(item);
@@ -185,7 +186,7 @@ ts_python_paths(const char *python_path, char *err, size_t errlen)
             if (item == NULL || PyList_Insert(sys_path, at++, item) != 0) {
                 Py_XDECREF(item);
                 free(copy);
-                ts_python_error(NULL, err, errlen);
+                ts_python_error(NULL, NULL, err, errlen);
                 return -1;
             }
             Py_DECREF(item);
@@ -196,7 +197,7 @@ ts_python_paths(const char *python_path, char *err, size_t errlen)
 
     mod = PyImport_ImportModule("ts._embed");
     if (mod == NULL) {
-        ts_python_error(NULL, err, errlen);
+        ts_python_error(NULL, NULL, err, errlen);
         return -1;
     }
 
@@ -317,7 +318,7 @@ ts_python_load(const ts_python_options_t *o, char **detail, char *err,
     Py_XDECREF(gpu);
 
     if (service == NULL) {
-        ts_python_error(detail, err, errlen);
+        ts_python_error(NULL, detail, err, errlen);
         PyGILState_Release(gil);
         free(py);
         return NULL;
@@ -362,7 +363,7 @@ ts_python_resize(ts_python_t *py, int n, char **detail, char *err,
     rc = PyObject_CallMethod(py->service, "resize", "i", n);
 
     if (rc == NULL) {
-        ts_python_error(detail, err, errlen);
+        ts_python_error(NULL, detail, err, errlen);
         PyGILState_Release(gil);
         return -1;
     }
@@ -404,6 +405,8 @@ ts_python_free(ts_python_t *py)
 void
 ts_python_infer(ts_python_t *py, ts_request_t *reqs, size_t n)
 {
+    int               code;
+    char              msg[TS_ERROR_LEN], *detail;
     size_t            i;
     PyObject         *args, *answers, *item;
     PyGILState_STATE  gil;
@@ -417,29 +420,9 @@ ts_python_infer(ts_python_t *py, ts_request_t *reqs, size_t n)
     Py_XDECREF(args);
 
     if (answers == NULL) {
-        char  msg[TS_ERROR_LEN], *detail;
-        int   code;
-
+        /* a ts._embed.BatchError carries TorchServe's code; else 503 */
         code = 503;
-
-        /* a ts._embed.BatchError carries TorchServe's code */
-        if (PyErr_Occurred()) {
-            PyObject  *type, *value, *tb, *c;
-
-            PyErr_Fetch(&type, &value, &tb);
-            PyErr_NormalizeException(&type, &value, &tb);
-
-            c = value ? PyObject_GetAttrString(value, "code") : NULL;
-            if (c != NULL && PyLong_Check(c)) {
-                code = (int) PyLong_AsLong(c);
-            }
-            Py_XDECREF(c);
-            PyErr_Clear();
-
-            PyErr_Restore(type, value, tb);
-        }
-
-        ts_python_error(&detail, msg, sizeof(msg));
+        ts_python_error(&code, &detail, msg, sizeof(msg));
         ts_python_fail(reqs, n, code, msg, detail);
         free(detail);
         PyGILState_Release(gil);
@@ -672,13 +655,14 @@ ts_python_fail(ts_request_t *reqs, size_t n, int code, const char *msg,
 
 /*
  * The pending exception as one line in err: a ts._embed error's
- * .message, else "Type: text"; its .detail (or the formatted traceback)
- * in *detail.  Clears the exception.
+ * .message, else "Type: text"; its .code (a BatchError's) in *code when
+ * it has one; its .detail (or the formatted traceback) in *detail.
+ * Clears the exception.
  */
 static void
-ts_python_error(char **detail, char *err, size_t errlen)
+ts_python_error(int *code, char **detail, char *err, size_t errlen)
 {
-    PyObject    *type, *value, *tb, *msg, *det, *tbmod, *lines, *text;
+    PyObject    *type, *value, *tb, *msg, *det, *tbmod, *lines, *text, *c;
     const char  *s;
 
     if (detail != NULL) {
@@ -693,6 +677,17 @@ ts_python_error(char **detail, char *err, size_t errlen)
     }
 
     PyErr_NormalizeException(&type, &value, &tb);
+
+    if (code != NULL) {
+        c = value ? PyObject_GetAttrString(value, "code") : NULL;
+
+        if (c != NULL && PyLong_Check(c)) {
+            *code = (int) PyLong_AsLong(c);
+        }
+
+        Py_XDECREF(c);
+        PyErr_Clear();
+    }
 
     msg = value ? PyObject_GetAttrString(value, "message") : NULL;
     PyErr_Clear();
