@@ -19,6 +19,7 @@
 
 #include "ts_handler.h"
 #include "ts_python.h"
+#include "ts_torch.h"
 
 
 struct ts_python_s {
@@ -306,6 +307,8 @@ ts_python_load(const ts_python_options_t *o, char **detail, char *err,
         return NULL;
     }
 
+    ts_torch_apply_intra_op_threads();
+
     gil = PyGILState_Ensure();
 
     gpu = o->gpu_id >= 0 ? PyLong_FromLong(o->gpu_id) : Py_NewRef(Py_None);
@@ -410,6 +413,8 @@ ts_python_infer(ts_python_t *py, ts_request_t *reqs, size_t n)
     size_t            i;
     PyObject         *args, *answers, *item;
     PyGILState_STATE  gil;
+
+    ts_torch_apply_intra_op_threads();
 
     gil = PyGILState_Ensure();
 

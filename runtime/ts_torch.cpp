@@ -684,6 +684,26 @@ ts_model_schema(ts_model_t *m, const char *method, ts_schema_t *out,
 }
 
 
+void
+ts_torch_apply_intra_op_threads(void) noexcept
+{
+    int  want = ts_intra_op_threads.load();
+
+    /* OpenMP's thread count is per calling thread: apply it in each */
+    if (ts_thread_intra_op == want) {
+        return;
+    }
+
+    try {
+        at::set_num_threads(want);
+        ts_thread_intra_op = want;
+
+    } catch (...) {
+        /* keep the default; the next call tries again */
+    }
+}
+
+
 ts_status_e
 ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
     size_t nargs, ts_value_t *out, char *err, size_t errlen) noexcept
@@ -692,13 +712,7 @@ ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
 
     TS_TRY
 
-    int  want = ts_intra_op_threads.load();
-
-    /* OpenMP's thread count is per calling thread: apply it here */
-    if (ts_thread_intra_op != want) {
-        at::set_num_threads(want);
-        ts_thread_intra_op = want;
-    }
+    ts_torch_apply_intra_op_threads();
 
     /* thread-local guard: must be set in the thread that runs forward */
     c10::InferenceMode  guard;

@@ -79,6 +79,13 @@ int ts_torch_set_intra_op_threads(int n, char *err, size_t errlen)
     TS_NOEXCEPT;
 
 /*
+ * Apply the recorded count to the calling thread if it has not been yet:
+ * for pool threads that run torch through Python (its ops share our
+ * libtorch and OpenMP runtime, and would otherwise use every core).
+ */
+void ts_torch_apply_intra_op_threads(void) TS_NOEXCEPT;
+
+/*
  * TorchScript executor knobs (process-wide): profiling executor on/off,
  * graph optimisation on/off.  Call before the first forward.
  */
