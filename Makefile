@@ -18,7 +18,7 @@ RUNTIME_A  := $(BUILD)/libts_runtime.a
 FIXTURES   := $(BUILD)/fixtures
 
 DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
-	libpcre2-dev libyaml-dev libcurl4-openssl-dev python3-torch python3-sklearn g++ make curl \
+	libpcre2-dev libyaml-dev libcurl4-openssl-dev libjpeg62-turbo-dev libspng-dev python3-torch python3-sklearn g++ make curl \
 	libpython3.11-dev python3-torchvision python3-pil python3-numpy python3-scipy python3-yaml \
 	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
 	libcmocka-dev libjson-pp-perl perl valgrind
@@ -31,7 +31,7 @@ CFLAGS_RT  := -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter \
 	-I$(PYTHON_INC) -DTS_PYTHON_DIR='"$(TOP)/runtime/python"'
 CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
 	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
-RUNTIME_LIBS := -lyaml -ljansson -larchive -ltorch -ltorch_cpu -lc10 -lstdc++ \
+RUNTIME_LIBS := -lyaml -ljansson -larchive -ljpeg -lspng -ltorch -ltorch_cpu -lc10 -lstdc++ \
 	-lpython3.11 -lm -lpthread
 
 RUNTIME_C   := $(wildcard runtime/*.c)
