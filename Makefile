@@ -150,16 +150,17 @@ $(BUILD)/tests/%: runtime/tests/%.c runtime/tests/fx_tmpdir.h $(RUNTIME_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lcmocka $(RUNTIME_LIBS)
 
-unit: $(UNIT_BIN)
+# TS_TEST_FIXTURES: the images and references t/images/ makes
+unit: $(UNIT_BIN) fixtures
 	@set -e; for t in $(UNIT_BIN); do \
 	    echo "== $$(basename $$t)"; \
-	    TS_TEST_TMP=$(BUILD)/tests/tmp $$t; \
+	    TS_TEST_TMP=$(BUILD)/tests/tmp TS_TEST_FIXTURES=$(FIXTURES) $$t; \
 	done
 
-unit-valgrind: $(UNIT_BIN)
+unit-valgrind: $(UNIT_BIN) fixtures
 	@set -e; for t in $(UNIT_BIN); do \
 	    echo "== valgrind $$(basename $$t)"; \
-	    TS_TEST_TMP=$(BUILD)/tests/tmp valgrind -q --leak-check=full \
+	    TS_TEST_TMP=$(BUILD)/tests/tmp TS_TEST_FIXTURES=$(FIXTURES) valgrind -q --leak-check=full \
 	        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 $$t; \
 	done
 
@@ -174,6 +175,7 @@ test-archive-tool: $(ARCHIVE_TOOL)
 fixtures: $(FIXTURES)/.stamp
 
 $(FIXTURES)/.stamp: t/make_fixtures.py $(wildcard t/python/*.py t/python/*/*.py) \
+		$(wildcard t/images/*.py) \
 		$(ARCHIVE_TOOL)
 	@mkdir -p $(FIXTURES)
 	ARCHIVE_TOOL=$(ARCHIVE_TOOL) $(PYTHON) t/make_fixtures.py $(FIXTURES)

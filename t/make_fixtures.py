@@ -402,6 +402,15 @@ def main():
                                  "python", "make_python_fixtures.py"),
                     out, os.environ["ARCHIVE_TOOL"]], check=True)
 
+    # the vision handlers' images, models and answers (#12): every script
+    # in t/images/ named make_*.py, each given the fixtures folder
+    images = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "images")
+    for script in sorted(os.listdir(images)):
+        if script.startswith("make_") and script.endswith(".py"):
+            subprocess.run([sys.executable, os.path.join(images, script),
+                            out, os.environ["ARCHIVE_TOOL"]], check=True)
+
     write_json(os.path.join(out, "expected.json"), expect)
     print("fixtures written to", out)
 
