@@ -40,6 +40,8 @@
 /* Resample.c: 8 bits of result, 2 bits of headroom in an int */
 #define TS_PRECISION_BITS  (32 - 8 - 2)
 #define TS_HALF            (1 << (TS_PRECISION_BITS - 1))
+/* the rounding half in both halves of a two-lane 64-bit sum */
+#define TS_HALF2           ((uint64_t) TS_HALF << 32 | TS_HALF)
 
 /* the largest integer a double holds exactly (_compute_resized_output_size
  * divides in double) */
@@ -73,8 +75,10 @@ typedef struct {
     int32_t   *by;
     double    *kd;          /* one index's coefficients before rounding */
     uint8_t   *line;        /* a source row after the horizontal pass */
+    uint8_t   *line1;       /*   and the next one, made with it */
+    uint32_t   line_row1;   /* the row in line1 (UINT32_MAX: none) */
     uint8_t   *vline;       /* an output row after the vertical pass */
-    int32_t   *acc;         /* vertical sums, a ring of output rows */
+    uint64_t  *acc;         /* vertical sums, a ring of output rows */
 
     size_t     kx_size;
     size_t     bx_size;
@@ -82,6 +86,7 @@ typedef struct {
     size_t     by_size;
     size_t     kd_size;
     size_t     line_size;
+    size_t     line1_size;
     size_t     vline_size;
     size_t     acc_size;
 } ts_scratch_t;
@@ -101,8 +106,16 @@ static int ts_scratch_prepare(ts_scratch_t *s, const ts_plan_t *p, int c,
 static void ts_coeffs(const ts_axis_t *ax, double *kd, int32_t *k,
     int32_t *bounds);
 static void ts_lut(const ts_image_transform_t *t, int c, float lut[3][256]);
-static void ts_resample_line(const uint8_t *src, const int32_t *k,
-    const int32_t *bounds, int ksize, uint32_t n, int c, uint8_t *dst);
+static const uint8_t *ts_source_row(const ts_image_t *img,
+    const ts_plan_t *p, ts_scratch_t *s, uint32_t r, uint32_t end,
+    size_t stride, uint32_t rx0);
+static void ts_resample_lines(const uint8_t *src0, const uint8_t *src1,
+    const int32_t *k, const int32_t *bounds, int ksize, uint32_t n, int c,
+    uint8_t *dst0, uint8_t *dst1);
+static void ts_acc_init(uint64_t *a, size_t pairs);
+static void ts_acc_add(uint64_t *a, const uint8_t *row, size_t n,
+    uint32_t k);
+static void ts_acc_finish(const uint64_t *a, size_t n, uint8_t *dst);
 static void ts_emit_row(const ts_plan_t *p, int c, uint32_t oy,
     const uint8_t *row, float lut[3][256], float *out);
 static void ts_emit_pad_row(const ts_plan_t *p, int c, uint32_t oy,
@@ -138,15 +151,15 @@ ts_status_e
 ts_image_transform(const ts_image_t *img, const ts_image_transform_t *t,
     float *out, char *err, size_t errlen)
 {
-    int            c;
-    float          lut[3][256];
-    size_t          stride, i, n;
-    int32_t        *a, kk;
+    int             c;
+    float           lut[3][256];
+    size_t          stride, n, pairs;
+    uint64_t       *a;
     uint32_t        j, r, nx, ny, nslots, first, next, ylo, yhi, rx0, ry0;
     ts_plan_t       p;
     ts_status_e     rc;
     ts_scratch_t   *s;
-    const uint8_t  *src, *row;
+    const uint8_t  *row;
 
     c = img->channels;
 
@@ -180,6 +193,7 @@ ts_image_transform(const ts_image_t *img, const ts_image_transform_t *t,
     ry0 = (uint32_t) (p.y.o0 + p.y.off);
     stride = (size_t) img->width * c;
     n = (size_t) nx * c;
+    pairs = (n + 1) / 2;
 
     for (j = 0; j < p.y.o0; j++) {
         ts_emit_pad_row(&p, c, j, lut, out);
@@ -193,17 +207,7 @@ ts_image_transform(const ts_image_t *img, const ts_image_transform_t *t,
         /* at most the horizontal pass: one rounding, as Pillow's */
 
         for (j = 0; j < ny; j++) {
-            src = img->pixels + (ry0 + j) * stride;
-
-            if (p.x.resample) {
-                ts_resample_line(src, s->kx, s->bx, p.x.ksize, nx, c,
-                                 s->line);
-                row = s->line;
-
-            } else {
-                row = src + (size_t) rx0 * c;
-            }
-
+            row = ts_source_row(img, &p, s, ry0 + j, ry0 + ny, stride, rx0);
             ts_emit_row(&p, c, p.y.o0 + j, row, lut, out);
         }
 
@@ -213,7 +217,8 @@ ts_image_transform(const ts_image_t *img, const ts_image_transform_t *t,
     /*
      * Source rows in order, each through the horizontal pass once; output
      * rows [first, next) are the ones whose window has begun and not ended
-     * (windows move forward with the row), in acc slot (row % nslots).
+     * (the windows move forward with the row, without gaps: the support is
+     * at least the step), in acc slot (row % nslots).
      */
 
     ylo = (uint32_t) s->by[0];
@@ -222,56 +227,63 @@ ts_image_transform(const ts_image_t *img, const ts_image_transform_t *t,
     next = 0;
 
     for (r = ylo; r < yhi; r++) {
-
-        if (first == next && next < ny && (uint32_t) s->by[2 * next] > r) {
-            /* in no window: Pillow computes it, nothing reads it */
-            continue;
-        }
-
-        src = img->pixels + r * stride;
-
-        if (p.x.resample) {
-            ts_resample_line(src, s->kx, s->bx, p.x.ksize, nx, c, s->line);
-            row = s->line;
-
-        } else {
-            row = src + (size_t) rx0 * c;
-        }
+        row = ts_source_row(img, &p, s, r, yhi, stride, rx0);
 
         for ( /* void */ ; next < ny && (uint32_t) s->by[2 * next] <= r;
              next++)
         {
-            a = s->acc + (next % nslots) * n;
-
-            for (i = 0; i < n; i++) {
-                a[i] = TS_HALF;
-            }
+            ts_acc_init(s->acc + (next % nslots) * pairs, pairs);
         }
 
         for (j = first; j < next; j++) {
-            a = s->acc + (j % nslots) * n;
-            kk = s->ky[(size_t) j * p.y.ksize + (r - s->by[2 * j])];
-
-            for (i = 0; i < n; i++) {
-                a[i] += row[i] * kk;
-            }
+            ts_acc_add(s->acc + (j % nslots) * pairs, row, n,
+                       (uint32_t) s->ky[(size_t) j * p.y.ksize
+                                        + (r - s->by[2 * j])]);
         }
 
         while (first < next
                && (uint32_t) (s->by[2 * first] + s->by[2 * first + 1]) <= r + 1)
         {
-            a = s->acc + (first % nslots) * n;
+            a = s->acc + (first % nslots) * pairs;
 
-            for (i = 0; i < n; i++) {
-                s->vline[i] = ts_clip8(a[i]);
-            }
-
+            ts_acc_finish(a, n, s->vline);
             ts_emit_row(&p, c, p.y.o0 + first, s->vline, lut, out);
             first++;
         }
     }
 
     return TS_STATUS_OK;
+}
+
+
+/*
+ * Source row r after the horizontal pass, when there is one: rows come in
+ * order, and two at a time through it while r + 1 < end is needed too
+ * (the same coefficients, in the two halves of each 64-bit sum).
+ */
+static const uint8_t *
+ts_source_row(const ts_image_t *img, const ts_plan_t *p, ts_scratch_t *s,
+    uint32_t r, uint32_t end, size_t stride, uint32_t rx0)
+{
+    const uint8_t  *src;
+
+    src = img->pixels + r * stride;
+
+    if (!p->x.resample) {
+        return src + (size_t) rx0 * img->channels;
+    }
+
+    if (s->line_row1 == r) {
+        return s->line1;
+    }
+
+    ts_resample_lines(src, r + 1 < end ? src + stride : NULL, s->kx, s->bx,
+                      p->x.ksize, p->x.o1 - p->x.o0, img->channels, s->line,
+                      s->line1);
+
+    s->line_row1 = r + 1 < end ? r + 1 : UINT32_MAX;
+
+    return s->line;
 }
 
 
@@ -533,54 +545,118 @@ ts_lut(const ts_image_transform_t *t, int c, float lut[3][256])
 }
 
 
-/* ImagingResampleHorizontal_8bpc for one row and n output columns */
+/*
+ * ImagingResampleHorizontal_8bpc for rows src0 and src1 (or src0 alone)
+ * and n output columns.  Two rows in one 64-bit sum, src0's in the low
+ * half: BILINEAR's coefficients are never negative and a sum stays below
+ * 2^31 (255 times at most 2^22 plus the rounding of each), so no half
+ * carries into the other and each half is Pillow's int.
+ */
 static void
-ts_resample_line(const uint8_t *src, const int32_t *k, const int32_t *bounds,
-    int ksize, uint32_t n, int c, uint8_t *dst)
+ts_resample_lines(const uint8_t *src0, const uint8_t *src1, const int32_t *k,
+    const int32_t *bounds, int ksize, uint32_t n, int c, uint8_t *dst0,
+    uint8_t *dst1)
 {
     int             x, xlen;
-    int32_t         ss0, ss1, ss2;
+    size_t          off;
+    uint64_t        k64, ss0, ss1, ss2;
     uint32_t        i;
     const int32_t  *kk;
-    const uint8_t  *sp;
+    const uint8_t  *p0, *p1;
 
-    if (c == 1) {
-        for (i = 0; i < n; i++) {
-            sp = src + bounds[2 * i];
-            xlen = bounds[2 * i + 1];
-            kk = k + (size_t) i * ksize;
-
-            ss0 = TS_HALF;
-
-            for (x = 0; x < xlen; x++) {
-                ss0 += sp[x] * kk[x];
-            }
-
-            dst[i] = ts_clip8(ss0);
-        }
-
-        return;
+    if (src1 == NULL) {
+        /* the last row: itself in both halves */
+        src1 = src0;
+        dst1 = dst0;
     }
 
     for (i = 0; i < n; i++) {
-        sp = src + (size_t) bounds[2 * i] * 3;
+        off = (size_t) bounds[2 * i] * c;
         xlen = bounds[2 * i + 1];
         kk = k + (size_t) i * ksize;
+        p0 = src0 + off;
+        p1 = src1 + off;
 
-        ss0 = TS_HALF;
-        ss1 = TS_HALF;
-        ss2 = TS_HALF;
+        if (c == 1) {
+            ss0 = TS_HALF2;
 
-        for (x = 0; x < xlen; x++) {
-            ss0 += sp[0] * kk[x];
-            ss1 += sp[1] * kk[x];
-            ss2 += sp[2] * kk[x];
-            sp += 3;
+            for (x = 0; x < xlen; x++) {
+                k64 = (uint32_t) kk[x];
+                ss0 += (p0[x] | (uint64_t) p1[x] << 32) * k64;
+            }
+
+            dst0[i] = ts_clip8((int32_t) (uint32_t) ss0);
+            dst1[i] = ts_clip8((int32_t) (ss0 >> 32));
+
+            continue;
         }
 
-        dst[3 * i] = ts_clip8(ss0);
-        dst[3 * i + 1] = ts_clip8(ss1);
-        dst[3 * i + 2] = ts_clip8(ss2);
+        ss0 = TS_HALF2;
+        ss1 = TS_HALF2;
+        ss2 = TS_HALF2;
+
+        for (x = 0; x < xlen; x++) {
+            k64 = (uint32_t) kk[x];
+            ss0 += (p0[0] | (uint64_t) p1[0] << 32) * k64;
+            ss1 += (p0[1] | (uint64_t) p1[1] << 32) * k64;
+            ss2 += (p0[2] | (uint64_t) p1[2] << 32) * k64;
+            p0 += 3;
+            p1 += 3;
+        }
+
+        dst0[3 * i] = ts_clip8((int32_t) (uint32_t) ss0);
+        dst0[3 * i + 1] = ts_clip8((int32_t) (uint32_t) ss1);
+        dst0[3 * i + 2] = ts_clip8((int32_t) (uint32_t) ss2);
+        dst1[3 * i] = ts_clip8((int32_t) (ss0 >> 32));
+        dst1[3 * i + 1] = ts_clip8((int32_t) (ss1 >> 32));
+        dst1[3 * i + 2] = ts_clip8((int32_t) (ss2 >> 32));
+    }
+}
+
+
+/*
+ * ImagingResampleVertical_8bpc as running sums: values 2i and 2i + 1 of
+ * an output row in the halves of a[i] (as in ts_resample_lines); each
+ * source row adds its coefficient times its values.
+ */
+static void
+ts_acc_init(uint64_t *a, size_t pairs)
+{
+    size_t  i;
+
+    for (i = 0; i < pairs; i++) {
+        a[i] = TS_HALF2;
+    }
+}
+
+
+static void
+ts_acc_add(uint64_t *a, const uint8_t *row, size_t n, uint32_t k)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < n; i += 2) {
+        a[i / 2] += (row[i] | (uint64_t) row[i + 1] << 32) * k;
+    }
+
+    if (n & 1) {
+        a[n / 2] += (uint64_t) row[n - 1] * k;
+    }
+}
+
+
+static void
+ts_acc_finish(const uint64_t *a, size_t n, uint8_t *dst)
+{
+    size_t  i;
+
+    for (i = 0; i + 1 < n; i += 2) {
+        dst[i] = ts_clip8((int32_t) (uint32_t) a[i / 2]);
+        dst[i + 1] = ts_clip8((int32_t) (a[i / 2] >> 32));
+    }
+
+    if (n & 1) {
+        dst[n - 1] = ts_clip8((int32_t) (uint32_t) a[n / 2]);
     }
 }
 
@@ -677,13 +753,16 @@ ts_scratch_prepare(ts_scratch_t *s, const ts_plan_t *p, int c,
     kmax = p->x.ksize > p->y.ksize ? p->x.ksize : p->y.ksize;
     line = nx * c;
     *nslots = 1;
+    s->line_row1 = UINT32_MAX;
 
     if (p->x.resample
         && (ts_scratch_grow((void **) &s->kx, &s->kx_size,
                             nx * p->x.ksize * sizeof(int32_t)) != 0
             || ts_scratch_grow((void **) &s->bx, &s->bx_size,
                                nx * 2 * sizeof(int32_t)) != 0
-            || ts_scratch_grow((void **) &s->line, &s->line_size, line) != 0))
+            || ts_scratch_grow((void **) &s->line, &s->line_size, line) != 0
+            || ts_scratch_grow((void **) &s->line1, &s->line1_size, line)
+               != 0))
     {
         return -1;
     }
@@ -730,12 +809,13 @@ ts_scratch_prepare(ts_scratch_t *s, const ts_plan_t *p, int c,
 
     *nslots = ns;
 
-    if (line > SIZE_MAX / sizeof(int32_t) / ns) {
+    /* two values per 64-bit sum */
+    if ((line + 1) / 2 > SIZE_MAX / sizeof(uint64_t) / ns) {
         return -1;
     }
 
     return ts_scratch_grow((void **) &s->acc, &s->acc_size,
-                           line * ns * sizeof(int32_t));
+                           (line + 1) / 2 * ns * sizeof(uint64_t));
 }
 
 
@@ -819,6 +899,7 @@ ts_scratch_free(void *data)
     free(s->by);
     free(s->kd);
     free(s->line);
+    free(s->line1);
     free(s->vline);
     free(s->acc);
     free(s);
