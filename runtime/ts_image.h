@@ -83,7 +83,11 @@ typedef struct {
 } ts_image_transform_t;
 
 
-/* the tensor's width and height after t, for an image of w x h */
+/*
+ * the tensor's width and height after t, for an image of w x h; 0 x 0 when
+ * ts_image_transform refuses t for that size (Resize or CenterCrop to 0,
+ * sizes beyond Pillow's C ints)
+ */
 void ts_image_output_size(const ts_image_transform_t *t, uint32_t w,
     uint32_t h, uint32_t *out_w, uint32_t *out_h);
 
