@@ -231,7 +231,7 @@ test: deps
 BENCH_PACKAGES := wrk python3-torchvision python3-flask gunicorn \
 	python3-fastapi uvicorn python3-uvloop python3-httptools gnuplot-nox
 
-.PHONY: bench bench-deps
+.PHONY: bench bench-deps bench-preprocess
 
 bench-deps:
 	@$(MAKE) --no-print-directory deps \
@@ -242,6 +242,14 @@ bench-deps:
 bench: bench-deps
 	$(MAKE) all fixtures
 	DURATION_resnet18=$${DURATION_resnet18:-8} bench/run.sh
+
+# the image transform alone: ts_image_transform against Pillow + torchvision
+$(BUILD)/bench/preprocess: bench/preprocess.c $(RUNTIME_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lm -lpthread
+
+bench-preprocess: $(BUILD)/bench/preprocess
+	$(PYTHON) bench/preprocess.py
 
 # --- run the example --------------------------------------------------------
 
