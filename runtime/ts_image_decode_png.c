@@ -401,8 +401,9 @@ ts_image_png_error(ts_image_decoder_t *d, int ret, const unsigned char *data,
 
         return TS_STATUS_BAD_INPUT;
 
+    case SPNG_IO_EOF:           /* the buffer ends inside a chunk */
     case SPNG_EOF:
-    case SPNG_EIDAT_TOO_SHORT:
+    case SPNG_EIDAT_TOO_SHORT:  /* the chunks after IDAT came too early */
         ts_image_decode_error(d, "PNG: premature end of data "
                               "(truncated image)");
         return TS_STATUS_BAD_INPUT;
