@@ -29,11 +29,16 @@
 #include "ts_image_decode_int.h"
 
 
-/* a compressed ancillary chunk (iCCP, zTXt, iTXt) inflates to no more */
-#define TS_IMAGE_PNG_CHUNK_MAX   (4 * 1024 * 1024)
+/*
+ * a compressed ancillary chunk (iCCP, zTXt, iTXt) inflates to no more:
+ * Pillow's MAX_TEXT_CHUNK (ImageFile.SAFEBLOCK), past which it refuses
+ * the file ("Decompressed Data Too Large")
+ */
+#define TS_IMAGE_PNG_CHUNK_MAX   (1024 * 1024)
 
-/* all the ancillary chunks libspng keeps, together */
+/* all the ancillary chunks libspng keeps, together, and how many */
 #define TS_IMAGE_PNG_CACHE_MAX   (16 * 1024 * 1024)
+#define TS_IMAGE_PNG_CHUNKS_MAX  1000
 
 /* the PNG specification's largest width or height */
 #define TS_IMAGE_PNG_MAX_SIDE    0x7fffffffU
@@ -122,6 +127,11 @@ ts_image_png_run(ts_image_decoder_t *d, spng_ctx *ctx,
     if (ret == 0) {
         ret = spng_set_chunk_limits(ctx, TS_IMAGE_PNG_CHUNK_MAX,
                                     TS_IMAGE_PNG_CACHE_MAX);
+    }
+
+    if (ret == 0) {
+        ret = spng_set_option(ctx, SPNG_CHUNK_COUNT_LIMIT,
+                              TS_IMAGE_PNG_CHUNKS_MAX);
     }
 
     if (ret == 0) {
@@ -424,10 +434,11 @@ ts_image_png_error(ts_image_decoder_t *d, int ret, const unsigned char *data,
         break;
 
     case SPNG_ECHUNK_LIMITS:
-        ts_image_decode_error(d, "PNG: its metadata chunks exceed %d MB "
-                              "(or %d MB for one, inflated), or there are "
-                              "too many", TS_IMAGE_PNG_CACHE_MAX >> 20,
-                              TS_IMAGE_PNG_CHUNK_MAX >> 20);
+        ts_image_decode_error(d, "PNG: metadata chunks past the limits "
+                              "(%d MB inflated for one, %d MB in all, %d "
+                              "chunks)", TS_IMAGE_PNG_CHUNK_MAX >> 20,
+                              TS_IMAGE_PNG_CACHE_MAX >> 20,
+                              TS_IMAGE_PNG_CHUNKS_MAX);
         return TS_STATUS_BAD_INPUT;
 
     default:

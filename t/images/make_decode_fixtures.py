@@ -300,6 +300,19 @@ def jpegs(fx):
              encode(odd.convert("CMYK"), "JPEG", progressive=True),
              "CMYK, progressive")
 
+    # Adobe transform 0 on three components: libjpeg takes them as RGB,
+    # not YCbCr, and converts nothing
+    adobe = b"\xff\xee\x00\x0eAdobe\x00\x64\x00\x00\x00\x00\x00"
+    ycc = encode(odd, "JPEG", quality=90, subsampling=0)
+    fx.image("jpeg_adobe_rgb.jpg", ycc[:2] + adobe + ycc[2:],
+             "3 components marked RGB by an Adobe segment")
+    # four components without an Adobe segment: libjpeg says CMYK, and
+    # Pillow still inverts them (CMYK;I)
+    fx.image("jpeg_cmyk_no_adobe.jpg",
+             cmyk[:i] + cmyk[i + 2 + struct.unpack(">H",
+                                                   cmyk[i + 2:i + 4])[0]:],
+             "CMYK, no Adobe segment")
+
     exif = Image.Exif()
     exif[0x0112] = 6                        # rotate 90 CW to view
     fx.image("jpeg_exif_rotated.jpg",
@@ -460,6 +473,10 @@ def pngs(fx):
     fx.hostile("png_corrupt_idat.png", bytes(bad),
                "PNG: corrupt or unsupported image", "PNG",
                "zeroed deflate bytes, the CRC made right")
+    ztxt = png_chunk(b"zTXt", b"Comment\0\0" + zlib.compress(bytes(2 << 20)))
+    fx.hostile("png_ztxt_bomb.png", good[:33] + ztxt + good[33:],
+               "PNG: metadata chunks past the limits", "PNG",
+               "a zTXt chunk of 2 KB inflating to 2 MB; Pillow stops at 1 MB")
     ihdr = struct.pack(">IIBBBBB", 100000, 100000, 8, 2, 0, 0, 0)
     huge = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", ihdr)
             + png_chunk(b"IDAT", zlib.compress(b"\0" * 1000))
