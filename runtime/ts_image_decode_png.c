@@ -36,8 +36,14 @@
  */
 #define TS_IMAGE_PNG_CHUNK_MAX   (1024 * 1024)
 
-/* all the ancillary chunks libspng keeps, together, and how many */
+/* all the ancillary chunks libspng keeps, together */
 #define TS_IMAGE_PNG_CACHE_MAX   (16 * 1024 * 1024)
+
+/*
+ * and how many: libspng's default (SPNG_MAX_CHUNK_COUNT), for 0.7.3's
+ * spng_set_option(SPNG_CHUNK_COUNT_LIMIT) refuses any value above the
+ * count of chunks already read, so it cannot be set before reading
+ */
 #define TS_IMAGE_PNG_CHUNKS_MAX  1000
 
 /* the PNG specification's largest width or height */
@@ -127,11 +133,6 @@ ts_image_png_run(ts_image_decoder_t *d, spng_ctx *ctx,
     if (ret == 0) {
         ret = spng_set_chunk_limits(ctx, TS_IMAGE_PNG_CHUNK_MAX,
                                     TS_IMAGE_PNG_CACHE_MAX);
-    }
-
-    if (ret == 0) {
-        ret = spng_set_option(ctx, SPNG_CHUNK_COUNT_LIMIT,
-                              TS_IMAGE_PNG_CHUNKS_MAX);
     }
 
     if (ret == 0) {
