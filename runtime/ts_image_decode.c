@@ -191,7 +191,7 @@ ts_image_decode_check_size(ts_image_decoder_t *d, uint32_t width,
         return TS_STATUS_BAD_INPUT;
     }
 
-    /* 4 bytes a pixel: the widest row a library hands us, and slack */
+    /* 8 bytes a pixel (16-bit RGBA): the widest row a library hands us */
     if (pixels > SIZE_MAX / 8) {
         ts_image_decode_error(d, "image of %ux%u pixels is too large",
                               width, height);

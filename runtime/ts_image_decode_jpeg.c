@@ -11,9 +11,12 @@
  *     turns YCCK into CMYK, and the bytes are inverted: Adobe's polarity);
  *   - EXIF orientation ignored, as Image.open() ignores it;
  *   - warnings (corrupt entropy data that libjpeg gets past) ignored;
- *   - data that ends before the last scanline is an error: Pillow's
- *     suspending source asks for more, gets none, and raises "image file
- *     is truncated"; data that ends after it (no EOI) is not.
+ *   - data that ends while libjpeg still wants bytes for the header or
+ *     the scanlines is an error: there Pillow's suspending source asks
+ *     for more, gets none, and raises "image file is truncated".  That
+ *     includes a file without EOI: libjpeg's bit reader fills ahead past
+ *     the last MCU.  Only jpeg_finish_decompress may run out (Pillow
+ *     ignores its suspension once every row is out): it gets an EOI.
  *
  * Errors longjmp out of libjpeg to ts_image_decode_jpeg, never exit().
  */

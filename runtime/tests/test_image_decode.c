@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -581,6 +582,81 @@ test_damage(void **state)
 }
 
 
+/* several threads decoding at once get what one thread gets */
+
+typedef struct {
+    const test_fixtures_t  *fx;
+    const char             *file;
+    const char             *ref;
+    int                     channels;
+    int                     failures;
+} test_thread_t;
+
+
+static void *
+test_thread(void *arg)
+{
+    int                        i;
+    char                       err[256];
+    size_t                     len, want_len;
+    ts_image_t                 img;
+    test_thread_t             *t = arg;
+    unsigned char             *data, *want;
+    ts_image_decode_options_t  opt;
+
+    data = test_read(t->fx, t->file, &len);
+    want = test_read(t->fx, t->ref, &want_len);
+
+    opt.channels = t->channels;
+    opt.max_pixels = TS_IMAGE_MAX_PIXELS;
+
+    for (i = 0; i < 8; i++) {
+        if (ts_image_decode(data, len, &opt, &img, err, sizeof(err))
+            != TS_STATUS_OK
+            || (size_t) img.width * img.height * img.channels != want_len
+            || memcmp(img.pixels, want, want_len) != 0)
+        {
+            t->failures++;
+        }
+
+        ts_image_free(&img);
+    }
+
+    free(want);
+    free(data);
+
+    return NULL;
+}
+
+
+static void
+test_threads(void **state)
+{
+    int               i;
+    pthread_t         tid[4];
+    test_thread_t     t[4] = {
+        { NULL, "jpeg_420.jpg", "jpeg_420.rgb", 3, 0 },
+        { NULL, "jpeg_cmyk.jpg", "jpeg_cmyk.l", 1, 0 },
+        { NULL, "png_interlaced.png", "png_interlaced.rgb", 3, 0 },
+        { NULL, "png_palette4.png", "png_palette4.l", 1, 0 },
+    };
+    test_fixtures_t  *fx;
+
+    fx = test_fixtures(state);
+
+    for (i = 0; i < 4; i++) {
+        t[i].fx = fx;
+        assert_int_equal(pthread_create(&tid[i], NULL, test_thread, &t[i]),
+                         0);
+    }
+
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+        assert_int_equal(t[i].failures, 0);
+    }
+}
+
+
 int
 main(void)
 {
@@ -592,6 +668,7 @@ main(void)
         cmocka_unit_test(test_fixture_hostile),
         cmocka_unit_test(test_pixel_limit),
         cmocka_unit_test(test_damage),
+        cmocka_unit_test(test_threads),
     };
 
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
