@@ -345,6 +345,14 @@ def jpegs(fx):
     fx.hostile("jpeg_truncated_progressive.jpg",
                encode(odd, "JPEG", progressive=True)[:3000],
                "JPEG: premature end of data (truncated image)", "JPEG")
+    # one progressive scan again and again (libjpeg only warns of a bogus
+    # progression): each is a pass over the image, a small file's CPU bomb
+    prog = encode(photo_image(48, 32, 9), "JPEG", progressive=True)
+    last = prog.rindex(b"\xff\xda")
+    fx.hostile("jpeg_many_scans.jpg",
+               prog[:last] + prog[last:-2] * 600 + prog[-2:],
+               "JPEG: more than 500 scans", "JPEG",
+               "600 repeats of the last scan")
     sof = jpeg_segment(good, 0xC0)
     bomb = bytearray(good)
     bomb[sof + 5:sof + 9] = struct.pack(">HH", 65000, 65000)
