@@ -128,6 +128,49 @@ ts_vision_type_is(const char *type, size_t len, const char *s)
 
 
 /*
+ * A JSON string without escapes, alone in value[0..len) (as `"<base64>"`
+ * always is): 1 with its characters in *s, *n, which is what json.loads
+ * would give, read in place instead of copied into a jansson tree.
+ */
+static int
+ts_vision_json_plain_string(const unsigned char *value, size_t len,
+    const unsigned char **s, size_t *n)
+{
+    const unsigned char  *p, *q, *c;
+
+    p = value;
+    q = value + len;
+
+    while (p < q && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) {
+        p++;
+    }
+
+    while (q > p
+           && (q[-1] == ' ' || q[-1] == '\t' || q[-1] == '\n'
+               || q[-1] == '\r'))
+    {
+        q--;
+    }
+
+    if (q - p < 2 || p[0] != '"' || q[-1] != '"') {
+        return 0;
+    }
+
+    /* printable ASCII but '"' and '\\': the JSON text is the value */
+    for (c = p + 1; c < q - 1; c++) {
+        if (*c < 0x20 || *c > 0x7e || *c == '"' || *c == '\\') {
+            return 0;
+        }
+    }
+
+    *s = p + 1;
+    *n = q - p - 2;
+
+    return 1;
+}
+
+
+/*
  * Step 1 for one field: value[0..len) of content type type[0..type_len)
  * (NULL: none).  form_plain: a form field without a type (our base64
  * reading of ASCII text, see the top); percent: still urlencoded.
@@ -174,6 +217,11 @@ ts_row_decode(ts_row_value_t *v, const char *name, const unsigned char *value,
              i++)
         {
             /* void */
+        }
+
+        if (ts_vision_json_plain_string(value, len, &v->data, &v->len)) {
+            v->kind = TS_ROW_TEXT;
+            return 0;
         }
 
         if (i < len && value[i] == '['
@@ -414,7 +462,6 @@ static int
 ts_vision_from_row(ts_vision_input_t *in, ts_row_value_t *v, char *err,
     size_t errlen)
 {
-    int             rc;
     unsigned char  *buf;
 
     switch (v->kind) {
@@ -432,9 +479,8 @@ ts_vision_from_row(ts_vision_input_t *in, ts_row_value_t *v, char *err,
         /* a decoded form value is decoded again in place */
         buf = v->owned;
         v->owned = NULL;
-        rc = ts_vision_base64(in, v->name, v->data, v->len, buf, err,
-                              errlen);
-        return rc;
+        return ts_vision_base64(in, v->name, v->data, v->len, buf, err,
+                                errlen);
 
     default:
         in->kind = TS_VISION_BYTES;

@@ -19,6 +19,8 @@
  *
  * No copy of the body is made: the bytes point into req->body (which
  * must outlive in) unless they were decoded (base64, %XX) into owned.
+ * A JSON body `"<base64>"` is read in place; JSON with escapes, objects
+ * and lists go through jansson (a tree, then the tensor).
  */
 
 #ifndef TS_VISION_INPUT_H

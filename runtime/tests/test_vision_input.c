@@ -525,6 +525,14 @@ test_json_bodies(void **state)
     s = "{\"data\": \"!!\", \"data\": \"YWJj\"}";
     test_expect_bytes("application/json", s, strlen(s), "abc", 3, 0);
 
+    /* JSON's whitespace around a string read in place */
+    s = " \r\n\t\"YWJj\"\n";
+    test_expect_bytes("application/json", s, strlen(s), "abc", 3, 0);
+
+    /* an escape: the string goes through jansson ("\/" is '/') */
+    s = "\"" "AAAA\\/w==" "\"";
+    test_expect_bytes("application/json", s, strlen(s), "\0\0\0\xff", 4, 0);
+
     /* \u0000 is a character base64 skips */
     s = "\"YW\\u0000Jj\"";
     test_expect_bytes("application/json", s, strlen(s), "abc", 3, 0);
