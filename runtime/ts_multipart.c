@@ -124,7 +124,11 @@ ts_param_next(const unsigned char *v, size_t n, size_t *at, ts_param_t *p)
         p->name = v + i;
         p->name_len = j - i;
 
-        /* "(?:[^"\\]|\\.)*": a backslash always takes the next byte */
+        /*
+         * "(?:[^"\\]|\\.)*": a backslash always takes the next byte.  A
+         * quote that does not close runs to the end once: every later
+         * value's opening quote (after '=') would have closed it.
+         */
         if (k < n && v[k] == '"') {
             size_t  m;
 

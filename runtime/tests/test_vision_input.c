@@ -654,6 +654,30 @@ test_multipart(void **state)
     test_close(&b);
     test_expect_bytes(CURL_TYPE, b.p, b.len, test_png, sizeof(test_png), 1);
 
+    /* long headers and content that looks like delimiters: one pass */
+    b.len = 0;
+    test_adds(&b, "--" CURL_BOUNDARY "\r\nContent-Disposition: form-data");
+    for (int i = 0; i < 50000; i++) {
+        test_adds(&b, "; x=\"\\\"\"; y=1");
+    }
+    test_adds(&b, "; name=\"data\"; filename=\"x\"\r\n\r\n");
+    for (int i = 0; i < 50000; i++) {
+        test_adds(&b, "\r\n--" "------------------------b1c03a2ca16ceda");
+    }
+    test_adds(&b, "\r\n");
+    test_close(&b);
+    {
+        ts_vision_input_t  in;
+        char               err[TEST_ERRLEN];
+        unsigned char     *body = test_dup(b.p, b.len);
+
+        assert_int_equal(test_run(CURL_TYPE, body, b.len, &in, err), 0);
+        assert_int_equal(in.kind, TS_VISION_BYTES);
+        assert_int_equal(in.len, 50000 * 43);
+        ts_vision_input_clear(&in);
+        free(body);
+    }
+
     /* exactly TS_FORM_MAX_FIELDS parts */
     b.len = 0;
     for (int i = 0; i < TS_FORM_MAX_FIELDS - 1; i++) {
