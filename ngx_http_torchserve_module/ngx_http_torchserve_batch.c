@@ -336,15 +336,19 @@ static ngx_int_t
 ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     ngx_http_torchserve_infer_t *ctx)
 {
-    u_char                           *body;
+    u_char                           *body, *p;
     size_t                            at;
     ngx_uint_t                        k, nfiles;
+    ngx_table_elt_t                  *type;
     ngx_http_torchserve_slot_t       *slot;
     ngx_http_torchserve_body_part_t  *part;
 
     slot = &b->slots[i];
+    type = ctx->request->headers_in.content_type;
 
-    body = ngx_alloc(ctx->body_len + 1, ngx_cycle->log);
+    /* C handlers read the content type only: it follows the body */
+    body = ngx_alloc(ctx->body_len + 1 + (type ? type->value.len + 1 : 0),
+                     ngx_cycle->log);
     if (body == NULL) {
         return NGX_ERROR;
     }
@@ -384,11 +388,19 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
         at += part->len;
     }
 
+    body[ctx->body_len] = '\0';
     b->reqs[i].body = body;
     b->reqs[i].len = ctx->body_len;
 
     /* only Python handlers read the rest of the request */
     if (b->servable->kind != TS_SERVABLE_PYTHON) {
+        if (type != NULL) {
+            p = ngx_cpymem(body + ctx->body_len + 1, type->value.data,
+                           type->value.len);
+            *p = '\0';
+            b->reqs[i].content_type = (char *) body + ctx->body_len + 1;
+        }
+
         return NGX_OK;
     }
 

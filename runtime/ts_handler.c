@@ -15,6 +15,9 @@
 
 static const ts_handler_t  *ts_handlers[] = {
     &ts_handler_tensor,
+    &ts_handler_image_classifier,
+    &ts_handler_image_segmenter,
+    &ts_handler_object_detector,
     NULL
 };
 
@@ -28,6 +31,7 @@ static const char  *ts_python_builtins[] = {
 
 static const ts_handler_t *ts_handler_find(const char *name);
 static int ts_handler_is_python(const char *name);
+static int ts_handler_in_python(const char *name);
 static int ts_servable_check_python(const ts_archive_t *a,
     const char *handler, char *err, size_t errlen);
 static ts_servable_t *ts_servable_load_torchscript(const ts_archive_t *a,
@@ -41,7 +45,7 @@ static ts_servable_t *ts_servable_load_python(const ts_archive_t *a,
 const char *
 ts_handler_names(void)
 {
-    return "tensor";
+    return "tensor, image_classifier, image_segmenter, object_detector";
 }
 
 
@@ -57,6 +61,22 @@ ts_handler_find(const char *name)
     }
 
     return NULL;
+}
+
+
+/* one of TorchServe's handlers, which our ts package has */
+static int
+ts_handler_in_python(const char *name)
+{
+    size_t  i;
+
+    for (i = 0; ts_python_builtins[i] != NULL; i++) {
+        if (strcmp(ts_python_builtins[i], name) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -76,26 +96,23 @@ int
 ts_servable_check(const ts_archive_t *a, const char *handler,
     ts_servable_kind_e *kind, char *err, size_t errlen)
 {
-    size_t  i;
-
     if (handler == NULL || *handler == '\0') {
         snprintf(err, errlen, "no handler given: use handler=%s or a "
                  "handler.py", ts_handler_names());
         return -1;
     }
 
-    if (ts_handler_find(handler) != NULL) {
+    /* an eager model (a modelFile) with one of TorchServe's handlers is
+     * for our Python class of that name; ours alone ("tensor") take
+     * TorchScript only, and say so */
+    if (ts_handler_find(handler) != NULL
+        && (a->manifest.model_file == NULL || !ts_handler_in_python(handler)))
+    {
         *kind = TS_SERVABLE_TORCHSCRIPT;
         return ts_archive_check_torchscript(a, err, errlen);
     }
 
-    for (i = 0; ts_python_builtins[i] != NULL; i++) {
-        if (strcmp(ts_python_builtins[i], handler) == 0) {
-            break;
-        }
-    }
-
-    if (ts_python_builtins[i] == NULL && !ts_handler_is_python(handler)) {
+    if (!ts_handler_in_python(handler) && !ts_handler_is_python(handler)) {
         snprintf(err, errlen, "unknown handler \"%s\": use a handler.py, "
                  "a C handler (%s) or one of TorchServe's: base_handler, "
                  "image_classifier, image_segmenter, object_detector, "

@@ -131,8 +131,9 @@ const char *ts_handler_names(void);
  * may be opened without data):
  *   - "x.py" or "x.py:fn", or an eager model (a modelFile): Python, the
  *     handler file and the model file must be in the archive;
- *   - a C handler's name ("tensor"): TorchScript, its serializedFile
- *     checked (ts_archive_check_torchscript);
+ *   - a C handler's name ("tensor", "image_classifier", ...) without a
+ *     modelFile: TorchScript, its serializedFile checked
+ *     (ts_archive_check_torchscript);
  *   - a TorchServe handler we have only in Python ("image_classifier",
  *     "base_handler", ...): Python, our class of that name.
  * Returns 0, or -1 with a message.
@@ -179,6 +180,9 @@ void ts_batch_clear(ts_batch_t *batch);
 
 /* built-in handlers */
 extern const ts_handler_t  ts_handler_tensor;
+extern const ts_handler_t  ts_handler_image_classifier;
+extern const ts_handler_t  ts_handler_image_segmenter;
+extern const ts_handler_t  ts_handler_object_detector;
 
 #ifdef __cplusplus
 }

@@ -1,5 +1,6 @@
 /*
- * ts_torch.cpp: the only C++ in the project, a C ABI over libtorch.
+ * ts_torch.cpp: the C ABI over libtorch: models, forward, values in and
+ * out (ts_torch_vision.cpp has the vision handlers' tensor operations).
  *
  * Every exported function is noexcept and wraps its body in TS_TRY /
  * TS_CATCH, which turn c10::Error (without its backtrace),
@@ -22,6 +23,7 @@
 #include <string>
 
 #include "ts_torch.h"
+#include "ts_torch_int.h"
 
 
 struct ts_model_s {
@@ -35,7 +37,7 @@ static std::atomic<int>  ts_intra_op_threads{1};
 static thread_local int  ts_thread_intra_op = 0;
 
 
-static void
+void
 ts_set_err(char *err, size_t errlen, const char *msg)
 {
     if (err != nullptr && errlen > 0) {
@@ -48,7 +50,7 @@ ts_set_err(char *err, size_t errlen, const char *msg)
  * Errors raised inside TorchScript carry the script's traceback; the
  * client wants the cause, the last "...Error: message" line block.
  */
-static std::string
+std::string
 ts_error_cause(const char *what)
 {
     std::string  msg(what);
@@ -92,23 +94,7 @@ ts_error_cause(const char *what)
 }
 
 
-#define TS_TRY  try {
-
-#define TS_CATCH(fail)                                                       \
-    } catch (const c10::Error &e) {                                         \
-        ts_set_err(err, errlen,                                              \
-                   ts_error_cause(e.what_without_backtrace()).c_str());      \
-        return fail;                                                         \
-    } catch (const std::exception &e) {                                     \
-        ts_set_err(err, errlen, ts_error_cause(e.what()).c_str());           \
-        return fail;                                                         \
-    } catch (...) {                                                         \
-        ts_set_err(err, errlen, "unknown C++ exception in libtorch");       \
-        return fail;                                                         \
-    }
-
-
-static at::ScalarType
+at::ScalarType
 ts_scalar_type(ts_dtype_e dtype)
 {
     switch (dtype) {
@@ -160,7 +146,7 @@ ts_strdup_len(const std::string &s)
 
 
 /* C tensor -> at::Tensor; the C data is borrowed, then copied to device */
-static at::Tensor
+at::Tensor
 ts_to_torch_tensor(const ts_tensor_t *t, const torch::Device &device)
 {
     std::vector<int64_t>  sizes(t->shape, t->shape + t->ndim);
@@ -269,7 +255,7 @@ ts_to_ivalue(const ts_value_t *v, const torch::Device &device)
 }
 
 
-static void
+void
 ts_from_torch_tensor(const at::Tensor &in, ts_tensor_t *out)
 {
     at::Tensor  t = in.detach();
@@ -594,14 +580,33 @@ ts_model_load(const void *buf, size_t len, const char *device, char *err,
         }
     }
 
-    std::istringstream  in(std::string(static_cast<const char *>(buf), len));
+    std::string  bytes(static_cast<const char *>(buf), len);
 
     /* freed by its destructor if anything below throws */
     std::unique_ptr<ts_model_s>  m(new ts_model_s);
 
     m->device = target;
     m->device_name = target.str();
-    m->rep = torch::jit::load(in, target);
+
+    try {
+        std::istringstream  in(bytes);
+
+        m->rep = torch::jit::load(in, target);
+
+    } catch (const std::exception &e) {
+        /* torchvision's detectors call its C++ operators (nms, roi_align);
+         * an unknown operator is a torch::jit::ErrorReport */
+        if (strstr(e.what(), "torchvision::") == nullptr
+            || !ts_torchvision_ops_load())
+        {
+            throw;
+        }
+
+        std::istringstream  in(bytes);
+
+        m->rep = torch::jit::load(in, target);
+    }
+
     m->rep.eval();
 
     return m.release();

@@ -132,6 +132,32 @@ int ts_model_schema(ts_model_t *m, const char *method, ts_schema_t *out,
 ts_status_e ts_model_run(ts_model_t *m, const char *method, const ts_value_t *args,
     size_t nargs, ts_value_t *out, char *err, size_t errlen) TS_NOEXCEPT;
 
+
+/*
+ * The vision handlers' post-processing (ts_torch_vision.cpp), on CPU
+ * tensors; each result is the caller's (ts_tensor_clear).  0, or -1 with
+ * a message.
+ */
+
+/* softmax over dim 1 of [N, K], then the top k (1 <= k <= K) of each row:
+ * probs float [N, k] and classes int64 [N, k], in torch.topk's order */
+int ts_torch_softmax_topk(const ts_tensor_t *scores, int k,
+    ts_tensor_t *probs, ts_tensor_t *classes, char *err, size_t errlen)
+    TS_NOEXCEPT;
+
+/* softmax over dim 1 */
+int ts_torch_softmax(const ts_tensor_t *scores, ts_tensor_t *out,
+    char *err, size_t errlen) TS_NOEXCEPT;
+
+/* argmax over dim 1: int64 */
+int ts_torch_argmax(const ts_tensor_t *scores, ts_tensor_t *out,
+    char *err, size_t errlen) TS_NOEXCEPT;
+
+/* TorchServe's segmenter: softmax over dim 1 of [N, K, H, W], the best
+ * class of each pixel: [N, H, W, 2] of (class as a float, probability) */
+int ts_torch_segment(const ts_tensor_t *scores, ts_tensor_t *out,
+    char *err, size_t errlen) TS_NOEXCEPT;
+
 #ifdef __cplusplus
 }
 #endif

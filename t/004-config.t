@@ -58,7 +58,7 @@ qr/torchserve_model "pymissing" \(\S+pyhandler_missing\.mar\): the handler file 
     location / { torchserve_inference; }
 --- must_die
 --- error_log eval
-qr/unknown handler "no_such_handler": use a handler\.py, a C handler \(tensor\) or one of TorchServe's: base_handler, image_classifier/
+qr/unknown handler "no_such_handler": use a handler\.py, a C handler \(tensor, image_classifier, image_segmenter, object_detector\) or one of TorchServe's: base_handler, image_classifier/
 
 
 

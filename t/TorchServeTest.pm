@@ -16,7 +16,8 @@ use Exporter 'import';
 our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
-                 fan_out $ApiLocations python_expected put_location);
+                 fan_out $ApiLocations python_expected put_location
+                 vision_expected probe_close);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -56,6 +57,40 @@ sub python_expected {
     die "no Python flow '$flow'\n" unless defined $v;
     die "no '$field' for '$flow'\n" unless exists $v->{$field};
     return $v->{$field};
+}
+
+my $vision_expected;
+
+# the vision handlers' expected answer for an image, or the image list
+# (t/images/make_vision_fixtures.py)
+sub vision_expected {
+    my ($kind, $image) = @_;
+    $vision_expected ||= JSON::PP::decode_json(fixture('vision_expected.json'));
+    my $v = $vision_expected->{$kind};
+    die "no vision answers '$kind'\n" unless defined $v;
+    return $v unless defined $image;
+    die "no '$kind' answer for '$image'\n" unless exists $v->{$image};
+    return $v->{$image};
+}
+
+# response_body_filters: "close\n" when the answer's numbers, in order,
+# are the preprocessed tensor torchvision made of this image (float32
+# file) within 1e-6 each, else where they differ
+sub probe_close {
+    my ($image) = @_;
+    my @want = unpack 'f<*', fixture(vision_expected('probe', $image));
+
+    return sub {
+        my ($body) = @_;
+        my @got = $body =~ /(-?[0-9][0-9.]*(?:[eE][-+]?[0-9]+)?)/g;
+        return "got " . scalar(@got) . " numbers, expected "
+               . scalar(@want) . "\n" unless @got == @want;
+        for my $i (0 .. $#want) {
+            return "element $i: got $got[$i], expected $want[$i]\n"
+                if abs($got[$i] - $want[$i]) > 1e-6;
+        }
+        return "close\n";
+    };
 }
 
 # nginx.conf text: the fixtures' store and these torchserve_model lines
