@@ -5,7 +5,8 @@
  * writes each case's pixels and the tensor torchvision makes of them into
  * $TS_TEST_TMP/transform_reference; every case must come out bit for bit
  * the same, from this thread and from threads of their own (whose scratch
- * the key's destructor frees: run under valgrind --leak-check=full).
+ * the key's destructor frees: run under valgrind --leak-check=full), with
+ * the vector code the processor allows and with the portable C.
  */
 
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include <cmocka.h>
 
 #include "ts_image.h"
+#include "ts_image_int.h"
 
 
 #define TEST_PYTHON     "/usr/bin/python3"
@@ -313,6 +315,33 @@ test_reference(void **state)
 }
 
 
+/* the same with the portable C, whatever the processor has */
+static void
+test_reference_portable(void **state)
+{
+    int          i, failed, level;
+    test_ref_t  *ref = *state;
+
+    level = ts_image_simd(TS_IMAGE_SIMD_NONE);
+    assert_int_equal(ts_image_simd(-1), TS_IMAGE_SIMD_NONE);
+
+    failed = 0;
+
+    for (i = 0; i < ref->ncases; i++) {
+        if (test_run_case(&ref->cases[i]) != 0) {
+            failed++;
+        }
+    }
+
+    ts_image_simd(level);
+
+    print_message("%d cases, %d bit-identical to torchvision (portable C; "
+                  "vector code: %d)\n", ref->ncases, ref->ncases - failed,
+                  level);
+    assert_int_equal(failed, 0);
+}
+
+
 /* the warm scratch of a thread serves cases in any order, small after large */
 static void
 test_reuse(void **state)
@@ -491,6 +520,7 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference_portable),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_sizes_and_refusals),
