@@ -103,6 +103,7 @@ typedef struct {
     int32_t         *by;
     double          *kd;        /* one index's coefficients before rounding */
     uint32_t        *kxp;       /* kx as pairs for pmaddwd: the low parts */
+    int32_t         *bxp;       /*   (first source column of each, for kxp) */
     uint32_t        *kyp;       /*   of taps 2m, 2m + 1, then the high */
     uint8_t         *lines;     /* the ring: source rows after the */
     const uint8_t  **rows;      /*   horizontal pass (or the rows) */
@@ -117,6 +118,7 @@ typedef struct {
     size_t           by_size;
     size_t           kd_size;
     size_t           kxp_size;
+    size_t           bxp_size;
     size_t           kyp_size;
     size_t           lines_size;
     size_t           rows_size;
@@ -128,6 +130,7 @@ typedef struct {
     size_t           pitch;     /* bytes per line of the ring */
     uint32_t         nslots;    /* lines in the ring */
     uint32_t         nacc;      /* output rows in acc; 0: no running sums */
+    int              mx;        /* pairs of taps per column in kxp */
     int              simd_h;    /* the vector code for each pass */
     int              simd_v;
 } ts_scratch_t;
@@ -148,6 +151,8 @@ static void ts_coeffs(const ts_axis_t *ax, double *kd, int32_t *k,
     int32_t *bounds);
 static void ts_coeff_pairs(const int32_t *k, const int32_t *bounds,
     int ksize, uint32_t n, uint32_t *pairs);
+static int ts_coeff_pairs_even(const int32_t *k, const int32_t *bounds,
+    int ksize, uint32_t n, uint32_t in, uint32_t *pairs, int32_t *starts);
 static void ts_lut(const ts_image_transform_t *t, int c, float lut[3][256]);
 static uint32_t ts_source_rows(const ts_image_t *img, const ts_plan_t *p,
     ts_scratch_t *s, uint32_t r, uint32_t end, uint32_t rx0);
@@ -171,7 +176,7 @@ static void ts_error(char *err, size_t errlen, const char *fmt, ...)
 
 #if (TS_HAVE_AVX2)
 static void ts_resample_lines3_avx2(const uint8_t *src0,
-    const uint8_t *src1, const uint32_t *kp, const int32_t *bounds, int np,
+    const uint8_t *src1, const uint32_t *kp, const int32_t *starts, int m,
     uint32_t n, uint8_t *dst0, uint8_t *dst1);
 static void ts_resample_vertical_avx2(const uint8_t **rows,
     const int32_t *k, const uint32_t *kp, int np, int len, size_t n,
@@ -457,9 +462,8 @@ ts_source_rows(const ts_image_t *img, const ts_plan_t *p, ts_scratch_t *s,
             src1 = s->edge + stride + TS_OVERREAD;
         }
 
-        ts_resample_lines3_avx2(src0, two ? src1 : src0, s->kxp, s->bx,
-                                (p->x.ksize + 1) / 2, p->x.o1 - p->x.o0,
-                                d0, d1);
+        ts_resample_lines3_avx2(src0, two ? src1 : src0, s->kxp, s->bxp,
+                                s->mx, p->x.o1 - p->x.o0, d0, d1);
     } else
 #endif
     {
@@ -922,40 +926,115 @@ ts_coeff_pairs(const int32_t *k, const int32_t *bounds, int ksize,
 }
 
 
+/*
+ * ts_coeff_pairs with the same number of pairs m for every index: the most
+ * any needs, (count + 1) / 2.  A window ending too close to the end for
+ * 2m taps starts earlier instead (at in - 2m, or 0 when in < 2m, then 2m
+ * = in + 1), its coefficients after as many zeros: the taps read stay
+ * within [0, in], starts[i] the first.  Returns m.
+ */
+static int
+ts_coeff_pairs_even(const int32_t *k, const int32_t *bounds, int ksize,
+    uint32_t n, uint32_t in, uint32_t *pairs, int32_t *starts)
+{
+    int             x, m, len, d, t0, t1;
+    int64_t         xmin, last;
+    uint32_t        i, k0, k1, *pp;
+    const int32_t  *kk;
+
+    m = 1;
+
+    for (i = 0; i < n; i++) {
+        if ((bounds[2 * i + 1] + 1) / 2 > m) {
+            m = (bounds[2 * i + 1] + 1) / 2;
+        }
+    }
+
+    last = (int64_t) in - 2 * m;
+    if (last < 0) {
+        last = 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        kk = k + (size_t) i * ksize;
+        xmin = bounds[2 * i];
+        len = bounds[2 * i + 1];
+        pp = pairs + (size_t) i * 2 * m;
+
+        starts[i] = (int32_t) (xmin < last ? xmin : last);
+        d = (int) (xmin - starts[i]);
+
+        for (x = 0; x < m; x++) {
+            t0 = 2 * x - d;
+            t1 = 2 * x + 1 - d;
+            k0 = t0 >= 0 && t0 < len ? (uint32_t) kk[t0] : 0;
+            k1 = t1 >= 0 && t1 < len ? (uint32_t) kk[t1] : 0;
+
+            pp[x] = (k0 & 0x7fff) | (k1 & 0x7fff) << 16;
+            pp[m + x] = (k0 >> TS_KSPLIT) | (k1 >> TS_KSPLIT) << 16;
+        }
+    }
+
+    return m;
+}
+
+
 #if (TS_HAVE_AVX2)
 
 /*
  * ts_resample_lines for 3 channels with AVX2: rows src0 and src1 in the
  * two 128-bit lanes; per pair of taps, the two pixels' bytes as 16-bit
  * r r g g b b 0 0, pmaddwd with the pair's low and high coefficient parts
- * gives each channel's two products in one 32-bit lane.  Four output
- * pixels are packed at a time, clipped as clip8 by the saturating packs,
- * into 16 bytes of which 12 are theirs (the lines have room after them).
- * Reads up to 5 bytes past a row's last pixel (for a pair's second tap
- * past the count, whose coefficient is 0).
+ * gives each channel's two products in one 32-bit lane.  A 16-byte load
+ * serves two pairs.  Four output pixels are packed at a time, clipped as
+ * clip8 by the saturating packs, into 16 bytes of which 12 are theirs (the
+ * lines have room after them).  Every column has the same m pairs
+ * (ts_coeff_pairs_even: no branch to mispredict), and the common m are
+ * constants (the loop unrolled); reads up to 7 bytes past a row's last
+ * pixel.
  */
 __attribute__((target("avx2"), always_inline))
 static inline __m256i
 ts_pixel3_avx2(const uint8_t *p0, const uint8_t *p1, const uint32_t *kk,
-    int np, int m, __m256i pick, __m256i half)
+    int m, __m256i pick0, __m256i pick1, __m256i half)
 {
     int      x;
-    __m256i  v, lo, hi;
+    __m256i  v, u, lo, hi;
 
     lo = _mm256_setzero_si256();
     hi = _mm256_setzero_si256();
 
-    for (x = 0; x < m; x++) {
+#pragma GCC unroll 8
+    for (x = 0; x + 1 < m; x += 2) {
+        v = _mm256_inserti128_si256(
+                _mm256_castsi128_si256(
+                    _mm_loadu_si128((const __m128i *) (p0 + 6 * x))),
+                _mm_loadu_si128((const __m128i *) (p1 + 6 * x)), 1);
+        u = _mm256_shuffle_epi8(v, pick0);
+        v = _mm256_shuffle_epi8(v, pick1);
+
+        lo = _mm256_add_epi32(lo,
+                 _mm256_madd_epi16(u, _mm256_set1_epi32((int) kk[x])));
+        hi = _mm256_add_epi32(hi,
+                 _mm256_madd_epi16(u, _mm256_set1_epi32((int) kk[m + x])));
+        lo = _mm256_add_epi32(lo,
+                 _mm256_madd_epi16(v, _mm256_set1_epi32((int) kk[x + 1])));
+        hi = _mm256_add_epi32(hi,
+                 _mm256_madd_epi16(v,
+                     _mm256_set1_epi32((int) kk[m + x + 1])));
+    }
+
+    if (m & 1) {
         v = _mm256_inserti128_si256(
                 _mm256_castsi128_si256(
                     _mm_loadl_epi64((const __m128i *) (p0 + 6 * x))),
                 _mm_loadl_epi64((const __m128i *) (p1 + 6 * x)), 1);
-        v = _mm256_shuffle_epi8(v, pick);
+        u = _mm256_shuffle_epi8(v, pick0);
 
         lo = _mm256_add_epi32(lo,
-                 _mm256_madd_epi16(v, _mm256_set1_epi32((int) kk[x])));
+                 _mm256_madd_epi16(u, _mm256_set1_epi32((int) kk[x])));
         hi = _mm256_add_epi32(hi,
-                 _mm256_madd_epi16(v, _mm256_set1_epi32((int) kk[np + x])));
+                 _mm256_madd_epi16(u, _mm256_set1_epi32((int) kk[m + x])));
     }
 
     v = _mm256_add_epi32(_mm256_slli_epi32(hi, TS_KSPLIT),
@@ -965,52 +1044,103 @@ ts_pixel3_avx2(const uint8_t *p0, const uint8_t *p1, const uint32_t *kk,
 }
 
 
-__attribute__((target("avx2")))
-static void
-ts_resample_lines3_avx2(const uint8_t *src0, const uint8_t *src1,
-    const uint32_t *kp, const int32_t *bounds, int np, uint32_t n,
-    uint8_t *dst0, uint8_t *dst1)
+/* lane per row: r g b 0 of four pixels, then their 12 bytes */
+__attribute__((target("avx2"), always_inline))
+static inline void
+ts_store3_avx2(__m256i s0, __m256i s1, __m256i s2, __m256i s3,
+    __m256i pack, uint8_t *dst0, uint8_t *dst1)
 {
-    int       q;
-    size_t    off;
-    uint32_t  i, o;
-    __m256i   pick, pack, half, ss[4], b;
+    __m256i  b;
 
-    pick = _mm256_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1,
-                            2, -1, 5, -1, -1, -1, -1, -1,
-                            0, -1, 3, -1, 1, -1, 4, -1,
-                            2, -1, 5, -1, -1, -1, -1, -1);
+    b = _mm256_packus_epi16(_mm256_packs_epi32(s0, s1),
+                            _mm256_packs_epi32(s2, s3));
+    b = _mm256_shuffle_epi8(b, pack);
+
+    _mm_storeu_si128((__m128i *) dst0, _mm256_castsi256_si128(b));
+    _mm_storeu_si128((__m128i *) dst1, _mm256_extracti128_si256(b, 1));
+}
+
+
+__attribute__((target("avx2"), always_inline))
+static inline void
+ts_lines3_avx2(const uint8_t *src0, const uint8_t *src1, const uint32_t *kp,
+    const int32_t *starts, int m, uint32_t n, uint8_t *dst0, uint8_t *dst1)
+{
+    uint32_t  i, q;
+    __m256i   pick0, pick1, pack, half, ss[4];
+
+#define ts_pixel3(o)                                                          \
+    ts_pixel3_avx2(src0 + (size_t) starts[o] * 3,                             \
+                   src1 + (size_t) starts[o] * 3, kp + (size_t) (o) * 2 * m,  \
+                   m, pick0, pick1, half)
+
+    pick0 = _mm256_setr_epi8(0, -1, 3, -1, 1, -1, 4, -1,
+                             2, -1, 5, -1, -1, -1, -1, -1,
+                             0, -1, 3, -1, 1, -1, 4, -1,
+                             2, -1, 5, -1, -1, -1, -1, -1);
+    pick1 = _mm256_setr_epi8(6, -1, 9, -1, 7, -1, 10, -1,
+                             8, -1, 11, -1, -1, -1, -1, -1,
+                             6, -1, 9, -1, 7, -1, 10, -1,
+                             8, -1, 11, -1, -1, -1, -1, -1);
     pack = _mm256_setr_epi8(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
                             -1, -1, -1, -1,
                             0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14,
                             -1, -1, -1, -1);
     half = _mm256_set1_epi32(TS_HALF);
 
-    for (i = 0; i < n; i += 4) {
+    for (i = 0; i + 4 <= n; i += 4) {
+        ts_store3_avx2(ts_pixel3(i), ts_pixel3(i + 1), ts_pixel3(i + 2),
+                       ts_pixel3(i + 3), pack, dst0 + 3 * (size_t) i,
+                       dst1 + 3 * (size_t) i);
+    }
+
+    if (i < n) {
         for (q = 0; q < 4; q++) {
-            o = i + q;
-
-            if (o >= n) {
-                ss[q] = _mm256_setzero_si256();
-                continue;
-            }
-
-            off = (size_t) bounds[2 * o] * 3;
-
-            ss[q] = ts_pixel3_avx2(src0 + off, src1 + off,
-                                   kp + (size_t) o * 2 * np, np,
-                                   (bounds[2 * o + 1] + 1) / 2, pick, half);
+            ss[q] = i + q < n ? ts_pixel3(i + q) : _mm256_setzero_si256();
         }
 
-        /* lane per row: r g b 0 of the four pixels, then 12 bytes */
-        b = _mm256_packus_epi16(_mm256_packs_epi32(ss[0], ss[1]),
-                                _mm256_packs_epi32(ss[2], ss[3]));
-        b = _mm256_shuffle_epi8(b, pack);
+        ts_store3_avx2(ss[0], ss[1], ss[2], ss[3], pack,
+                       dst0 + 3 * (size_t) i, dst1 + 3 * (size_t) i);
+    }
 
-        _mm_storeu_si128((__m128i *) (dst0 + 3 * (size_t) i),
-                         _mm256_castsi256_si128(b));
-        _mm_storeu_si128((__m128i *) (dst1 + 3 * (size_t) i),
-                         _mm256_extracti128_si256(b, 1));
+#undef ts_pixel3
+}
+
+
+__attribute__((target("avx2")))
+static void
+ts_resample_lines3_avx2(const uint8_t *src0, const uint8_t *src1,
+    const uint32_t *kp, const int32_t *starts, int m, uint32_t n,
+    uint8_t *dst0, uint8_t *dst1)
+{
+    /* upscaling: 1 or 2; 640x480 to 341x256: 3; 1920x1080 to 455x256: 5 */
+    switch (m) {
+    case 1:
+        ts_lines3_avx2(src0, src1, kp, starts, 1, n, dst0, dst1);
+        break;
+    case 2:
+        ts_lines3_avx2(src0, src1, kp, starts, 2, n, dst0, dst1);
+        break;
+    case 3:
+        ts_lines3_avx2(src0, src1, kp, starts, 3, n, dst0, dst1);
+        break;
+    case 4:
+        ts_lines3_avx2(src0, src1, kp, starts, 4, n, dst0, dst1);
+        break;
+    case 5:
+        ts_lines3_avx2(src0, src1, kp, starts, 5, n, dst0, dst1);
+        break;
+    case 6:
+        ts_lines3_avx2(src0, src1, kp, starts, 6, n, dst0, dst1);
+        break;
+    case 7:
+        ts_lines3_avx2(src0, src1, kp, starts, 7, n, dst0, dst1);
+        break;
+    case 8:
+        ts_lines3_avx2(src0, src1, kp, starts, 8, n, dst0, dst1);
+        break;
+    default:
+        ts_lines3_avx2(src0, src1, kp, starts, m, n, dst0, dst1);
     }
 }
 
@@ -1225,13 +1355,16 @@ ts_scratch_prepare(ts_scratch_t *s, const ts_plan_t *p, const ts_image_t *img)
 
             if (ts_scratch_grow((void **) &s->kxp, &s->kxp_size,
                                 nx * 2 * np * sizeof(uint32_t)) != 0
+                || ts_scratch_grow((void **) &s->bxp, &s->bxp_size,
+                                   nx * sizeof(int32_t)) != 0
                 || ts_scratch_grow((void **) &s->edge, &s->edge_size,
                                    2 * (stride + TS_OVERREAD)) != 0)
             {
                 return -1;
             }
 
-            ts_coeff_pairs(s->kx, s->bx, p->x.ksize, nx, s->kxp);
+            s->mx = ts_coeff_pairs_even(s->kx, s->bx, p->x.ksize, nx,
+                                        p->x.in, s->kxp, s->bxp);
 
             /* what is read past the copies of the last rows: defined */
             memset(s->edge + stride, 0, TS_OVERREAD);
@@ -1401,6 +1534,7 @@ ts_scratch_free(void *data)
     free(s->by);
     free(s->kd);
     free(s->kxp);
+    free(s->bxp);
     free(s->kyp);
     free(s->lines);
     free(s->rows);
