@@ -41,9 +41,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+/* -DTS_IMAGE_NO_SIMD: the portable C alone, as on other processors */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)           \
+    && !defined(TS_IMAGE_NO_SIMD)
 #define TS_HAVE_AVX2  1
 #include <immintrin.h>
+#else
+#define TS_HAVE_AVX2  0
 #endif
 
 #include "ts_image.h"
@@ -860,8 +864,9 @@ ts_acc_finish(const uint64_t *a, size_t n, uint8_t *dst)
 
 /*
  * ImagingResampleVertical_8bpc for one output row: its len source rows
- * times their coefficients, summed per value (in blocks, each source row
- * once per block).
+ * times their coefficients, summed per value, in blocks (each source row
+ * once per block), values 2i and 2i + 1 in the halves of a 64-bit sum (as
+ * in ts_resample_lines: no half carries into the other).
  */
 static void
 ts_resample_vertical(const uint8_t **rows, const int32_t *k, int len,
@@ -869,27 +874,36 @@ ts_resample_vertical(const uint8_t **rows, const int32_t *k, int len,
 {
     int             t;
     size_t          i, b, nb;
-    uint32_t        ss[64], kt;
+    uint64_t        ss[32], kt;
     const uint8_t  *src;
 
     for (i = 0; i < n; i += nb) {
         nb = n - i < 64 ? n - i : 64;
 
-        for (b = 0; b < nb; b++) {
-            ss[b] = TS_HALF;
+        for (b = 0; b < (nb + 1) / 2; b++) {
+            ss[b] = TS_HALF2;
         }
 
         for (t = 0; t < len; t++) {
             kt = (uint32_t) k[t];
             src = rows[t] + i;
 
-            for (b = 0; b < nb; b++) {
-                ss[b] += kt * src[b];
+            for (b = 0; b + 1 < nb; b += 2) {
+                ss[b / 2] += (src[b] | (uint64_t) src[b + 1] << 32) * kt;
+            }
+
+            if (nb & 1) {
+                ss[nb / 2] += src[nb - 1] * kt;
             }
         }
 
-        for (b = 0; b < nb; b++) {
-            dst[i + b] = ts_clip8((int32_t) ss[b]);
+        for (b = 0; b + 1 < nb; b += 2) {
+            dst[i + b] = ts_clip8((int32_t) (uint32_t) ss[b / 2]);
+            dst[i + b + 1] = ts_clip8((int32_t) (ss[b / 2] >> 32));
+        }
+
+        if (nb & 1) {
+            dst[i + nb - 1] = ts_clip8((int32_t) (uint32_t) ss[nb / 2]);
         }
     }
 }
