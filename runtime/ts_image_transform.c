@@ -66,6 +66,7 @@
  * put together as (hi << 15) + lo, the same 32-bit value
  */
 #define TS_KSPLIT          15
+#define TS_KLOW(k)         ((k) & ((1 << TS_KSPLIT) - 1))
 
 /* bytes the vector code may read past the last pixel of a source row,
  * and write past the end of a line (kept free in the scratch) */
@@ -106,9 +107,9 @@ typedef struct {
     int32_t         *ky;
     int32_t         *by;
     double          *kd;        /* one index's coefficients before rounding */
-    uint32_t        *kxp;       /* kx as pairs for pmaddwd: the low parts */
-    int32_t         *bxp;       /*   (first source column of each, for kxp) */
-    uint32_t        *kyp;       /*   of taps 2m, 2m + 1, then the high */
+    uint32_t        *kxp;       /* kx as pmaddwd pairs (ts_coeff_pairs_even) */
+    int32_t         *bxp;       /*   and the first source column of each */
+    uint32_t        *kyp;       /* ky as pmaddwd pairs (ts_coeff_pairs) */
     uint8_t         *lines;     /* the ring: source rows after the */
     const uint8_t  **rows;      /*   horizontal pass (or the rows) */
     const uint8_t  **taps;      /* an output row's rows, in order */
@@ -213,7 +214,6 @@ ts_image_output_size(const ts_image_transform_t *t, uint32_t w, uint32_t h,
     *out_w = p.x.out;
     *out_h = p.y.out;
 }
-
 
 
 ts_status_e
@@ -861,7 +861,6 @@ ts_acc_finish(const uint64_t *a, size_t n, uint8_t *dst)
 }
 
 
-
 /*
  * ImagingResampleVertical_8bpc for one output row: its len source rows
  * times their coefficients, summed per value, in blocks (each source row
@@ -933,7 +932,7 @@ ts_coeff_pairs(const int32_t *k, const int32_t *bounds, int ksize,
             k0 = 2 * x < len ? (uint32_t) kk[2 * x] : 0;
             k1 = 2 * x + 1 < len ? (uint32_t) kk[2 * x + 1] : 0;
 
-            pp[x] = (k0 & 0x7fff) | (k1 & 0x7fff) << 16;
+            pp[x] = TS_KLOW(k0) | TS_KLOW(k1) << 16;
             pp[np + x] = (k0 >> TS_KSPLIT) | (k1 >> TS_KSPLIT) << 16;
         }
     }
@@ -984,7 +983,7 @@ ts_coeff_pairs_even(const int32_t *k, const int32_t *bounds, int ksize,
             k0 = t0 >= 0 && t0 < len ? (uint32_t) kk[t0] : 0;
             k1 = t1 >= 0 && t1 < len ? (uint32_t) kk[t1] : 0;
 
-            pp[x] = (k0 & 0x7fff) | (k1 & 0x7fff) << 16;
+            pp[x] = TS_KLOW(k0) | TS_KLOW(k1) << 16;
             pp[m + x] = (k0 >> TS_KSPLIT) | (k1 >> TS_KSPLIT) << 16;
         }
     }
@@ -1315,7 +1314,6 @@ ts_emit_pad_row(const ts_plan_t *p, int c, uint32_t oy, float lut[3][256],
         }
     }
 }
-
 
 
 /*
