@@ -5,7 +5,8 @@
  * writes each case's pixels and the tensor torchvision makes of them into
  * $TS_TEST_TMP/transform_reference; every case must come out bit for bit
  * the same, from this thread and from threads of their own (whose scratch
- * the key's destructor frees: run under valgrind --leak-check=full).
+ * the key's destructor frees: run under valgrind --leak-check=full), with
+ * the vector code the processor allows and with the portable C.
  */
 
 #include <stdarg.h>
@@ -21,12 +22,14 @@
 #include <cmocka.h>
 
 #include "ts_image.h"
+#include "ts_image_int.h"
 
 
 #define TEST_PYTHON     "/usr/bin/python3"
 #define TEST_SCRIPT     "runtime/tests/transform_reference.py"
 #define TEST_MAX_CASES  256
 #define TEST_THREADS    2
+#define TEST_RANDOM_CASES  400
 
 
 typedef struct {
@@ -313,6 +316,150 @@ test_reference(void **state)
 }
 
 
+/* the same with the portable C, whatever the processor has */
+static void
+test_reference_portable(void **state)
+{
+    int          i, failed, level;
+    test_ref_t  *ref = *state;
+
+    level = ts_image_simd(TS_IMAGE_SIMD_NONE);
+    assert_int_equal(ts_image_simd(-1), TS_IMAGE_SIMD_NONE);
+
+    failed = 0;
+
+    for (i = 0; i < ref->ncases; i++) {
+        if (test_run_case(&ref->cases[i]) != 0) {
+            failed++;
+        }
+    }
+
+    ts_image_simd(level);
+
+    print_message("%d cases, %d bit-identical to torchvision (portable C; "
+                  "vector code: %d)\n", ref->ncases, ref->ncases - failed,
+                  level);
+    assert_int_equal(failed, 0);
+}
+
+
+static uint32_t
+test_rand(uint64_t *state)
+{
+    *state = *state * 6364136223846793005ULL + 1442695040888963407ULL;
+
+    return (uint32_t) (*state >> 33);
+}
+
+
+/*
+ * The vector code against the portable C (which the reference holds to
+ * torchvision) on random sizes, resizes, crops and pixels: every width
+ * modulo the vectors, tiny images, 1 to hundreds of taps, both channels.
+ */
+static void
+test_simd_random(void **state)
+{
+    int                   i, level, c;
+    char                  err[256];
+    float                *a, *b;
+    size_t                n, len, j;
+    uint64_t              rng;
+    uint32_t              w, h, ow, oh;
+    ts_image_t            img;
+    ts_image_transform_t  t;
+
+    (void) state;
+
+    level = ts_image_simd(-1);
+    if (level == TS_IMAGE_SIMD_NONE) {
+        print_message("no vector code on this processor\n");
+        return;
+    }
+
+    rng = 12;
+
+    for (i = 0; i < TEST_RANDOM_CASES; i++) {
+        c = test_rand(&rng) % 2 ? 3 : 1;
+        w = 1 + test_rand(&rng) % (i % 4 == 0 ? 12 : 400);
+        h = 1 + test_rand(&rng) % (i % 4 == 1 ? 12 : 400);
+
+        memset(&t, 0, sizeof(t));
+
+        switch (test_rand(&rng) % 3) {
+        case 0:
+            t.resize_short = 1 + test_rand(&rng) % 300;
+            break;
+        case 1:
+            t.resize_w = 1 + test_rand(&rng) % 500;
+            t.resize_h = 1 + test_rand(&rng) % 500;
+            break;
+        default:
+            /* down to a few rows or columns: long windows */
+            t.resize_w = 1 + test_rand(&rng) % (test_rand(&rng) % 2 ? 4 : 400);
+            t.resize_h = 1 + test_rand(&rng) % (test_rand(&rng) % 2 ? 4 : 400);
+        }
+
+        if (test_rand(&rng) % 2) {
+            t.crop_w = 1 + test_rand(&rng) % 300;
+            t.crop_h = 1 + test_rand(&rng) % 300;
+        }
+
+        t.normalize = test_rand(&rng) % 2;
+        t.mean[0] = 0.485f;
+        t.mean[1] = 0.456f;
+        t.mean[2] = 0.406f;
+        t.std[0] = 0.229f;
+        t.std[1] = 0.224f;
+        t.std[2] = 0.225f;
+
+        ts_image_output_size(&t, w, h, &ow, &oh);
+        assert_true(ow > 0 && oh > 0);
+
+        len = (size_t) w * h * c;
+        n = (size_t) c * ow * oh;
+
+        img.width = w;
+        img.height = h;
+        img.channels = c;
+        img.pixels = malloc(len);
+        a = malloc(n * sizeof(float));
+        b = malloc(n * sizeof(float));
+        assert_non_null(img.pixels);
+        assert_non_null(a);
+        assert_non_null(b);
+
+        /* noise, or runs of 0 and 255 (the clipping) */
+        for (j = 0; j < len; j++) {
+            img.pixels[j] = (i % 3 == 0) ? ((j / 7) % 2 ? 255 : 0)
+                                         : (uint8_t) test_rand(&rng);
+        }
+
+        ts_image_simd(TS_IMAGE_SIMD_NONE);
+        assert_int_equal(ts_image_transform(&img, &t, a, err, sizeof(err)),
+                         TS_STATUS_OK);
+
+        ts_image_simd(level);
+        assert_int_equal(ts_image_transform(&img, &t, b, err, sizeof(err)),
+                         TS_STATUS_OK);
+
+        if (memcmp(a, b, n * sizeof(float)) != 0) {
+            print_error("%ux%ux%d short %u size %ux%u crop %ux%u: the vector "
+                        "code differs\n", w, h, c, t.resize_short, t.resize_w,
+                        t.resize_h, t.crop_w, t.crop_h);
+            fail();
+        }
+
+        free(img.pixels);
+        free(a);
+        free(b);
+    }
+
+    print_message("%d random cases, vector code = portable C\n",
+                  TEST_RANDOM_CASES);
+}
+
+
 /* the warm scratch of a thread serves cases in any order, small after large */
 static void
 test_reuse(void **state)
@@ -491,6 +638,8 @@ main(void)
 {
     const struct CMUnitTest  tests[] = {
         cmocka_unit_test(test_reference),
+        cmocka_unit_test(test_reference_portable),
+        cmocka_unit_test(test_simd_random),
         cmocka_unit_test(test_reuse),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_sizes_and_refusals),

@@ -129,6 +129,24 @@ def cases():
         out.append(case(f"{tag}_640x480_white", 640, 480, kind="white", **d))
         out.append(case(f"{tag}_1000x999_checker", 1000, 999, kind="checker",
                         short=37, norm=norm))
+        # the vector code's edges: rows of fewer bytes than a vector read
+        # (the last rows from copies), outputs shorter than a vector, 1-tap
+        # windows of weight 1 (2^22) when upscaling, x down with y up and
+        # the other way, 121-row windows in the ring, longer ones in sums
+        out.append(case(f"{tag}_5x7_size3x4", 5, 7, size=(3, 4), norm=norm))
+        out.append(case(f"{tag}_2x2_size9x7", 2, 2, size=(9, 7), norm=norm))
+        out.append(case(f"{tag}_3x3_white_size50x64", 3, 3, size=(50, 64),
+                        kind="white", norm=norm))
+        out.append(case(f"{tag}_61x37_size53x29", 61, 37, size=(53, 29),
+                        norm=norm))
+        out.append(case(f"{tag}_29x53_size37x61_noise", 29, 53,
+                        size=(37, 61), kind="noise", norm=norm))
+        out.append(case(f"{tag}_37x600_size10x37", 37, 600, size=(10, 37),
+                        norm=norm))
+        out.append(case(f"{tag}_500x300_size2x101_noise", 500, 300,
+                        size=(2, 101), kind="noise", norm=norm))
+        out.append(case(f"{tag}_403x301_size250x17_noise", 403, 301,
+                        size=(250, 17), kind="noise", norm=norm))
     return out
 
 
