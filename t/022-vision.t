@@ -34,7 +34,7 @@ sub main::multipart {
 # the SSI fan-out's locations: small_N.jpg POSTed as base64 JSON strings
 sub main::small_locations {
     my ($path) = @_;
-    return join '', "    location = /fan.html { ssi on; }\n",
+    return CORE::join '', "    location = /fan.html { ssi on; }\n",
         map { post_location("/small$_", $path, '"' . main::b64("small_$_.jpg") . '"') }
             0 .. 7;
 }
@@ -266,11 +266,11 @@ POST /predictions/vision_probe
 --- config eval
 main::small_locations("/predictions/vision_cls") . "    location / { torchserve_inference; }\n"
 --- user_files eval
-">>> fan.html\n" . join '', map { "<!--# include virtual=\"/small$_\" -->" } 0 .. 7
+">>> fan.html\n" . CORE::join '', map { "<!--# include virtual=\"/small$_\" -->" } 0 .. 7
 --- request
 GET /fan.html
 --- response_body eval
-join '', map { main::vision_expected("cls", "small_$_.jpg") } 0 .. 7
+CORE::join '', map { main::vision_expected("cls", "small_$_.jpg") } 0 .. 7
 --- grep_error_log eval
 qr/torchserve: model "vision_cls": batch of \d+/
 --- grep_error_log_out
