@@ -17,6 +17,8 @@
 
 static int ts_vision_configure(ts_vision_t *v, const ts_yaml_node_t *h,
     char *err, size_t errlen);
+static int ts_vision_configure_answer(ts_vision_t *v,
+    const ts_yaml_node_t *h, char *err, size_t errlen);
 static int ts_vision_size(const ts_yaml_node_t *n, const char *key,
     uint32_t *w, uint32_t *h, char *err, size_t errlen);
 static int ts_vision_floats(const ts_yaml_node_t *n, const char *key,
@@ -214,6 +216,18 @@ ts_vision_configure(ts_vision_t *v, const ts_yaml_node_t *h, char *err,
             return -1;
         }
     }
+
+    return ts_vision_configure_answer(v, h, err, errlen);
+}
+
+
+/* the keys of what is answered, and of the decoder's limit */
+static int
+ts_vision_configure_answer(ts_vision_t *v, const ts_yaml_node_t *h,
+    char *err, size_t errlen)
+{
+    const ts_yaml_node_t  *n;
+    int64_t                i;
 
     if (ts_vision_int(h, "topk", 1, 1000000, &i, err, errlen) != 0) {
         return -1;
@@ -517,6 +531,71 @@ ts_vision_answer(ts_request_t *r, const ts_value_t *v)
 }
 
 
+/*
+ * Where the next instance's row goes: a new item of the batch's list
+ * (List[Tensor] models), or the next row of the batch tensor, allocated
+ * for every pending request by the first.  NULL when the instance has
+ * another shape than the batch (it waits for a later one), or with
+ * *nomem set.
+ */
+static float *
+ts_vision_row(ts_vision_t *v, ts_batch_t *batch, size_t count,
+    size_t pending, const int64_t *shape, int ndim, int *nomem)
+{
+    int           k;
+    ts_tensor_t  *t;
+    ts_value_t   *item;
+
+    *nomem = 0;
+
+    if (v->list_input) {
+        item = &batch->args[0].u.list.items[count];
+        item->type = TS_VAL_TENSOR;
+        item->u.tensor.dtype = TS_FLOAT32;
+        item->u.tensor.ndim = ndim;
+        memcpy(item->u.tensor.shape, shape, ndim * sizeof(int64_t));
+
+        if (ts_tensor_alloc(&item->u.tensor) != 0) {
+            item->type = TS_VAL_NONE;
+            *nomem = 1;
+            return NULL;
+        }
+
+        batch->args[0].u.list.n = count + 1;
+        return item->u.tensor.data;
+    }
+
+    t = &batch->args[0].u.tensor;
+
+    /* (a first instance whose transform failed left the tensor's shape) */
+    if (t->data == NULL) {
+        t->dtype = TS_FLOAT32;
+        t->ndim = ndim + 1;
+        t->shape[0] = (int64_t) pending;
+        memcpy(&t->shape[1], shape, ndim * sizeof(int64_t));
+
+        if (ts_tensor_alloc(t) != 0) {
+            *nomem = 1;
+            return NULL;
+        }
+
+        return t->data;
+    }
+
+    if (ndim + 1 != t->ndim) {
+        return NULL;
+    }
+
+    for (k = 0; k < ndim; k++) {
+        if (shape[k] != t->shape[k + 1]) {
+            return NULL;
+        }
+    }
+
+    return (float *) t->data + count * (ts_tensor_numel(t) / t->shape[0]);
+}
+
+
 int
 ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
     ts_batch_t *batch, char *err, size_t errlen)
@@ -524,11 +603,10 @@ ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
     ts_vision_t        *v = s->handler_data;
     ts_vision_input_t   in;
     ts_image_t          img;
-    ts_tensor_t        *t, *item;
-    ts_value_t         *items;
     int64_t             shape[TS_MAX_DIMS];
-    size_t              i, pending, row_floats, count;
-    int                 ndim, k;
+    size_t              i, pending, count;
+    int                 ndim, nomem;
+    float              *row;
     ts_status_e         rc;
     char                msg[TS_ERROR_LEN];
 
@@ -537,28 +615,22 @@ ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
         pending += (reqs[i].status == TS_STATUS_PENDING);
     }
 
-    items = NULL;
-    t = NULL;
+    batch->nargs = 1;
 
     if (v->list_input) {
         /* List[Tensor]: any sizes, one item per image */
-        items = calloc(pending, sizeof(ts_value_t));
-        if (items == NULL) {
+        batch->args[0].type = TS_VAL_LIST;
+        batch->args[0].u.list.items = calloc(pending, sizeof(ts_value_t));
+
+        if (batch->args[0].u.list.items == NULL) {
             snprintf(err, errlen, "no memory");
             return -1;
         }
 
-        batch->args[0].type = TS_VAL_LIST;
-        batch->args[0].u.list.items = items;
-        batch->args[0].u.list.n = 0;
-
     } else {
         batch->args[0].type = TS_VAL_TENSOR;
-        t = &batch->args[0].u.tensor;
     }
 
-    batch->nargs = 1;
-    row_floats = 0;
     count = 0;
 
     for (i = 0; i < n; i++) {
@@ -573,63 +645,30 @@ ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
             continue;
         }
 
-        item = NULL;
+        row = ts_vision_row(v, batch, count, pending, shape, ndim, &nomem);
 
-        if (v->list_input) {
-            item = &items[count].u.tensor;
-            items[count].type = TS_VAL_TENSOR;
-            item->dtype = TS_FLOAT32;
-            item->ndim = ndim;
-            memcpy(item->shape, shape, ndim * sizeof(int64_t));
+        if (row == NULL) {
+            ts_vision_input_clear(&in);
+            ts_image_free(&img);
 
-            if (ts_tensor_alloc(item) != 0) {
-                items[count].type = TS_VAL_NONE;
-                goto nomem;
+            if (nomem) {
+                snprintf(err, errlen, "no memory for a batch of %zu "
+                         "images", pending);
+                return -1;
             }
 
-            batch->args[0].u.list.n = count + 1;
-
-        } else if (count == 0) {
-            /* the first instance sets the shape of the batch */
-            t->dtype = TS_FLOAT32;
-            t->ndim = ndim + 1;
-            t->shape[0] = (int64_t) pending;
-            memcpy(&t->shape[1], shape, ndim * sizeof(int64_t));
-
-            if (ts_tensor_alloc(t) != 0) {
-                goto nomem;
-            }
-
-            row_floats = (size_t) (ts_tensor_numel(t) / (int64_t) pending);
-
-        } else {
             /* another shape waits for a batch of its own */
-            for (k = 0; k < ndim; k++) {
-                if (ndim + 1 != t->ndim || shape[k] != t->shape[k + 1]) {
-                    break;
-                }
-            }
-
-            if (ndim + 1 != t->ndim || k < ndim) {
-                ts_vision_input_clear(&in);
-                ts_image_free(&img);
-                continue;
-            }
+            continue;
         }
 
         if (in.kind == TS_VISION_TENSOR) {
             /* a JSON list is the tensor itself, untransformed */
-            memcpy(v->list_input ? item->data
-                                 : (float *) t->data + count * row_floats,
-                   in.tensor.data, ts_tensor_nbytes(&in.tensor));
+            memcpy(row, in.tensor.data, ts_tensor_nbytes(&in.tensor));
             rc = TS_STATUS_OK;
 
         } else {
-            rc = ts_image_transform(&img, &v->transform,
-                                    v->list_input
-                                    ? (float *) item->data
-                                    : (float *) t->data + count * row_floats,
-                                    msg, sizeof(msg));
+            rc = ts_image_transform(&img, &v->transform, row, msg,
+                                    sizeof(msg));
         }
 
         ts_vision_input_clear(&in);
@@ -640,7 +679,7 @@ ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
             snprintf(reqs[i].error, TS_ERROR_LEN, "%s", msg);
 
             if (v->list_input) {
-                ts_value_clear(&items[count]);
+                ts_value_clear(&batch->args[0].u.list.items[count]);
                 batch->args[0].u.list.n = count;
             }
 
@@ -659,17 +698,10 @@ ts_vision_preprocess(ts_servable_t *s, ts_request_t *reqs, size_t n,
 
     if (!v->list_input) {
         /* the rows used; the tensor's tail is never read */
-        t->shape[0] = (int64_t) count;
+        batch->args[0].u.tensor.shape[0] = (int64_t) count;
     }
 
     return 0;
-
-nomem:
-
-    ts_vision_input_clear(&in);
-    ts_image_free(&img);
-    snprintf(err, errlen, "no memory for a batch of %zu images", pending);
-    return -1;
 }
 
 

@@ -13,7 +13,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 102);
+plan tests => repeat_each() * (blocks() * 3 + 103);
 
 no_shuffle();
 no_root_location();
@@ -317,3 +317,26 @@ main::models_config("vision_badcfg vision_badcfg.mar")
 --- error_log
 resize must be a size
 
+
+
+
+=== TEST 25: a broken image in a batch gets its 400, the other seven their answers, in one forward
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model vision_cls vision_cls.mar batch_size=8 max_batch_delay=2s;
+--- config eval
+main::small_locations("/predictions/vision_cls")
+. TorchServeTest::post_location("/broken", "/predictions/vision_cls", '"' . main::b64("bad_small.jpg") . '"')
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+">>> fan.html\n" . CORE::join '', map { "<!--# include virtual=\"$_\" -->" } qw(/small0 /small1 /small2 /broken /small4 /small5 /small6 /small7)
+--- request
+GET /fan.html
+--- response_body eval
+CORE::join('', map { main::vision_expected("cls", "small_$_.jpg") } 0 .. 2)
+. "{\n  \"code\": 400,\n  \"type\": \"BadRequestException\",\n  \"message\": \"JPEG: premature end of data (truncated image)\"\n}\n"
+. CORE::join('', map { main::vision_expected("cls", "small_$_.jpg") } 4 .. 7)
+--- grep_error_log eval
+qr/torchserve: model "vision_cls": batch of \d+/
+--- grep_error_log_out
+torchserve: model "vision_cls": batch of 8

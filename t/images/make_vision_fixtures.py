@@ -136,6 +136,9 @@ def make_hostile(folder):
         "bad_truncated.png": png[:len(png) // 2],
         "bad_garbage.jpg": jpeg[:200] + bytes(range(256)) * 8,
     }
+    with open(os.path.join(folder, "small_3.jpg"), "rb") as f:
+        small = f.read()
+    bad["bad_small.jpg"] = small[:len(small) // 2]     # fits nginx.conf
     # (bombs and bad CRCs: make_decode_fixtures.py's images/)
     gif = io.BytesIO()
     Image.fromarray(photo(16, 16, 30)).save(gif, format="GIF")
