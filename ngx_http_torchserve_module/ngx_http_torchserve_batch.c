@@ -1,12 +1,15 @@
 /*
  * ngx_http_torchserve_batch.c: every prediction runs in a batch.
  *
- * A prediction whose body is read joins its model's per-process queue.
- * The queue is flushed into one thread task when it holds batch_size
- * requests (1 by default), or max_batch_delay after its first request
- * (an nginx timer), with at most `workers` batches of the model in the
- * thread pool at once; beyond job_queue_size waiting requests the answer
- * is 503 at once.  The runtime stacks the instances, answers a bad one
+ * A prediction whose body is read joins its model's per-process queue,
+ * and at most `workers` batches of the model are in the thread pool at
+ * once.  batch_policy adaptive (the default) flushes whatever is queued,
+ * up to batch_size, as soon as a slot is free: alone, a request runs at
+ * once; under load, requests gather while every slot is busy and the
+ * batches fill by themselves.  batch_policy delay is TorchServe's: the
+ * queue is flushed when it holds batch_size requests, or max_batch_delay
+ * after its first one (an nginx timer).  Beyond job_queue_size waiting
+ * requests the answer is 503 at once.  The runtime stacks the instances, answers a bad one
  * alone (400) and retries one by one if a batch's forward fails.
  *
  * A batch owns its copies of the bodies and its results (on the heap,
@@ -129,7 +132,9 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
     r->read_event_handler = ngx_http_test_reading;
 
     /* the delay runs from the first request of a batch */
-    if (m->batch_size > 1 && m->queued == 1 && !m->batch_timer.timer_set) {
+    if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY
+        && m->batch_size > 1 && m->queued == 1 && !m->batch_timer.timer_set)
+    {
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
 
@@ -216,7 +221,9 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
 
         waited_us = ngx_http_torchserve_now_us() - ctx->enqueued_us;
 
-        if (m->queued < m->batch_size && !force
+        /* adaptive: a free slot takes what is there */
+        if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY
+            && m->queued < m->batch_size && !force
             && waited_us < (uint64_t) m->max_batch_delay * 1000)
         {
             break;
@@ -268,7 +275,10 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
         }
     }
 
-    if (m->batch_size > 1 && m->queued > 0 && !m->batch_timer.timer_set) {
+    /* adaptive: a finished batch flushes what waits, no timer needed */
+    if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY
+        && m->batch_size > 1 && m->queued > 0 && !m->batch_timer.timer_set)
+    {
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
 

@@ -216,6 +216,9 @@ ngx_http_torchserve_describe_record(ngx_http_torchserve_main_conf_t *tmcf,
                             json_pack("[i]", atoi((char *) rec->device + 5)));
     }
 
+    /* ours: how the queue forms batches */
+    json_object_set_new(m, "batchPolicy", json_string(
+        ngx_http_torchserve_batch_policy_name(rec->batch_policy)));
     json_object_set_new(m, "continuousBatching", json_false());
     json_object_set_new(m, "useJobTicket", json_false());
     json_object_set_new(m, "useVenv", json_false());

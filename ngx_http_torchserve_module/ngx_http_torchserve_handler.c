@@ -431,14 +431,15 @@ ngx_http_torchserve_infer_count(ngx_http_torchserve_infer_t *ctx)
     if (ctx->end_us == 0) {
         ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
             ctx->versioned, ctx->done_us - ctx->start_us,
-            NGX_HTTP_TORCHSERVE_NOT_RUN, 0);
+            NGX_HTTP_TORCHSERVE_NOT_RUN, 0, 0);
         return;
     }
 
     ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
         ctx->versioned, ctx->done_us - ctx->start_us,
         ctx->run_us > ctx->enqueued_us ? ctx->run_us - ctx->enqueued_us : 0,
-        ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0);
+        ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0,
+        ctx->batch_size);
 }
 
 

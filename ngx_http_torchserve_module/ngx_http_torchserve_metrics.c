@@ -69,6 +69,9 @@ static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
     { "ts_request_latency_seconds",
       "Time from the request's routing to its answer",
       NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 2 },
+    { "ts_batch_size",
+      "Size of the batch each prediction ran in",
+      NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 3 },
 
     { NULL, NULL, 0, 0 }
 };
@@ -94,19 +97,32 @@ static const char  *ngx_http_torchserve_bound_text[] = {
 };
 
 
+/* the batch-size histogram's upper bounds (hist[3]) */
+static const uint64_t  ngx_http_torchserve_size_bounds[] = {
+    1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 64, 128, 256, 1024
+};
+
+
+static const char  *ngx_http_torchserve_size_text[] = {
+    "1.0", "2.0", "3.0", "4.0", "6.0", "8.0", "12.0", "16.0", "24.0",
+    "32.0", "64.0", "128.0", "256.0", "1024.0"
+};
+
+
 static void
-ngx_http_torchserve_observe(ngx_http_torchserve_histogram_t *h, uint64_t us)
+ngx_http_torchserve_observe(ngx_http_torchserve_histogram_t *h,
+    const uint64_t *bounds, uint64_t v)
 {
     ngx_uint_t  i;
 
     for (i = 0; i < NGX_HTTP_TORCHSERVE_BUCKETS; i++) {
-        if (us <= ngx_http_torchserve_bounds[i]) {
+        if (v <= bounds[i]) {
             break;
         }
     }
 
     h->buckets[i]++;
-    h->sum_us += us;
+    h->sum_us += v;
 }
 
 
@@ -176,7 +192,8 @@ ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
 void
 ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
-    uint64_t latency_us, uint64_t queue_us, uint64_t inference_us)
+    uint64_t latency_us, uint64_t queue_us, uint64_t inference_us,
+    ngx_uint_t batch_size)
 {
     ngx_http_torchserve_record_t    *rec;
     ngx_http_torchserve_counters_t  *cnt;
@@ -195,13 +212,20 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
         cnt = &rec->counters[versioned ? 1 : 0];
         cnt->requests++;
         cnt->latency_us += latency_us;
-        ngx_http_torchserve_observe(&cnt->hist[2], latency_us);
+        ngx_http_torchserve_observe(&cnt->hist[2],
+                                    ngx_http_torchserve_bounds, latency_us);
 
         /* a request answered before its batch ran has no thread times */
         if (queue_us != NGX_HTTP_TORCHSERVE_NOT_RUN) {
             cnt->queue_us += queue_us;
-            ngx_http_torchserve_observe(&cnt->hist[0], queue_us);
-            ngx_http_torchserve_observe(&cnt->hist[1], inference_us);
+            ngx_http_torchserve_observe(&cnt->hist[0],
+                                        ngx_http_torchserve_bounds, queue_us);
+            ngx_http_torchserve_observe(&cnt->hist[1],
+                                        ngx_http_torchserve_bounds,
+                                        inference_us);
+            ngx_http_torchserve_observe(&cnt->hist[3],
+                                        ngx_http_torchserve_size_bounds,
+                                        batch_size);
         }
     }
 
@@ -317,7 +341,7 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
      * sized under the same lock the text is written under: 3 counters
      * and 3 histograms of (buckets + 3) lines per label
      */
-    len = 8192 + nrecords * 2 * (3 + 3 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
+    len = 8192 + nrecords * 2 * (3 + 4 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
                  * (200 + NGX_HTTP_TORCHSERVE_NAME_LEN
                     + NGX_HTTP_TORCHSERVE_VERSION_LEN
                     + ngx_cycle->hostname.len);
@@ -395,6 +419,7 @@ ngx_http_torchserve_model_samples(u_char *p, u_char *end,
     u_char                           labels[512], *lp;
     uint64_t                         v, cum;
     ngx_uint_t                       i, b;
+    const char                     **text;
     ngx_http_torchserve_counters_t  *cnt;
     ngx_http_torchserve_histogram_t *h;
 
@@ -423,20 +448,31 @@ ngx_http_torchserve_model_samples(u_char *p, u_char *end,
         }
 
         h = &cnt->hist[f->index];
+        text = f->index == 3 ? ngx_http_torchserve_size_text
+                             : ngx_http_torchserve_bound_text;
         cum = 0;
 
         for (b = 0; b <= NGX_HTTP_TORCHSERVE_BUCKETS; b++) {
             cum += h->buckets[b];
             p = ngx_slprintf(p, end, "%s_bucket{%sle=\"%s\",} ", f->name,
                              labels,
-                             b < NGX_HTTP_TORCHSERVE_BUCKETS
-                             ? ngx_http_torchserve_bound_text[b] : "+Inf");
+                             b < NGX_HTTP_TORCHSERVE_BUCKETS ? text[b]
+                                                             : "+Inf");
             p = ngx_http_torchserve_java_double(p, cum);
             *p++ = '\n';
         }
 
         p = ngx_slprintf(p, end, "%s_count{%s} ", f->name, labels);
         p = ngx_http_torchserve_java_double(p, cum);
+
+        if (f->index == 3) {
+            /* sizes: their sum as a count */
+            p = ngx_slprintf(p, end, "\n%s_sum{%s} ", f->name, labels);
+            p = ngx_http_torchserve_java_double(p, h->sum_us);
+            *p++ = '\n';
+            continue;
+        }
+
         p = ngx_slprintf(p, end, "\n%s_sum{%s} %uL.%06uL\n", f->name, labels,
                          (uint64_t) h->sum_us / 1000000,
                          (uint64_t) h->sum_us % 1000000);

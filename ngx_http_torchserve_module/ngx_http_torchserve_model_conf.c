@@ -146,7 +146,8 @@ ngx_http_torchserve_model_number(ngx_conf_t *cf,
 /*
  * torchserve_model NAME ARCHIVE [version=V] [handler=H] [workers=N]
  *     [device=D] [warmup=N] [input_shape=A,B,..] [input_dtype=T]
- *     [batch_size=N] [max_batch_delay=T] [job_queue_size=N]
+ *     [batch_size=N] [max_batch_delay=T] [batch_policy=adaptive|delay]
+ *     [job_queue_size=N]
  *     [response_timeout=T];
  */
 char *
@@ -229,6 +230,21 @@ ngx_http_torchserve_model_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             }
 
             ngx_cpystrn(m->given.device, v.data, v.len + 1);
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "batch_policy=", 13) == 0) {
+            v.data = value[i].data + 13;
+            v.len = value[i].len - 13;
+
+            if (ngx_http_torchserve_batch_policy(&v, &m->given.batch_policy)
+                != NGX_OK)
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "invalid batch_policy \"%V\" of model "
+                                   "\"%V\": adaptive or delay", &v, &m->name);
+                return NGX_CONF_ERROR;
+            }
             continue;
         }
 
@@ -401,6 +417,7 @@ ngx_http_torchserve_settings_init(ngx_http_torchserve_settings_t *s)
     s->max_workers = NGX_CONF_UNSET_UINT;
     s->batch_size = NGX_CONF_UNSET_UINT;
     s->max_batch_delay = NGX_CONF_UNSET_UINT;
+    s->batch_policy = NGX_CONF_UNSET_UINT;
     s->response_timeout = NGX_CONF_UNSET_UINT;
     s->job_queue_size = NGX_CONF_UNSET_UINT;
     s->device[0] = '\0';

@@ -117,6 +117,7 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     m->id = rec->id;
     m->batch_size = rec->batch_size;
     m->max_batch_delay = rec->max_batch_delay;
+    m->batch_policy = rec->batch_policy;
     m->job_queue_size = rec->job_queue_size;
     m->response_timeout = rec->response_timeout * 1000;
     ngx_http_torchserve_batch_init(m);
@@ -324,6 +325,7 @@ ngx_http_torchserve_model_update(ngx_http_torchserve_main_conf_t *tmcf,
     m->is_default = rec->is_default;
     m->batch_size = rec->batch_size;
     m->max_batch_delay = rec->max_batch_delay;
+    m->batch_policy = rec->batch_policy;
     m->job_queue_size = rec->job_queue_size;
     m->response_timeout = rec->response_timeout * 1000;
 

@@ -85,6 +85,16 @@ typedef struct {
 #define ngx_http_torchserve_param(i)  (&ngx_http_torchserve_params[i])
 
 
+/*
+ * How a model's queue forms batches: adaptive flushes whatever is queued
+ * as soon as one of its `workers` slots is free (requests gather only
+ * while every slot is busy); delay is TorchServe's, waiting up to
+ * max_batch_delay after a batch's first request for batch_size of them.
+ */
+#define NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE  0
+#define NGX_HTTP_TORCHSERVE_BATCH_DELAY     1
+
+
 typedef enum {
     NGX_HTTP_TORCHSERVE_UNLOADED = 0,   /* workers=0: registered only */
     NGX_HTTP_TORCHSERVE_LOADING,
@@ -103,6 +113,7 @@ typedef struct {
     ngx_uint_t                       max_workers;  /* model-config.yaml */
     ngx_uint_t                       batch_size;
     ngx_uint_t                       max_batch_delay;     /* ms */
+    ngx_uint_t                       batch_policy;        /* _BATCH_* */
     ngx_uint_t                       response_timeout;    /* s */
     ngx_uint_t                       job_queue_size;
     u_char                           device[NGX_HTTP_TORCHSERVE_SHORT_LEN];
@@ -147,7 +158,7 @@ typedef struct {
 #define NGX_HTTP_TORCHSERVE_BUCKETS  14
 
 
-/* a latency histogram: counts per upper bound (µs), +Inf last */
+/* a histogram: counts per upper bound (µs, or a batch's size), +Inf last */
 typedef struct {
     ngx_atomic_t                     buckets[NGX_HTTP_TORCHSERVE_BUCKETS + 1];
     ngx_atomic_t                     sum_us;
@@ -160,8 +171,9 @@ typedef struct {
     ngx_atomic_t                     latency_us;
     ngx_atomic_t                     queue_us;
 
-    /* ours: queue, inference (in the thread) and total latencies */
-    ngx_http_torchserve_histogram_t  hist[3];
+    /* ours: queue, inference (in the thread) and total latencies, and
+     * the size of the batch each request ran in */
+    ngx_http_torchserve_histogram_t  hist[4];
 } ngx_http_torchserve_counters_t;
 
 
@@ -186,6 +198,7 @@ typedef struct {
     ngx_uint_t                       max_workers;
     ngx_uint_t                       batch_size;
     ngx_uint_t                       max_batch_delay;    /* ms */
+    ngx_uint_t                       batch_policy;       /* _BATCH_* */
     ngx_uint_t                       response_timeout;   /* s */
     ngx_uint_t                       job_queue_size;
     ngx_uint_t                       scale_seq;   /* +1 by each scale call */
@@ -243,6 +256,7 @@ typedef struct {
     /* dynamic batching (batch_size > 1), this process's queue */
     ngx_uint_t                       batch_size;
     ngx_msec_t                       max_batch_delay;
+    ngx_uint_t                       batch_policy;
     ngx_uint_t                       job_queue_size;
     ngx_msec_t                       response_timeout;
     ngx_queue_t                      waiting;       /* _infer_t queued */
@@ -410,6 +424,8 @@ ngx_int_t ngx_http_torchserve_param_conf(const ngx_http_torchserve_param_t *p,
     ngx_str_t *value, ngx_uint_t *out, u_char *err, size_t len);
 ngx_int_t ngx_http_torchserve_valid_name(u_char *name, size_t len);
 ngx_int_t ngx_http_torchserve_valid_version(u_char *version, size_t len);
+ngx_int_t ngx_http_torchserve_batch_policy(ngx_str_t *value, ngx_uint_t *out);
+const char *ngx_http_torchserve_batch_policy_name(ngx_uint_t policy);
 
 /* _registry.c: the shared zone */
 char *ngx_http_torchserve_zone_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -483,7 +499,7 @@ void ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
 void ngx_http_torchserve_count_inference(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
     ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us,
-    uint64_t inference_us);
+    uint64_t inference_us, ngx_uint_t batch_size);
 
 /* _management.c: routing, and the arguments of the API's calls */
 #define ngx_http_torchserve_is(s, lit)                                       \

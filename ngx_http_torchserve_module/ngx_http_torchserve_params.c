@@ -195,3 +195,28 @@ ngx_http_torchserve_valid_version(u_char *version, size_t len)
 
     return NGX_OK;
 }
+
+
+/* "adaptive" or "delay" (nginx.conf, the API) */
+ngx_int_t
+ngx_http_torchserve_batch_policy(ngx_str_t *value, ngx_uint_t *out)
+{
+    if (value->len == 8 && ngx_strncmp(value->data, "adaptive", 8) == 0) {
+        *out = NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE;
+        return NGX_OK;
+    }
+
+    if (value->len == 5 && ngx_strncmp(value->data, "delay", 5) == 0) {
+        *out = NGX_HTTP_TORCHSERVE_BATCH_DELAY;
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
+}
+
+
+const char *
+ngx_http_torchserve_batch_policy_name(ngx_uint_t policy)
+{
+    return policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY ? "delay" : "adaptive";
+}

@@ -232,7 +232,7 @@ ngx_http_torchserve_register_args(ngx_http_request_t *r,
     ngx_http_torchserve_register_t *reg, json_t *body)
 {
     ngx_int_t                              rc;
-    ngx_str_t                              runtime;
+    ngx_str_t                              runtime, policy;
     ngx_uint_t                            *value;
     const ngx_http_torchserve_uint_arg_t  *arg;
 
@@ -243,6 +243,15 @@ ngx_http_torchserve_register_args(ngx_http_request_t *r,
     {
         return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
                    "Invalid RuntimeType value: %V", &runtime);
+    }
+
+    if (ngx_http_torchserve_arg(r, body, "batch_policy", &policy) == NGX_OK
+        && ngx_http_torchserve_batch_policy(&policy, &reg->given.batch_policy)
+           != NGX_OK)
+    {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "Invalid batch_policy value: %V (adaptive or delay)",
+                   &policy);
     }
 
     for (arg = ngx_http_torchserve_register_uints; arg->name != NULL; arg++) {
@@ -362,7 +371,7 @@ ngx_http_torchserve_register(ngx_http_request_t *r,
     ngx_http_torchserve_register_t  *reg;
     static const char               *names[] = {
         "url", "model_name", "handler", "runtime", "batch_size",
-        "max_batch_delay", "initial_workers", "synchronous",
+        "max_batch_delay", "batch_policy", "initial_workers", "synchronous",
         "response_timeout", "startup_timeout", "s3_sse_kms", NULL };
 
     if (ngx_http_torchserve_check_args(r, body, names, &bad) != NGX_OK) {

@@ -411,6 +411,9 @@ ngx_http_torchserve_record_settings(ngx_http_torchserve_record_t *rec,
     rec->max_batch_delay = ngx_http_torchserve_setting(
                                given->max_batch_delay, yaml->max_batch_delay,
                                100);
+    rec->batch_policy = ngx_http_torchserve_setting(
+                            given->batch_policy, yaml->batch_policy,
+                            NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE);
     rec->response_timeout = ngx_http_torchserve_setting(
                                 given->response_timeout,
                                 yaml->response_timeout, 120);

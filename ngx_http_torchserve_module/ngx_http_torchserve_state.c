@@ -72,7 +72,7 @@ ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
         }
 
         m = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I,"
-                      " s:I, s:I, s:I, s:b, s:b, s:I, s:o, s:i, s:i}",
+                      " s:I, s:s, s:I, s:I, s:b, s:b, s:I, s:o, s:i, s:i}",
                       "modelName", rec->name,
                       "modelVersion", rec->version,
                       "modelUrl", rec->url,
@@ -84,6 +84,8 @@ ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
                       "maxWorkers", (json_int_t) rec->max_workers,
                       "batchSize", (json_int_t) rec->batch_size,
                       "maxBatchDelay", (json_int_t) rec->max_batch_delay,
+                      "batchPolicy",
+                      ngx_http_torchserve_batch_policy_name(rec->batch_policy),
                       "responseTimeout", (json_int_t) rec->response_timeout,
                       "jobQueueSize", (json_int_t) rec->job_queue_size,
                       "isDefault", (int) rec->is_default,
@@ -438,6 +440,7 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
     char *err, size_t errlen)
 {
     json_t                                  *v;
+    ngx_str_t                                str_v;
     ngx_uint_t                               n, *dst;
     const ngx_http_torchserve_state_str_t   *str;
     const ngx_http_torchserve_state_uint_t  *num;
@@ -490,6 +493,24 @@ ngx_http_torchserve_state_record(json_t *m, ngx_http_torchserve_record_t *rec,
     }
 
     rec->options.warmup = (int) n;
+
+    /* absent from state files written before adaptive batching */
+    v = json_object_get(m, "batchPolicy");
+    rec->batch_policy = NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE;
+
+    if (v != NULL) {
+        str_v.data = (u_char *) json_string_value(v);
+        str_v.len = str_v.data ? ngx_strlen(str_v.data) : 0;
+
+        if (!json_is_string(v)
+            || ngx_http_torchserve_batch_policy(&str_v, &rec->batch_policy)
+               != NGX_OK)
+        {
+            snprintf(err, errlen, "model \"%s\" version \"%s\": "
+                     "\"batchPolicy\" is invalid", rec->name, rec->version);
+            return NGX_ERROR;
+        }
+    }
 
     /* absent from state files written before batching */
     v = json_object_get(m, "jobQueueSize");

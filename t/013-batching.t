@@ -1,6 +1,7 @@
 # Dynamic batching: requests of a model join a per-process queue, flushed
-# at batch_size or max_batch_delay after the first, one forward per
-# batch; a bad instance fails alone; a full queue answers 503 at once.
+# (batch_policy=delay, TorchServe's) at batch_size or max_batch_delay
+# after the first, one forward per batch; a bad instance fails alone; a
+# full queue answers 503 at once.  t/023 tests the adaptive policy.
 # Concurrent requests come from nginx itself (SSI includes proxied back).
 use FindBin;
 use lib $FindBin::Bin;
@@ -48,7 +49,7 @@ __DATA__
 === TEST 1: 8 at once with batch_size=4: two forwards of 4, every answer right
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s batch_policy=delay;
 --- user_files eval
 main::fan_out("fan.html", 8, "/good")
 --- response_body_filters eval
@@ -66,7 +67,7 @@ torchserve: model "digits": batch of 4
 === TEST 2: fewer than batch_size: flushed max_batch_delay after the first
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar batch_size=8 max_batch_delay=200ms;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=200ms batch_policy=delay;
 --- user_files eval
 main::fan_out("fan.html", 3, "/good")
 --- response_body_filters eval
@@ -83,7 +84,7 @@ torchserve: model "digits": batch of 3
 === TEST 3: a bad instance in a batch gets its 400, the others their answers
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s batch_policy=delay;
 --- user_files eval
 ">>> fan.html\n" . '<!--# include virtual="/good" -->'
 . '<!--# include virtual="/bad" -->'
@@ -99,7 +100,7 @@ torchserve: model "digits": batch of 4
 === TEST 4: beyond job_queue_size waiting requests: 503 at once
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model digits digits.mar batch_size=8 max_batch_delay=500ms job_queue_size=2;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=500ms job_queue_size=2 batch_policy=delay;
 --- user_files eval
 main::fan_out("fan.html", 4, "/good")
 --- response_body_like: ^(?=(?:.*?"code": 503,\n  "type": "ServiceUnavailableException",\n  "message": "Model \\"digits\\" version \\"1\.0\\": its job queue is full \(2 requests waiting, job_queue_size 2 in this worker process\): try again later, or raise job_queue_size"){2})(?!(?:.*?"code": 503){3})(?=(?:.*?\[\n  0\.99968){2})

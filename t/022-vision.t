@@ -259,10 +259,10 @@ POST /predictions/vision_probe
 
 
 
-=== TEST 21: 8 images at once with batch_size=8: one forward, every answer right
+=== TEST 21: 8 images at once with batch_size=8 (the delay policy): one forward, every answer right
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model vision_cls vision_cls.mar batch_size=8 max_batch_delay=2s;
+    torchserve_model vision_cls vision_cls.mar batch_size=8 max_batch_delay=2s batch_policy=delay;
 --- config eval
 main::small_locations("/predictions/vision_cls") . "    location / { torchserve_inference; }\n"
 --- user_files eval
@@ -323,7 +323,7 @@ resize must be a size
 === TEST 25: a broken image in a batch gets its 400, the other seven their answers, in one forward
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
-    torchserve_model vision_cls vision_cls.mar batch_size=8 max_batch_delay=2s;
+    torchserve_model vision_cls vision_cls.mar batch_size=8 max_batch_delay=2s batch_policy=delay;
 --- config eval
 main::small_locations("/predictions/vision_cls")
 . TorchServeTest::post_location("/broken", "/predictions/vision_cls", '"' . main::b64("bad_small.jpg") . '"')

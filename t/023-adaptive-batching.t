@@ -1,0 +1,137 @@
+# Adaptive batching (#13): with batch_policy adaptive (the default), a
+# model's queue is flushed at once while one of its `workers` slots is
+# free, so a lone request never waits for companions; requests gather
+# only while every slot is busy, and then run together.  batch_policy
+# delay keeps TorchServe's wait of max_batch_delay.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+worker_connections(1024);
+repeat_each(1);
+
+plan tests => repeat_each() * (blocks() * 2 + 31);
+
+no_shuffle();
+no_root_location();
+
+our $S0 = sample(0);
+
+add_block_defaults(no_error_log => "[crit]");
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: adaptive, one request at a time: every batch has one request, and none waits max_batch_delay (2 s)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=2s;
+--- config
+    location / {
+        torchserve_inference;
+        add_header X-Batch-Size $torchserve_batch_size always;
+        add_header X-Queue-Time $torchserve_queue_time always;
+    }
+--- request eval
+[ ("POST /predictions/digits\n$::S0") x 3 ]
+--- response_headers_like eval
+[ ("X-Batch-Size: 1\nX-Queue-Time: 0\\.0[0-4]\\d*") x 3 ]
+--- response_body_like eval
+[ (qr/^\[\n  0\.99968/) x 3 ]
+--- timeout: 3
+
+
+
+=== TEST 2: adaptive, the only slot busy: the 8 requests that arrive meanwhile form one batch, without waiting max_batch_delay (5 s)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar batch_size=8 max_batch_delay=5s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow300", "/predictions/slow", "[300]")
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 9, "/slow300")
+--- request
+GET /fan.html
+--- response_body eval
+"300.0" x 9
+--- grep_error_log eval
+qr/torchserve: model "slow": batch of \d+/
+--- grep_error_log_out
+torchserve: model "slow": batch of 1
+torchserve: model "slow": batch of 8
+--- timeout: 4
+
+
+
+=== TEST 3: the batch sizes that formed, in ts_batch_size (one request alone, eight together)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_zone torchserve:1m;
+    torchserve_model slow slow.mar batch_size=8 max_batch_delay=5s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow300", "/predictions/slow", "[300]")
+. "    location /metrics { torchserve_metrics; }\n"
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 9, "/slow300")
+--- request eval
+[ "GET /fan.html", "GET /metrics?name[]=ts_batch_size" ]
+--- response_body_like eval
+[ qr/^(?:300\.0){9}$/,
+  qr/ts_batch_size_bucket\{model_name="slow",model_version="default",hostname="[^"]*",le="1\.0",\} 1\.0\n(?:.*le="[2-6]\.0",\} 1\.0\n){4}.*le="8\.0",\} 9\.0\n(?s:.*)ts_batch_size_count\{[^}]*\} 9\.0\nts_batch_size_sum\{[^}]*\} 65\.0\n/ ]
+--- timeout: 4
+
+
+
+=== TEST 4: batch_policy=delay is TorchServe's: a lone request waits max_batch_delay for companions
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=8 max_batch_delay=300ms batch_policy=delay;
+--- config
+    location / {
+        torchserve_inference;
+        add_header X-Queue-Time $torchserve_queue_time always;
+    }
+--- request eval
+"POST /predictions/digits\n$::S0"
+--- response_headers_like
+X-Queue-Time: 0\.[3-9]\d*
+--- response_body_like: ^\[\n  0\.99968
+
+
+
+=== TEST 5: describe shows the policy; the API takes batch_policy and refuses a wrong one
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location /models { torchserve_management; }
+--- request eval
+[ "GET /models/digits",
+  "POST /models?url=digits_v2.mar&batch_size=4&batch_policy=delay",
+  "GET /models/digits/2.0",
+  "POST /models?url=digits_v2.mar&model_name=other&batch_policy=sometimes" ]
+--- error_code eval
+[ 200, 200, 200, 400 ]
+--- response_body_like eval
+[ qr/"batchPolicy": "adaptive"/,
+  qr/registered/,
+  qr/"batchSize": 4,.*"batchPolicy": "delay"/s,
+  qr/"message": "Invalid batch_policy value: sometimes \(adaptive or delay\)"/ ]
+
+
+
+=== TEST 6: nginx.conf refuses a batch_policy it does not know
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_policy=fast;
+--- config
+    location / { torchserve_inference; }
+--- must_die
+--- error_log
+invalid batch_policy "fast" of model "digits": adaptive or delay
