@@ -100,7 +100,7 @@ Content-Type: application/json
 
 === TEST 6: batching: 4 requests in one handle() call, answers by index
 --- http_config eval
-main::models_config("iso_a iso_a.mar batch_size=4 max_batch_delay=2s")
+main::models_config("iso_a iso_a.mar batch_size=4 max_batch_delay=2s batch_policy=delay")
 --- config eval
 "location = /fan.html { ssi on; }\n"
 . main::post_location("/one", "/predictions/iso_a", $::Iso)
