@@ -246,7 +246,7 @@ bench: bench-deps
 # the image transform alone: ts_image_transform against Pillow + torchvision
 $(BUILD)/bench/preprocess: bench/preprocess.c $(RUNTIME_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lm -lpthread
+	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -ljpeg -lspng -lm -lpthread
 
 bench-preprocess: $(BUILD)/bench/preprocess
 	$(PYTHON) bench/preprocess.py
