@@ -196,9 +196,57 @@ if os.path.exists(split_path):
                       + "\n".join(lines) + "\n")
         print(split_text)
 
+# the vision group: its floors' parts, and each server against the floor,
+# floor_b8 and Flask (the issue's targets: >= 0.9 of the floor, >= 2x Flask)
+VISION = "resnet18_vision"
+vision_text = ""
+
+
+def med_of(s, m, c=None):
+    g = [x for k, v in groups.items() if k[0] == s and k[1] == m
+         and (c is None or k[2] == c) for x in v]
+    return statistics.median(float(x["rps"]) for x in g) if g else None
+
+
+if VISION in models and VISION in floor:
+    parts = {s: med_of(s, VISION) for s in ("floor_fwd", "floor_fwd_b8", "floor_pre",
+                                             "floor", "floor_b8")}
+    flask = {c: med_of("visflask", VISION, c) for c in ("32", "2")}
+    b8 = parts["floor_b8"]
+    vlines = ["| server | c=32 req/s | / floor | / floor_b8 | x Flask | c=2 req/s | / floor"
+              " | / floor_b8 | x Flask | c=2 p50 ms | USS MB/worker |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in servers:
+        if s.startswith("floor") or not any(k[0] == s and k[1] == VISION for k in groups):
+            continue
+        cells = [s]
+        for c in ("32", "2"):
+            v = med_of(s, VISION, c)
+            if v is None:
+                cells += ["", "", "", ""]
+                continue
+            cells += [fmt(v), "%.2f" % (v / floor[VISION][0]),
+                      "%.2f" % (v / b8) if b8 else "-",
+                      "%.2f" % (v / flask[c]) if flask[c] else "-"]
+        g = groups.get((s, VISION, "2"))
+        cells.append(fmt(statistics.median(float(x["p50_ms"]) for x in g)) if g else "")
+        cells.append(memory.get(s, "-"))
+        vlines.append("| " + " | ".join(cells) + " |")
+    vision_text = (
+        "\nThe vision group (%s: resnet18 behind the C image_classifier, a 640x480 JPEG"
+        " body), medians over rounds. Floor parts, each alone on %s threads:"
+        " forward() on preprocessed tensors %s img/s (batches of 8: %s img/s),"
+        " our decode + transform of the body %s img/s; floor = 1 / (1 / forward"
+        " + 1 / preprocessing) = %s img/s, floor_b8 (forward on batches of 8) = %s"
+        " img/s.\n\n" % (VISION, NCPU_TEXT, fmt(parts["floor_fwd"]), fmt(parts["floor_fwd_b8"]),
+                          fmt(parts["floor_pre"]), fmt(parts["floor"]), fmt(parts["floor_b8"]))
+        + "\n".join(vlines) + "\n")
+    print(vision_text)
+
 with open(os.path.join(res, "latest.md"), "w") as f:
     f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
             + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
+            + "\n" + vision_text
             + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + split_text
             + notes)
     if shutil.which("gnuplot"):
