@@ -84,7 +84,8 @@ for m in models:
                           "%.2f" % ratio,
                           "-" if is_floor else "%+.2f" % dp50,
                           memory.get(s, "-")])
-            if s != "floor":
+            if s not in ("floor", "floor_pre"):
+                # (floor_pre, preprocessing alone, is 20-30x: off the chart)
                 # floor_b8 (threads, not connections) beside the c=32 bars
                 chart.setdefault(s, {})["%s c=%s" % (m, "32" if is_floor else c)] = ratio
 
@@ -174,6 +175,15 @@ handler through ts._embed. USS is the private memory (Private_* of
 /proc/PID/smaps_rollup) of each worker process after the run, with every
 model it serves loaded (tiny and resnet18, or pymnist and its interpreter).
 wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
+resnet18_vision (the vision group: resnet18 behind the C image_classifier,
+a 640x480 JPEG body) has a floor of its own: floor_fwd (floor.cpp on
+preprocessed [1,3,224,224] tensors; floor_fwd_b8 on [8,3,224,224]) and
+floor_pre (build/bench/preprocess --threads: our decode + transform of the
+body), each alone on every core, added per image: floor = 1 / (1 / fwd +
+1 / pre) images/s, floor_b8 the same with floor_fwd_b8; their p50 (p99) is
+fwd's plus pre's (b8: plus 8 pre's). vis_wp2_tpT = this module serving it,
+worker_processes 2, threads=T, workers=2T (_b8 as above); visflask = Flask +
+Pillow + torchvision + torch (bench/pyvision.py), gunicorn, 2 sync workers.
 """
 # where a request's time goes in the pyts_ servers (the module's histograms)
 split_text = ""
