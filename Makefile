@@ -241,12 +241,14 @@ bench-deps:
 # and, on the fixtures' Python handler (mnist.mar), against the Python floor
 bench: bench-deps
 	$(MAKE) all fixtures
-	DURATION_resnet18=$${DURATION_resnet18:-8} bench/run.sh
+	DURATION_resnet18=$${DURATION_resnet18:-8} \
+	    DURATION_resnet18_vision=$${DURATION_resnet18_vision:-8} bench/run.sh
 
-# the image transform alone: ts_image_transform against Pillow + torchvision
+# the image_classifier's preprocessing by stage (decode, the transform, the
+# whole) on JPEGs: ours against Pillow + torchvision
 $(BUILD)/bench/preprocess: bench/preprocess.c $(RUNTIME_A)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -lm -lpthread
+	$(CC) $(CFLAGS_RT) $< -o $@ $(RUNTIME_A) -ljpeg -lspng -lm -lpthread
 
 bench-preprocess: $(BUILD)/bench/preprocess
 	$(PYTHON) bench/preprocess.py

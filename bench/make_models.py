@@ -12,6 +12,13 @@ resnet18  torchvision's resnet18 with random weights, 3x224x224
 
 Writes OUTDIR/<name>.pt, <name>.mar, <name>_input.json, <name>_expected.json
 and models.txt (one "name shape" line per model made).
+
+With resnet18, the vision group's model: the same resnet18.pt packed with
+--handler image_classifier and a labels file (vision/index_to_name.json,
+TorchServe's densenet shape, "class_N") as resnet18_vision.mar; its body,
+resnet18_vision_input.jpg (bench/vision_image.py's 640x480 JPEG), and
+TorchServe's answer for it computed in Python (bench/pyvision.py),
+resnet18_vision_expected.json.
 """
 
 import json
@@ -28,6 +35,7 @@ ARCHIVE_TOOL = os.environ.get("ARCHIVE_TOOL") or os.path.join(
 
 # the MNIST example network, as the archive_tool tests define it
 sys.path.insert(0, os.path.join(HERE, "..", "archive_tool", "tests"))
+sys.path.insert(0, HERE)
 from mnist_model import Net  # noqa: E402
 
 
@@ -57,6 +65,30 @@ def make(out, name, net, shape, seed):
     return ",".join(str(d) for d in shape)
 
 
+def make_vision(out, pt):
+    import pyvision
+    import vision_image
+
+    folder = os.path.join(out, "vision")
+    os.makedirs(folder, exist_ok=True)
+    labels = os.path.join(folder, "index_to_name.json")
+    with open(labels, "w") as f:
+        json.dump({str(i): ["n%08d" % (1440764 + i), "class_%d" % i]
+                   for i in range(1000)}, f)
+    body = vision_image.jpeg(640, 480)
+    with open(os.path.join(out, "resnet18_vision_input.jpg"), "wb") as f:
+        f.write(body)
+    answer = pyvision.classify(torch.jit.load(pt).eval(),
+                               pyvision.load_labels(labels), body)
+    with open(os.path.join(out, "resnet18_vision_expected.json"), "w") as f:
+        f.write(answer)
+    subprocess.run([ARCHIVE_TOOL, "--model-name", "resnet18_vision",
+                    "--version", "1.0", "--serialized-file", pt,
+                    "--handler", "image_classifier",
+                    "--extra-files", labels,
+                    "--export-path", out, "-f"], check=True)
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "models")
     os.makedirs(out, exist_ok=True)
@@ -77,6 +109,7 @@ def main():
                      make(out, "resnet18",
                           torchvision.models.resnet18(weights=None),
                           (3, 224, 224), 18)))
+        make_vision(out, os.path.join(out, "resnet18.pt"))
 
     with open(os.path.join(out, "models.txt"), "w") as f:
         for name, shape in made:

@@ -84,7 +84,8 @@ for m in models:
                           "%.2f" % ratio,
                           "-" if is_floor else "%+.2f" % dp50,
                           memory.get(s, "-")])
-            if s != "floor":
+            if s not in ("floor", "floor_pre"):
+                # (floor_pre, preprocessing alone, is 20-30x: off the chart)
                 # floor_b8 (threads, not connections) beside the c=32 bars
                 chart.setdefault(s, {})["%s c=%s" % (m, "32" if is_floor else c)] = ratio
 
@@ -174,6 +175,15 @@ handler through ts._embed. USS is the private memory (Private_* of
 /proc/PID/smaps_rollup) of each worker process after the run, with every
 model it serves loaded (tiny and resnet18, or pymnist and its interpreter).
 wrk runs on the same cores as the servers. errors = socket errors + non-2xx.
+resnet18_vision (the vision group: resnet18 behind the C image_classifier,
+a 640x480 JPEG body) has a floor of its own: floor_fwd (floor.cpp on
+preprocessed [1,3,224,224] tensors; floor_fwd_b8 on [8,3,224,224]) and
+floor_pre (build/bench/preprocess --threads: our decode + transform of the
+body), each alone on every core, added per image: floor = 1 / (1 / fwd +
+1 / pre) images/s, floor_b8 the same with floor_fwd_b8; their p50 (p99) is
+fwd's plus pre's (b8: plus 8 pre's). vis_wp2_tpT = this module serving it,
+worker_processes 2, threads=T, workers=2T (_b8 as above); visflask = Flask +
+Pillow + torchvision + torch (bench/pyvision.py), gunicorn, 2 sync workers.
 """
 # where a request's time goes in the pyts_ servers (the module's histograms)
 split_text = ""
@@ -196,9 +206,57 @@ if os.path.exists(split_path):
                       + "\n".join(lines) + "\n")
         print(split_text)
 
+# the vision group: its floors' parts, and each server against the floor,
+# floor_b8 and Flask (the issue's targets: >= 0.9 of the floor, >= 2x Flask)
+VISION = "resnet18_vision"
+vision_text = ""
+
+
+def med_of(s, m, c=None):
+    g = [x for k, v in groups.items() if k[0] == s and k[1] == m
+         and (c is None or k[2] == c) for x in v]
+    return statistics.median(float(x["rps"]) for x in g) if g else None
+
+
+if VISION in models and VISION in floor:
+    parts = {s: med_of(s, VISION) for s in ("floor_fwd", "floor_fwd_b8", "floor_pre",
+                                             "floor", "floor_b8")}
+    flask = {c: med_of("visflask", VISION, c) for c in ("32", "2")}
+    b8 = parts["floor_b8"]
+    vlines = ["| server | c=32 req/s | / floor | / floor_b8 | x Flask | c=2 req/s | / floor"
+              " | / floor_b8 | x Flask | c=2 p50 ms | USS MB/worker |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in servers:
+        if s.startswith("floor") or not any(k[0] == s and k[1] == VISION for k in groups):
+            continue
+        cells = [s]
+        for c in ("32", "2"):
+            v = med_of(s, VISION, c)
+            if v is None:
+                cells += ["", "", "", ""]
+                continue
+            cells += [fmt(v), "%.2f" % (v / floor[VISION][0]),
+                      "%.2f" % (v / b8) if b8 else "-",
+                      "%.2f" % (v / flask[c]) if flask[c] else "-"]
+        g = groups.get((s, VISION, "2"))
+        cells.append(fmt(statistics.median(float(x["p50_ms"]) for x in g)) if g else "")
+        cells.append(memory.get(s, "-"))
+        vlines.append("| " + " | ".join(cells) + " |")
+    vision_text = (
+        "\nThe vision group (%s: resnet18 behind the C image_classifier, a 640x480 JPEG"
+        " body), medians over rounds. Floor parts, each alone on %s threads:"
+        " forward() on preprocessed tensors %s img/s (batches of 8: %s img/s),"
+        " our decode + transform of the body %s img/s; floor = 1 / (1 / forward"
+        " + 1 / preprocessing) = %s img/s, floor_b8 (forward on batches of 8) = %s"
+        " img/s.\n\n" % (VISION, NCPU_TEXT, fmt(parts["floor_fwd"]), fmt(parts["floor_fwd_b8"]),
+                          fmt(parts["floor_pre"]), fmt(parts["floor"]), fmt(parts["floor_b8"]))
+        + "\n".join(vlines) + "\n")
+    print(vision_text)
+
 with open(os.path.join(res, "latest.md"), "w") as f:
     f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
             + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
+            + "\n" + vision_text
             + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + split_text
             + notes)
     if shutil.which("gnuplot"):

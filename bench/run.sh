@@ -19,6 +19,18 @@
 #   pyts_wpW_tpT_rp  the same with listen ... reuseport
 #   pyflask        Flask + ts._embed, gunicorn, 2 sync workers
 #   pyfastapi      FastAPI + ts._embed, uvicorn, 2 workers
+# and, on the C image_classifier (model resnet18_vision: resnet18.pt behind
+# --handler image_classifier, a 640x480 JPEG body; ports 18700-18799):
+#   floor          floor_fwd (floor.cpp on [1,3,224,224]) and floor_pre
+#                  (build/bench/preprocess --threads: decode + transform of
+#                  the body, one thread per core), per image added:
+#                  1 / (1 / fwd rps + 1 / pre rps); floor_b8 the same with
+#                  floor_fwd_b8
+#   vis_wp2_tpT    this module: worker_processes 2, thread pool T threads,
+#                  torchserve_model ... workers=2T; _b8 batch_size=8
+#                  max_batch_delay=5ms
+#   visflask       Flask + Pillow + torchvision + torch, gunicorn, 2 sync
+#                  workers, TorchServe's image_classifier (bench/pyvision.py)
 # Every server is started once and checked to give Python's answer, then
 # ROUNDS interleaved rounds of DURATION seconds each run every server,
 # model and connection count; the table shows medians [min-max].
@@ -28,7 +40,8 @@
 #      DURATION_<model>=S (e.g. DURATION_resnet18=15: more requests per run
 #      for a slow model), RESULTS=DIR (default bench/results),
 #      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask';
-#      '^py': only the Python handler), FIXTURES=DIR (build/fixtures)
+#      '^py': only the Python handler, '^vis': only the vision group),
+#      FIXTURES=DIR (build/fixtures)
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -86,11 +99,20 @@ TS_MODELS=""   # the TorchScript models (models.txt), served by the ts_ servers
 TS_WP="1 2"; TS_TP="1 2 4"
 TS_NAMES=(return200 flask fastapi)
 for wp in $TS_WP; do for tp in $TS_TP; do TS_NAMES+=("ts_wp${wp}_tp${tp}" "ts_wp${wp}_tp${tp}_b8"); done; done
-if any_wanted "${TS_NAMES[@]}"; then
-    if [ ! -f "$MODELS/models.txt" ] || [ "$BENCH/make_models.py" -nt "$MODELS/models.txt" ]; then
+# the C image_classifier on resnet18 (make_models.py's resnet18_vision.mar)
+VIS_WP=2; VIS_TP="1 2 4"
+VIS_NAMES=(visflask)
+for tp in $VIS_TP; do VIS_NAMES+=("vis_wp${VIS_WP}_tp${tp}" "vis_wp${VIS_WP}_tp${tp}_b8"); done
+PREPROCESS=$TOP/build/bench/preprocess
+if any_wanted "${TS_NAMES[@]}" "${VIS_NAMES[@]}"; then
+    stale=0
+    for f in make_models.py pyvision.py vision_image.py; do
+        [ "$BENCH/$f" -nt "$MODELS/models.txt" ] && stale=1
+    done
+    if [ ! -f "$MODELS/models.txt" ] || [ $stale = 1 ]; then
         $PY "$BENCH/make_models.py" "$MODELS"
     fi
-    mapfile -t MODEL_LINES < "$MODELS/models.txt"
+    if any_wanted "${TS_NAMES[@]}"; then mapfile -t MODEL_LINES < "$MODELS/models.txt"; fi
     if [ ! -x "$RES/floor" ] || [ "$BENCH/floor.cpp" -nt "$RES/floor" ]; then
         g++ -std=c++17 -O2 -I/usr/include/torch/csrc/api/include "$BENCH/floor.cpp" \
             -o "$RES/floor" -ltorch -ltorch_cpu -lc10 -lpthread
@@ -102,6 +124,19 @@ for l in "${MODEL_LINES[@]}"; do
     BODYF[$1]=$MODELS/$1_input.json; CTYPE[$1]=application/json
     EXPECT[$1]=$MODELS/$1_expected.json; EXACT[$1]=0
 done
+if any_wanted "${VIS_NAMES[@]}"; then
+    if [ -f "$MODELS/resnet18_vision.mar" ]; then
+        MODEL_NAMES+=(resnet18_vision); URLNAME[resnet18_vision]=resnet18_vision
+        SHAPE[resnet18_vision]=3,224,224
+        BODYF[resnet18_vision]=$MODELS/resnet18_vision_input.jpg; CTYPE[resnet18_vision]=image/jpeg
+        EXPECT[resnet18_vision]=$MODELS/resnet18_vision_expected.json; EXACT[resnet18_vision]=2
+        # the floor's preprocessing part (bench/preprocess.c)
+        make --no-print-directory -C "$TOP" "$PREPROCESS" >"$TMP/preprocess.make" 2>&1 \
+            || { cat "$TMP/preprocess.make" >&2; echo "run.sh: cannot build $PREPROCESS" >&2; exit 1; }
+    else
+        echo "run.sh: no $MODELS/resnet18_vision.mar (python3-torchvision?): skipping the vision group" >&2
+    fi
+fi
 
 # the Python handler: the MNIST tutorial's, on the fixtures' archive
 PY_TP="1 2 4"; PY_TP_RP="1 2"
@@ -141,7 +176,7 @@ wait_port() {   # port pid
     echo "run.sh: nothing listens on $1" >&2; return 1
 }
 
-nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py) [batch params [listen params]]
+nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py|vis) [batch params [listen params]]
     local prefix=$1 port=$2 wp=$3 tp=$4 kind=$5 batch=${6:-} listen="127.0.0.1:$2${7:+ $7}"
     mkdir -p "$prefix"/{logs,tmp}
     # the worker processes (nobody, under a root master) write the state
@@ -180,6 +215,13 @@ CONF
             # /metrics: where a request's time goes (split.tsv)
             echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
             echo "             location / { torchserve_inference; } }"
+        elif [ "$tp" -gt 0 ] && [ "$kind" = vis ]; then
+            echo "    torchserve_model_store $MODELS;"
+            echo "    torchserve_thread_pool torchserve;"
+            echo "    torchserve_zone torchserve:16m;"
+            echo "    torchserve_state state/registry.json;"
+            echo "    torchserve_model resnet18_vision resnet18_vision.mar workers=$((2 * tp))${batch:+ $batch};"
+            echo "    server { listen $listen; location / { torchserve_inference; } }"
         elif [ "$tp" -gt 0 ]; then
             echo "    torchserve_model_store $MODELS;"
             echo "    torchserve_thread_pool torchserve;"
@@ -200,14 +242,18 @@ CONF
     } > "$prefix/nginx.conf"
 }
 
-start_nginx() {  # name port workers threads models(ts|py) [batch params [listen params]]
+start_nginx() {  # name port workers threads models(ts|py|vis) [batch params [listen params]]
     wanted "$1" || return 0
     local prefix=$TMP/$1
     nginx_conf "$prefix" "$2" "$3" "$4" "$5" "${6:-}" "${7:-}"
     "$NGINX" -p "$prefix" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" \
         -g "daemon off;" >"$prefix/logs/stdout" 2>&1 &
     STOPSIG[$!]=QUIT; PIDS+=($!); PID[$1]=$!; PORT[$1]=$2; SERVERS+=("$1")
-    if [ "$5" = py ]; then SERVES[$1]=pymnist; else SERVES[$1]=$TS_MODELS; fi
+    case $5 in
+    py) SERVES[$1]=pymnist ;;
+    vis) SERVES[$1]=resnet18_vision ;;
+    *) SERVES[$1]=$TS_MODELS ;;
+    esac
 }
 
 start_py() {  # name port models command...
@@ -275,6 +321,21 @@ if has_model pymnist; then
         echo "run.sh: no uvicorn/fastapi/uvloop/httptools: skipping pyfastapi" >&2
     fi
 fi
+if has_model resnet18_vision; then
+    port=18701
+    for tp in $VIS_TP; do
+        start_nginx "vis_wp${VIS_WP}_tp${tp}" $port $VIS_WP $tp vis
+        start_nginx "vis_wp${VIS_WP}_tp${tp}_b8" $((port + 10)) $VIS_WP $tp vis \
+            "batch_size=8 max_batch_delay=5ms"
+        port=$((port + 1))
+    done
+    if have_flask; then
+        start_py visflask 18720 resnet18_vision gunicorn --workers 2 --worker-class sync \
+            --bind 127.0.0.1:18720 --timeout 120 py_flask_vision:app
+    else
+        echo "run.sh: no gunicorn/flask: skipping visflask" >&2
+    fi
+fi
 [ ${#SERVERS[@]} -gt 0 ] || { echo "run.sh: no server matches ONLY='${ONLY:-}'" >&2; exit 1; }
 
 serves() {  # server model -> true when the server answers that model
@@ -292,6 +353,7 @@ for s in "${SERVERS[@]}"; do wait_port "${PORT[$s]}" "${PID[$s]}"; done
 check() {  # server model -> check.py's verdict on its answer
     local x=()
     [ "${EXACT[$2]}" = 1 ] && x=(--exact)
+    [ "${EXACT[$2]}" = 2 ] && x=(--classifier)
     $PY "$BENCH/check.py" --type "${CTYPE[$2]}" "${x[@]}" \
         "http://127.0.0.1:${PORT[$1]}/predictions/${URLNAME[$2]}" "${BODYF[$2]}" "${EXPECT[$2]}"
 }
@@ -404,6 +466,34 @@ record_floor() {  # round name model "floor's line" -> a raw.tsv row; sets rps p
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t0\t%s\n' "$1" "$2" "$3" "$NCPU" "$rps" "$p50" "$p99" "$(load1)" >> "$RAW"
 }
 
+# the vision floor: forward() on preprocessed tensors (floor.cpp, batches of
+# 1 and 8) and our preprocessing of the body (decode + transform, one
+# thread per core), each measured alone on every core; a core's time per
+# image is the sum of the two, so floor = 1 / (1 / fwd + 1 / pre) images/s
+# (rps of each summed over the cores); p50 = fwd p50 + pre p50 (b8: a
+# batch's forward + 8 preprocessings)
+vision_floor() {  # round model
+    local r=$1 m=$2 fwd fwd8 pre f
+    out=$("$RES/floor" "$MODELS/resnet18.pt" "${SHAPE[$m]}" "$(dur "$m")" "$NCPU")
+    record_floor "$r" floor_fwd "$m" "$out"; fwd=("$rps" "$p50" "$p99")
+    out=$("$RES/floor" "$MODELS/resnet18.pt" "${SHAPE[$m]}" "$(dur "$m")" "$NCPU" 8)
+    record_floor "$r" floor_fwd_b8 "$m" "$out"; fwd8=("$rps" "$p50" "$p99")
+    out=$("$PREPROCESS" --image "${BODYF[$m]}" --threads "$NCPU" "$(dur "$m")")
+    record_floor "$r" floor_pre "$m" "$out"; pre=("$rps" "$p50" "$p99")
+    printf '  %-12s %-9s t=%-3s %9s img/s   p50 %8s ms  p99 %8s ms (forward only)\n' floor_fwd "$m" "$NCPU" "${fwd[@]}"
+    printf '  %-12s %-9s t=%-3s %9s img/s   p50 %8s ms  p99 %8s ms (forward only, per batch of 8)\n' floor_fwd_b8 "$m" "$NCPU" "${fwd8[@]}"
+    printf '  %-12s %-9s t=%-3s %9s img/s   p50 %8s ms  p99 %8s ms (decode + transform only)\n' floor_pre "$m" "$NCPU" "${pre[@]}"
+    for f in floor floor_b8; do
+        local a=("${fwd[@]}") k=1
+        [ $f = floor_b8 ] && { a=("${fwd8[@]}"); k=8; }
+        out=$(awk -v f="${a[0]}" -v p="${pre[0]}" -v f50="${a[1]}" -v p50="${pre[1]}" \
+                  -v f99="${a[2]}" -v p99="${pre[2]}" -v k=$k 'BEGIN {
+            printf "rps=%.1f p50_ms=%.3f p99_ms=%.3f\n", 1 / (1 / f + 1 / p), f50 + k * p50, f99 + k * p99 }')
+        record_floor "$r" $f "$m" "$out"
+        printf '  %-12s %-9s t=%-3s %9s img/s   p50 %8s ms  p99 %8s ms (forward + preprocessing)\n' $f "$m" "$NCPU" "$rps" "$p50" "$p99"
+    done
+}
+
 # warm-up, not recorded: every server and model, 1 s at 2 connections
 echo "warm-up"
 for m in "${ACTIVE_MODELS[@]}"; do
@@ -425,6 +515,8 @@ for r in $(seq "$ROUNDS"); do
             record_floor "$r" floor "$m" "$out"
             printf '  %-12s %-9s p=%-3s %9s calls/s p50 %8s ms  p99 %8s ms (python3 processes)\n' \
                 floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+        elif [ "$m" = resnet18_vision ]; then
+            vision_floor "$r" "$m"
         else
             shape=${SHAPE[$m]}
             out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
@@ -460,7 +552,7 @@ cleanup
     echo "kernel: $(uname -sr); nginx: $("$NGINX" -v 2>&1 | cut -d/ -f2); torch: $($PY -c 'import torch; print(torch.__version__)' 2>/dev/null)"
     echo "start: $T_START, load $LOAD_START"
     echo "end: $T_END, load $LOAD_END"
-    echo "rounds: $ROUNDS x ${DURATION}s (resnet18: $(dur resnet18)s), connections: $CONNS, wrk -t2 (-t1 at c=1), on the same cores"
+    echo "rounds: $ROUNDS x ${DURATION}s (resnet18: $(dur resnet18)s, resnet18_vision: $(dur resnet18_vision)s), connections: $CONNS, wrk -t2 (-t1 at c=1), on the same cores"
     echo "models: ${ACTIVE_MODELS[*]}"
 } > "$RES/machine.txt"
 
