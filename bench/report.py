@@ -162,8 +162,12 @@ instance each; floor_b8 runs forward() on batches of 8 and counts instances
 ts_wpW_tpT = this module with worker_processes W, thread_pool threads=T and
 `torchserve_model ... workers=2T` (2T batches in flight per process, T
 running, so a thread finds the next one queued);
-_b8 adds `batch_size=8 max_batch_delay=5ms` (a request waits up to 5 ms for
-7 others, so at 2 connections its latency includes that delay by design).
+_b8 adds `batch_size=8 max_batch_delay=5ms` with the default batch_policy,
+adaptive (a batch leaves at once whenever one of the workers slots is
+free, with what is queued: requests gather only while every slot is busy);
+_b8d the same with batch_policy=delay, TorchServe's (a request waits up to
+5 ms for 7 others, so at 2 connections its latency includes that delay by
+design).
 pymnist is a Python handler (the MNIST tutorial's ImageClassifier subclass
 on an eager model.py + state_dict, a PNG body); its floor is
 bench/pyfloor.py: the handler's handle() through our ts._embed in a loop,

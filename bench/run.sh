@@ -7,7 +7,11 @@
 #   return200      the same nginx binary, `return 200` (worker_processes 2)
 #   ts_wpW_tpT     this module: worker_processes W, thread pool T threads,
 #                  torchserve_model ... workers=2T
-#   ts_wpW_tpT_b8  the same with batch_size=8 max_batch_delay=5ms
+#   ts_wpW_tpT_b8  the same with batch_size=8 max_batch_delay=5ms (the
+#                  default batch_policy, adaptive: a batch leaves whenever
+#                  a workers slot is free)
+#   ts_wpW_tp2_b8d the same with batch_policy=delay (TorchServe's: a batch
+#                  waits up to 5 ms for 8 requests)
 #   flask          Flask + torch, gunicorn, 2 sync workers
 #   fastapi        FastAPI + torch, uvicorn, 2 workers, uvloop + httptools
 # and, on a Python handler (model pymnist: the MNIST tutorial's handler,
@@ -99,6 +103,7 @@ TS_MODELS=""   # the TorchScript models (models.txt), served by the ts_ servers
 TS_WP="1 2"; TS_TP="1 2 4"
 TS_NAMES=(return200 flask fastapi)
 for wp in $TS_WP; do for tp in $TS_TP; do TS_NAMES+=("ts_wp${wp}_tp${tp}" "ts_wp${wp}_tp${tp}_b8"); done; done
+for wp in $TS_WP; do TS_NAMES+=("ts_wp${wp}_tp2_b8d"); done
 # the C image_classifier on resnet18 (make_models.py's resnet18_vision.mar)
 VIS_WP=2; VIS_TP="1 2 4"
 VIS_NAMES=(visflask)
@@ -280,6 +285,9 @@ if [ ${#MODEL_LINES[@]} -gt 0 ]; then
                 "batch_size=8 max_batch_delay=5ms"
             port=$((port + 1))
         done
+        # TorchServe's fixed delay, beside the adaptive _b8 (#13)
+        start_nginx "ts_wp${wp}_tp2_b8d" $((18560 + wp)) $wp 2 ts \
+            "batch_size=8 max_batch_delay=5ms batch_policy=delay"
     done
     if have_flask; then
         start_py flask 18520 "$TS_MODELS" gunicorn --workers 2 --worker-class sync \
