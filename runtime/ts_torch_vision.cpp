@@ -102,9 +102,11 @@ ts_torch_softmax_topk(const ts_tensor_t *scores, int k, ts_tensor_t *probs,
 }
 
 
-int
-ts_torch_softmax(const ts_tensor_t *scores, ts_tensor_t *out, char *err,
-    size_t errlen) noexcept
+/* one tensor in, one out: the three operations below share the rest */
+template <typename Op>
+static int
+ts_vision_unary(const ts_tensor_t *scores, int min_dim, Op op,
+    ts_tensor_t *out, char *err, size_t errlen) noexcept
 {
     memset(out, 0, sizeof(*out));
 
@@ -112,10 +114,20 @@ ts_torch_softmax(const ts_tensor_t *scores, ts_tensor_t *out, char *err,
 
     c10::InferenceMode  guard;
 
-    ts_from_torch_tensor(at::softmax(ts_vision_scores(scores, 2), 1), out);
+    ts_from_torch_tensor(op(ts_vision_scores(scores, min_dim)), out);
     return 0;
 
     TS_CATCH((ts_tensor_clear(out), -1))
+}
+
+
+int
+ts_torch_softmax(const ts_tensor_t *scores, ts_tensor_t *out, char *err,
+    size_t errlen) noexcept
+{
+    return ts_vision_unary(scores, 2,
+                           [](const at::Tensor &t) { return at::softmax(t, 1); },
+                           out, err, errlen);
 }
 
 
@@ -123,16 +135,9 @@ int
 ts_torch_argmax(const ts_tensor_t *scores, ts_tensor_t *out, char *err,
     size_t errlen) noexcept
 {
-    memset(out, 0, sizeof(*out));
-
-    TS_TRY
-
-    c10::InferenceMode  guard;
-
-    ts_from_torch_tensor(at::argmax(ts_vision_scores(scores, 2), 1), out);
-    return 0;
-
-    TS_CATCH((ts_tensor_clear(out), -1))
+    return ts_vision_unary(scores, 2,
+                           [](const at::Tensor &t) { return at::argmax(t, 1); },
+                           out, err, errlen);
 }
 
 
@@ -140,19 +145,11 @@ int
 ts_torch_segment(const ts_tensor_t *scores, ts_tensor_t *out, char *err,
     size_t errlen) noexcept
 {
-    memset(out, 0, sizeof(*out));
+    return ts_vision_unary(scores, 4, [](const at::Tensor &t) {
+        auto        best = at::max(at::softmax(t, 1), 1);
+        at::Tensor  values = std::get<0>(best);
+        at::Tensor  indices = std::get<1>(best).to(values.scalar_type());
 
-    TS_TRY
-
-    c10::InferenceMode  guard;
-    at::Tensor          t = ts_vision_scores(scores, 4);
-
-    auto        best = at::max(at::softmax(t, 1), 1);
-    at::Tensor  values = std::get<0>(best);
-    at::Tensor  indices = std::get<1>(best).to(values.scalar_type());
-
-    ts_from_torch_tensor(at::stack({indices, values}, 3), out);
-    return 0;
-
-    TS_CATCH((ts_tensor_clear(out), -1))
+        return at::stack({indices, values}, 3);
+    }, out, err, errlen);
 }
