@@ -4,13 +4,17 @@
  * A prediction whose body is read joins its model's per-process queue,
  * and at most `workers` batches of the model are in the thread pool at
  * once.  batch_policy adaptive (the default) flushes whatever is queued,
- * up to batch_size, as soon as a slot is free: alone, a request runs at
- * once; under load, requests gather while every slot is busy and the
- * batches fill by themselves.  batch_policy delay is TorchServe's: the
- * queue is flushed when it holds batch_size requests, or max_batch_delay
- * after its first one (an nginx timer).  Beyond job_queue_size waiting
- * requests the answer is 503 at once.  The runtime stacks the instances, answers a bad one
- * alone (400) and retries one by one if a batch's forward fails.
+ * up to batch_size, as soon as a slot is free, and a batch that waits in
+ * the pool for a thread keeps taking the requests that arrive, up to
+ * batch_size, until a thread starts it: alone, a request runs at once;
+ * under load, a batch holds what came while the threads were busy, as if
+ * the thread had taken it from the queue when it became free.
+ * batch_policy delay is TorchServe's: the queue is flushed when it holds
+ * batch_size requests, or max_batch_delay after its first one (an nginx
+ * timer), and a posted batch does not change.  Beyond job_queue_size
+ * waiting requests the answer is 503 at once.  The runtime stacks the
+ * instances, answers a bad one alone (400) and retries one by one if a
+ * batch's forward fails.
  *
  * A batch owns its copies of the bodies and its results (on the heap,
  * as lua's worker threads do): a request is never blocked on it.  So a
@@ -40,6 +44,18 @@ typedef struct {
 
 #define NGX_HTTP_TORCHSERVE_BATCH_LOG  60000
 
+/* room a posted adaptive batch keeps for latecomers, at most */
+#define NGX_HTTP_TORCHSERVE_BATCH_ROOM  64
+
+
+/*
+ * ngx_http_torchserve_batch_t.state, who may touch n and the slots: a
+ * lock (ngx_spinlock's, unlocked at 0) that a thread takes for good
+ */
+#define NGX_HTTP_TORCHSERVE_BATCH_OPEN     0    /* the event loop may add */
+#define NGX_HTTP_TORCHSERVE_BATCH_ADDING   1    /* the event loop adds */
+#define NGX_HTTP_TORCHSERVE_BATCH_STARTED  2    /* a thread runs it */
+
 
 typedef struct {
     ngx_http_torchserve_model_t   *model;
@@ -50,7 +66,11 @@ typedef struct {
      * others still wait in the queue behind this batch
      */
     ngx_event_t                    running;
+    ngx_queue_t                    open;       /* in model->open */
+    ngx_atomic_t                   state;      /* _BATCH_OPEN ... */
     ngx_uint_t                     n;
+    ngx_uint_t                     room;       /* slots allocated */
+    unsigned                       listed:1;   /* in model->open */
     ngx_http_torchserve_slot_t    *slots;
     ts_request_t                  *reqs;       /* bodies: ngx_alloc'd */
     uint64_t                       end_us;
@@ -61,12 +81,17 @@ static void ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t force);
 static ngx_thread_task_t *ngx_http_torchserve_batch_take(
     ngx_http_torchserve_model_t *m, ngx_uint_t n);
+static void ngx_http_torchserve_batch_grow(ngx_http_torchserve_model_t *m);
+static void ngx_http_torchserve_batch_add(ngx_http_torchserve_batch_t *b,
+    ngx_http_torchserve_infer_t *ctx);
+static void ngx_http_torchserve_batch_unlist(ngx_http_torchserve_batch_t *b);
 static ngx_int_t ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b,
     ngx_uint_t i, ngx_http_torchserve_infer_t *ctx);
 static ngx_int_t ngx_http_torchserve_batch_copy_head(ts_request_t *req,
     ngx_http_request_t *r);
 static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
 static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
+static void ngx_http_torchserve_batch_posted(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_batch_done(ngx_event_t *ev);
@@ -78,10 +103,15 @@ void
 ngx_http_torchserve_batch_init(ngx_http_torchserve_model_t *m)
 {
     ngx_queue_init(&m->waiting);
+    ngx_queue_init(&m->open);
 
     m->batch_timer.handler = ngx_http_torchserve_batch_timer;
     m->batch_timer.data = m;
     m->batch_timer.log = ngx_cycle->log;
+
+    m->batch_flush.handler = ngx_http_torchserve_batch_posted;
+    m->batch_flush.data = m;
+    m->batch_flush.log = ngx_cycle->log;
 }
 
 
@@ -138,7 +168,13 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
         ngx_add_timer(&m->batch_timer, m->max_batch_delay);
     }
 
-    ngx_http_torchserve_batch_flush(m, 0);
+    /*
+     * after this iteration's other events: the requests that arrived
+     * together leave together, and alone a request loses nothing
+     */
+    if (!m->batch_flush.posted) {
+        ngx_post_event(&m->batch_flush, &ngx_posted_events);
+    }
 
     return NGX_DONE;
 }
@@ -189,6 +225,13 @@ static void
 ngx_http_torchserve_batch_timer(ngx_event_t *ev)
 {
     ngx_http_torchserve_batch_flush(ev->data, 1);
+}
+
+
+static void
+ngx_http_torchserve_batch_posted(ngx_event_t *ev)
+{
+    ngx_http_torchserve_batch_flush(ev->data, 0);
 }
 
 
@@ -273,7 +316,15 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             m->inflight--;
             continue;
         }
+
+        if (b->n < b->room) {
+            ngx_queue_insert_tail(&m->open, &b->open);
+            b->listed = 1;
+        }
     }
+
+    /* every slot is taken: what is left joins a batch not yet started */
+    ngx_http_torchserve_batch_grow(m);
 
     /* adaptive: a finished batch flushes what waits, no timer needed */
     if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY
@@ -291,14 +342,22 @@ static ngx_thread_task_t *
 ngx_http_torchserve_batch_take(ngx_http_torchserve_model_t *m, ngx_uint_t n)
 {
     size_t                         size;
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, room;
     ngx_queue_t                   *q;
     ngx_thread_task_t             *task;
     ngx_http_torchserve_batch_t   *b;
     ngx_http_torchserve_infer_t   *ctx;
 
+    /* adaptive: room for the requests that come before a thread starts it */
+    room = n;
+
+    if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE) {
+        room = ngx_max(n, ngx_min(m->batch_size,
+                                  NGX_HTTP_TORCHSERVE_BATCH_ROOM));
+    }
+
     size = sizeof(ngx_thread_task_t) + sizeof(ngx_http_torchserve_batch_t)
-           + n * (sizeof(ngx_http_torchserve_slot_t) + sizeof(ts_request_t));
+           + room * (sizeof(ngx_http_torchserve_slot_t) + sizeof(ts_request_t));
 
     task = ngx_calloc(size, ngx_cycle->log);
     if (task == NULL) {
@@ -307,10 +366,11 @@ ngx_http_torchserve_batch_take(ngx_http_torchserve_model_t *m, ngx_uint_t n)
 
     b = (ngx_http_torchserve_batch_t *) (task + 1);
     b->slots = (ngx_http_torchserve_slot_t *) (b + 1);
-    b->reqs = (ts_request_t *) (b->slots + n);
+    b->reqs = (ts_request_t *) (b->slots + room);
     b->model = m;
     b->servable = m->servable;
-    b->n = n;
+    b->room = room;
+    b->state = NGX_HTTP_TORCHSERVE_BATCH_OPEN;
 
     task->ctx = b;
     task->handler = ngx_http_torchserve_batch_thread;
@@ -321,23 +381,89 @@ ngx_http_torchserve_batch_take(ngx_http_torchserve_model_t *m, ngx_uint_t n)
         q = ngx_queue_head(&m->waiting);
         ctx = ngx_queue_data(q, ngx_http_torchserve_infer_t, queue);
 
-        ngx_http_torchserve_batch_dequeue(ctx);
-
-        ctx->batch_size = n;
-
-        if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
-            /* answered without running, as the runtime would */
-            b->reqs[i].status = TS_STATUS_INTERNAL;
-            ngx_cpystrn((u_char *) b->reqs[i].error,
-                        (u_char *) "no memory for the request body",
-                        TS_ERROR_LEN);
-        }
-
-        b->slots[i].ctx = ctx;
-        ctx->slot = &b->slots[i];
+        ngx_http_torchserve_batch_add(b, ctx);
     }
 
     return task;
+}
+
+
+/*
+ * adaptive: the queue's requests join the posted batches no thread has
+ * started yet, the oldest first (the pool starts them in that order)
+ */
+static void
+ngx_http_torchserve_batch_grow(ngx_http_torchserve_model_t *m)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_batch_t  *b;
+    ngx_http_torchserve_infer_t  *ctx;
+
+    while (m->queued > 0 && !ngx_queue_empty(&m->open)) {
+        b = ngx_queue_data(ngx_queue_head(&m->open),
+                           ngx_http_torchserve_batch_t, open);
+
+        /* a thread may start it now: then it is no longer ours to grow */
+        if (!ngx_atomic_cmp_set(&b->state, NGX_HTTP_TORCHSERVE_BATCH_OPEN,
+                                NGX_HTTP_TORCHSERVE_BATCH_ADDING))
+        {
+            ngx_http_torchserve_batch_unlist(b);
+            continue;
+        }
+
+        while (m->queued > 0 && b->n < b->room) {
+            q = ngx_queue_head(&m->waiting);
+            ctx = ngx_queue_data(q, ngx_http_torchserve_infer_t, queue);
+
+            ngx_http_torchserve_batch_add(b, ctx);
+        }
+
+        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                       "torchserve: model \"%V\": a waiting batch grew to %ui",
+                       &m->name, b->n);
+
+        /* the slots are written before a thread may see them */
+        ngx_memory_barrier();
+        b->state = NGX_HTTP_TORCHSERVE_BATCH_OPEN;
+
+        if (b->n == b->room) {
+            ngx_http_torchserve_batch_unlist(b);
+        }
+    }
+}
+
+
+static void
+ngx_http_torchserve_batch_unlist(ngx_http_torchserve_batch_t *b)
+{
+    if (b->listed) {
+        ngx_queue_remove(&b->open);
+        b->listed = 0;
+    }
+}
+
+
+/* the queue's first request takes the batch's next slot */
+static void
+ngx_http_torchserve_batch_add(ngx_http_torchserve_batch_t *b,
+    ngx_http_torchserve_infer_t *ctx)
+{
+    ngx_uint_t  i;
+
+    i = b->n++;
+
+    ngx_http_torchserve_batch_dequeue(ctx);
+
+    if (ngx_http_torchserve_batch_copy(b, i, ctx) != NGX_OK) {
+        /* answered without running, as the runtime would */
+        b->reqs[i].status = TS_STATUS_INTERNAL;
+        ngx_cpystrn((u_char *) b->reqs[i].error,
+                    (u_char *) "no memory for the request body",
+                    TS_ERROR_LEN);
+    }
+
+    b->slots[i].ctx = ctx;
+    ctx->slot = &b->slots[i];
 }
 
 
@@ -495,6 +621,12 @@ ngx_http_torchserve_batch_thread(void *data, ngx_log_t *log)
     ngx_http_torchserve_slot_t       *slot;
     ngx_http_torchserve_file_part_t  *f;
 
+    /*
+     * From here the batch is ours: the event loop adds no more to it.  It
+     * holds the batch only while it copies the bodies it adds.
+     */
+    ngx_spinlock(&b->state, NGX_HTTP_TORCHSERVE_BATCH_STARTED, 1024);
+
     for (i = 0; i < b->n; i++) {
         slot = &b->slots[i];
         slot->run_us = ngx_http_torchserve_now_us();
@@ -564,6 +696,8 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
     m = b->model;
     m->batches--;
 
+    ngx_http_torchserve_batch_unlist(b);
+
     ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "torchserve: model \"%V\": a batch (%ui) is done, %ui "
                    "queued", &m->name, b->n, m->queued);
@@ -599,6 +733,7 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
         ngx_memzero(&b->reqs[i], sizeof(ts_request_t));
         ctx->run_us = b->slots[i].run_us;
         ctx->end_us = b->end_us;
+        ctx->batch_size = b->n;
 
         ngx_http_torchserve_batch_detach(ctx);
 

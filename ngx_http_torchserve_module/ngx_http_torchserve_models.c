@@ -166,6 +166,10 @@ ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
         ngx_del_timer(&m->batch_timer);
     }
 
+    if (m->batch_flush.posted) {
+        ngx_delete_posted_event(&m->batch_flush);
+    }
+
     ngx_queue_remove(&m->queue);
     ngx_http_torchserve_model_unname(m);
 

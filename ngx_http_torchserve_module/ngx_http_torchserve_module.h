@@ -262,7 +262,9 @@ typedef struct {
     ngx_queue_t                      waiting;       /* _infer_t queued */
     ngx_uint_t                       queued;
     ngx_uint_t                       batches;       /* in the thread pool */
+    ngx_queue_t                      open;          /* not started: grow */
     ngx_event_t                      batch_timer;
+    ngx_event_t                      batch_flush;   /* posted by enqueue */
     unsigned                         removed:1;
     unsigned                         gone:1;        /* its record, at sync */
     unsigned                         resizing:1;    /* Python instances */

@@ -1,8 +1,10 @@
 # Adaptive batching (#13): with batch_policy adaptive (the default), a
 # model's queue is flushed at once while one of its `workers` slots is
 # free, so a lone request never waits for companions; requests gather
-# only while every slot is busy, and then run together.  batch_policy
-# delay keeps TorchServe's wait of max_batch_delay.
+# only while every slot is busy, and then run together; a batch posted
+# while every pool thread is busy keeps taking the requests that arrive
+# until a thread starts it.  batch_policy delay keeps TorchServe's wait
+# of max_batch_delay.
 use FindBin;
 use lib $FindBin::Bin;
 use TorchServeTest;
@@ -11,7 +13,7 @@ use Test::Nginx::Socket;
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 31);
+plan tests => repeat_each() * (blocks() * 2 + 33);
 
 no_shuffle();
 no_root_location();
@@ -135,3 +137,28 @@ X-Queue-Time: 0\.(?:2[5-9]|[3-9])\d*
 --- must_die
 --- error_log
 invalid batch_policy "fast" of model "digits": adaptive or delay
+
+
+
+=== TEST 7: adaptive, one pool thread and two slots: the batch that waits for the thread keeps taking the requests that arrive until the thread starts it (9 requests: 2 batches, where a batch fixed when posted would make 3)
+--- main_config
+    thread_pool one threads=1;
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_thread_pool one;
+    torchserve_model slow slow.mar workers=2 batch_size=8 max_batch_delay=5s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow300", "/predictions/slow", "[300]")
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 9, "/slow300")
+--- request
+GET /fan.html
+--- response_body eval
+"300.0" x 9
+--- grep_error_log eval
+qr/torchserve: model "slow": a batch \(\d+\) is done/
+--- grep_error_log_out eval
+qr/\A(?:torchserve: model "slow": a batch \([1-8]\) is done\n){2}\z/
+--- timeout: 4
