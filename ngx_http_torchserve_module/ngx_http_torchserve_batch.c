@@ -34,8 +34,12 @@ typedef struct {
 } ngx_http_torchserve_file_part_t;
 
 
+typedef struct ngx_http_torchserve_batch_s  ngx_http_torchserve_batch_t;
+
+
 typedef struct {
     ngx_http_torchserve_infer_t     *ctx;      /* NULL: answered or gone */
+    ngx_http_torchserve_batch_t     *batch;
     ngx_http_torchserve_file_part_t *files;
     ngx_uint_t                       nfiles;
     uint64_t                         run_us;
@@ -57,7 +61,7 @@ typedef struct {
 #define NGX_HTTP_TORCHSERVE_BATCH_STARTED  2    /* a thread runs it */
 
 
-typedef struct {
+struct ngx_http_torchserve_batch_s {
     ngx_http_torchserve_model_t   *model;
     ts_servable_t                 *servable;
     /*
@@ -74,11 +78,13 @@ typedef struct {
     ngx_http_torchserve_slot_t    *slots;
     ts_request_t                  *reqs;       /* bodies: ngx_alloc'd */
     uint64_t                       end_us;
-} ngx_http_torchserve_batch_t;
+};
 
 
 static void ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
     ngx_uint_t force);
+static ngx_uint_t ngx_http_torchserve_batch_share(
+    ngx_http_torchserve_model_t *m, ngx_uint_t limit);
 static ngx_thread_task_t *ngx_http_torchserve_batch_take(
     ngx_http_torchserve_model_t *m, ngx_uint_t n);
 static void ngx_http_torchserve_batch_grow(ngx_http_torchserve_model_t *m);
@@ -90,6 +96,7 @@ static ngx_int_t ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b,
 static ngx_int_t ngx_http_torchserve_batch_copy_head(ts_request_t *req,
     ngx_http_request_t *r);
 static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
+static void ngx_http_torchserve_batch_skip(ngx_http_torchserve_slot_t *slot);
 static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_posted(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
@@ -211,6 +218,7 @@ ngx_http_torchserve_batch_detach(ngx_http_torchserve_infer_t *ctx)
 
     slot = ctx->slot;
     if (slot != NULL) {
+        ngx_http_torchserve_batch_skip(slot);
         slot->ctx = NULL;
         ctx->slot = NULL;
     }
@@ -218,6 +226,42 @@ ngx_http_torchserve_batch_detach(ngx_http_torchserve_infer_t *ctx)
     if (ctx->running.timer_set) {
         ngx_del_timer(&ctx->running);
     }
+}
+
+
+/*
+ * A request that leaves a batch no thread has started yet is not run:
+ * no forward for a client that is gone or was answered 504 already.
+ */
+static void
+ngx_http_torchserve_batch_skip(ngx_http_torchserve_slot_t *slot)
+{
+    ts_request_t                 *req;
+    ngx_http_torchserve_batch_t  *b;
+
+    b = slot->batch;
+
+    if (!ngx_atomic_cmp_set(&b->state, NGX_HTTP_TORCHSERVE_BATCH_OPEN,
+                            NGX_HTTP_TORCHSERVE_BATCH_ADDING))
+    {
+        return;                     /* it runs, or ran: the result is dropped */
+    }
+
+    req = &b->reqs[slot - b->slots];
+
+    if (req->status == TS_STATUS_PENDING) {
+        req->status = TS_STATUS_UNAVAILABLE;
+        ngx_cpystrn((u_char *) req->error,
+                    (u_char *) "the request left before its batch ran",
+                    TS_ERROR_LEN);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "torchserve: model \"%V\": request %ui of a waiting "
+                   "batch skipped", &b->model->name, slot - b->slots);
+
+    ngx_memory_barrier();
+    b->state = NGX_HTTP_TORCHSERVE_BATCH_OPEN;
 }
 
 
@@ -232,6 +276,30 @@ static void
 ngx_http_torchserve_batch_posted(ngx_event_t *ev)
 {
     ngx_http_torchserve_batch_flush(ev->data, 0);
+}
+
+
+/*
+ * How many of the queued requests the next batch takes.  delay: up to
+ * batch_size.  adaptive: an equal share over the free slots, so that
+ * requests that arrive together while threads are idle run side by side
+ * rather than in one batch on one thread (a batch that then waits for a
+ * thread grows by itself).
+ */
+static ngx_uint_t
+ngx_http_torchserve_batch_share(ngx_http_torchserve_model_t *m,
+    ngx_uint_t limit)
+{
+    ngx_uint_t  n, free;
+
+    n = m->queued;
+
+    if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE) {
+        free = ngx_min(limit - m->batches, n);
+        n = (n + free - 1) / free;
+    }
+
+    return ngx_min(n, m->batch_size);
 }
 
 
@@ -272,7 +340,7 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             break;
         }
 
-        n = ngx_min(m->queued, m->batch_size);
+        n = ngx_http_torchserve_batch_share(m, limit);
 
         task = ngx_http_torchserve_batch_take(m, n);
         if (task == NULL) {
@@ -463,6 +531,7 @@ ngx_http_torchserve_batch_add(ngx_http_torchserve_batch_t *b,
     }
 
     b->slots[i].ctx = ctx;
+    b->slots[i].batch = b;
     ctx->slot = &b->slots[i];
 }
 

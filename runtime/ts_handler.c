@@ -465,6 +465,48 @@ ts_infer_fail_pending(ts_request_t *reqs, size_t n, ts_status_e status,
 }
 
 
+/*
+ * Some were answered already (no memory for a body, the client left):
+ * handle() gets the others as one batch, in their order.
+ */
+static void
+ts_infer_python_pending(ts_servable_t *s, ts_request_t *reqs, size_t n)
+{
+    size_t         i, k;
+    ts_request_t  *run;
+
+    run = malloc(n * sizeof(ts_request_t));
+
+    if (run == NULL) {
+        for (i = 0; i < n; i++) {
+            if (reqs[i].status == TS_STATUS_PENDING) {
+                ts_python_infer(s->python, &reqs[i], 1);
+            }
+        }
+
+        return;
+    }
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (reqs[i].status == TS_STATUS_PENDING) {
+            run[k++] = reqs[i];
+        }
+    }
+
+    if (k > 0) {
+        ts_python_infer(s->python, run, k);
+    }
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (reqs[i].status == TS_STATUS_PENDING) {
+            reqs[i] = run[k++];
+        }
+    }
+
+    free(run);
+}
+
+
 void
 ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
 {
@@ -480,13 +522,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
             return;
         }
 
-        /* some were answered already (no memory for a body) */
-        for (i = 0; i < n; i++) {
-            if (reqs[i].status == TS_STATUS_PENDING) {
-                ts_python_infer(s->python, &reqs[i], 1);
-            }
-        }
-
+        ts_infer_python_pending(s, reqs, n);
         return;
     }
 

@@ -13,7 +13,7 @@ use Test::Nginx::Socket;
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 33);
+plan tests => repeat_each() * (blocks() * 2 + 38);
 
 no_shuffle();
 no_root_location();
@@ -162,3 +162,57 @@ qr/torchserve: model "slow": a batch \(\d+\) is done/
 --- grep_error_log_out eval
 qr/\A(?:torchserve: model "slow": a batch \([1-8]\) is done\n){2}\z/
 --- timeout: 4
+
+
+
+=== TEST 8: adaptive, free slots and idle threads: four requests that come together run side by side, each in its own batch, not as one batch on one thread
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar workers=4 batch_size=8 max_batch_delay=5s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow300", "/predictions/slow", "[300]")
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 4, "/slow300")
+--- request
+GET /fan.html
+--- response_body eval
+"300.0" x 4
+--- grep_error_log eval
+qr/torchserve: model "slow": a batch \(\d+\) is done/
+--- grep_error_log_out
+torchserve: model "slow": a batch (1) is done
+torchserve: model "slow": a batch (1) is done
+torchserve: model "slow": a batch (1) is done
+torchserve: model "slow": a batch (1) is done
+--- timeout: 4
+
+
+
+=== TEST 9: a request answered 504 while its batch still waits for a thread is not run: the batch skips it (one pool thread, two slots, two 1.5 s requests, response_timeout 1 s)
+--- main_config
+    thread_pool one threads=1;
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_thread_pool one;
+    torchserve_model slow slow.mar workers=2 batch_size=8 response_timeout=1s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow1500", "/predictions/slow", "[1500]")
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 2, "/slow1500")
+--- request
+GET /fan.html
+--- response_body_like: ^(?:\{\n  "code": 504,\n  "type": "InternalServerException",\n  "message": "Model \\"slow\\" did not answer within response_timeout \(1 s\)"\n\}\n){2}$
+--- grep_error_log eval
+qr/torchserve: model "slow": (?:request \d+ of a waiting batch skipped|a batch \(\d+\) is done)/
+--- grep_error_log_out
+torchserve: model "slow": request 0 of a waiting batch skipped
+torchserve: model "slow": a batch (1) is done
+torchserve: model "slow": a batch (1) is done
+--- error_log
+no answer within response_timeout (1000 ms)
+--- wait: 1
+--- timeout: 5
