@@ -264,6 +264,9 @@ ngx_http_torchserve_describe_copy(ngx_http_request_t *r,
     *copies = NULL;
     rc = NGX_OK;
 
+    /* this process's queue lengths, for jobQueueStatus */
+    ngx_http_torchserve_counters_fold_all(tmcf);
+
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 
     named = ngx_http_torchserve_name_find(&tmcf->sh->names, name);

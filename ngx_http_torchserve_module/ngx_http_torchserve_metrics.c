@@ -77,6 +77,7 @@ static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
 };
 
 
+static void ngx_http_torchserve_counters_folded(ngx_event_t *ev);
 static u_char *ngx_http_torchserve_host_sample(u_char *p, u_char *end,
     ngx_http_torchserve_main_conf_t *tmcf,
     const ngx_http_torchserve_family_t *f);
@@ -164,6 +165,124 @@ ngx_http_torchserve_log_handler(ngx_http_request_t *r)
 
 
 /*
+ * A prediction is counted in its model's per-process counters, without a
+ * lock; a posted event folds them into the shared record once per turn
+ * of the event loop, after the answers of that turn are written (one
+ * lock for a whole batch, or for all the answers of a busy turn).
+ */
+void
+ngx_http_torchserve_counters_init(ngx_http_torchserve_model_t *m)
+{
+    m->count_fold.handler = ngx_http_torchserve_counters_folded;
+    m->count_fold.data = m;
+    m->count_fold.log = ngx_cycle->log;
+}
+
+
+static void
+ngx_http_torchserve_counters_folded(ngx_event_t *ev)
+{
+    ngx_http_torchserve_counters_fold(ev->data);
+}
+
+
+static void
+ngx_http_torchserve_counters_add(ngx_http_torchserve_counters_t *to,
+    ngx_http_torchserve_counters_t *from)
+{
+    ngx_uint_t  h, i;
+
+    to->requests += from->requests;
+    to->latency_us += from->latency_us;
+    to->queue_us += from->queue_us;
+
+    for (h = 0; h < 4; h++) {
+        for (i = 0; i <= NGX_HTTP_TORCHSERVE_BUCKETS; i++) {
+            to->hist[h].buckets[i] += from->hist[h].buckets[i];
+        }
+
+        to->hist[h].sum_us += from->hist[h].sum_us;
+    }
+}
+
+
+/* also called before the model is freed: nothing counted is lost */
+void
+ngx_http_torchserve_counters_fold(ngx_http_torchserve_model_t *m)
+{
+    ngx_uint_t                        v;
+    ngx_http_torchserve_record_t     *rec;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    if (m->count_fold.posted) {
+        ngx_delete_posted_event(&m->count_fold);
+    }
+
+    tmcf = m->tmcf;
+
+    if (tmcf->sh == NULL) {
+        return;
+    }
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    /* NULL: unregistered meanwhile; nothing to count into */
+    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
+
+    if (rec != NULL) {
+        if (ngx_worker < NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
+            /* for describe's jobQueueStatus, kept under the same lock */
+            rec->procs[ngx_worker].pending = m->queued;
+        }
+
+        for (v = 0; v < 2; v++) {
+            ngx_http_torchserve_counters_add(&rec->counters[v],
+                                             &m->counted[v]);
+        }
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    ngx_memzero(m->counted, sizeof(m->counted));
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "torchserve: model \"%V\": counters folded", &m->name);
+}
+
+
+/* before a scrape or a describe: what this process counted in this turn */
+void
+ngx_http_torchserve_counters_fold_all(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_model_t  *m;
+
+    for (q = ngx_queue_head(&tmcf->local);
+         q != ngx_queue_sentinel(&tmcf->local);
+         q = ngx_queue_next(q))
+    {
+        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
+
+        if (m->count_fold.posted) {
+            ngx_http_torchserve_counters_fold(m);
+        }
+    }
+}
+
+
+static ngx_http_torchserve_counters_t *
+ngx_http_torchserve_counters_of(ngx_http_torchserve_model_t *m,
+    ngx_uint_t versioned)
+{
+    if (!m->count_fold.posted) {
+        ngx_post_event(&m->count_fold, &ngx_posted_events);
+    }
+
+    return &m->counted[versioned ? 1 : 0];
+}
+
+
+/*
  * ts_inference_requests_total: +1 for every prediction routed to a
  * model, whatever comes of it (TorchServe counts before queueing).  An
  * answered prediction is counted with its latencies in one go
@@ -174,17 +293,7 @@ void
 ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned)
 {
-    ngx_http_torchserve_record_t  *rec;
-
-    ngx_shmtx_lock(&tmcf->shpool->mutex);
-
-    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
-
-    if (rec != NULL) {
-        rec->counters[versioned ? 1 : 0].requests++;
-    }
-
-    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+    ngx_http_torchserve_counters_of(m, versioned)->requests++;
 }
 
 
@@ -195,41 +304,26 @@ ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
     uint64_t latency_us, uint64_t queue_us, uint64_t inference_us,
     ngx_uint_t batch_size)
 {
-    ngx_http_torchserve_record_t    *rec;
     ngx_http_torchserve_counters_t  *cnt;
 
-    ngx_shmtx_lock(&tmcf->shpool->mutex);
+    cnt = ngx_http_torchserve_counters_of(m, versioned);
 
-    /* NULL: unregistered while this request ran; nothing to count into */
-    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
+    cnt->requests++;
+    cnt->latency_us += latency_us;
+    ngx_http_torchserve_observe(&cnt->hist[2], ngx_http_torchserve_bounds,
+                                latency_us);
 
-    if (rec != NULL) {
-        if (ngx_worker < NGX_HTTP_TORCHSERVE_MAX_PROCESSES) {
-            /* for describe's jobQueueStatus, kept under the same lock */
-            rec->procs[ngx_worker].pending = m->queued;
-        }
-
-        cnt = &rec->counters[versioned ? 1 : 0];
-        cnt->requests++;
-        cnt->latency_us += latency_us;
-        ngx_http_torchserve_observe(&cnt->hist[2],
-                                    ngx_http_torchserve_bounds, latency_us);
-
-        /* a request answered before its batch ran has no thread times */
-        if (queue_us != NGX_HTTP_TORCHSERVE_NOT_RUN) {
-            cnt->queue_us += queue_us;
-            ngx_http_torchserve_observe(&cnt->hist[0],
-                                        ngx_http_torchserve_bounds, queue_us);
-            ngx_http_torchserve_observe(&cnt->hist[1],
-                                        ngx_http_torchserve_bounds,
-                                        inference_us);
-            ngx_http_torchserve_observe(&cnt->hist[3],
-                                        ngx_http_torchserve_size_bounds,
-                                        batch_size);
-        }
+    /* a request answered before its batch ran has no thread times */
+    if (queue_us != NGX_HTTP_TORCHSERVE_NOT_RUN) {
+        cnt->queue_us += queue_us;
+        ngx_http_torchserve_observe(&cnt->hist[0],
+                                    ngx_http_torchserve_bounds, queue_us);
+        ngx_http_torchserve_observe(&cnt->hist[1],
+                                    ngx_http_torchserve_bounds, inference_us);
+        ngx_http_torchserve_observe(&cnt->hist[3],
+                                    ngx_http_torchserve_size_bounds,
+                                    batch_size);
     }
-
-    ngx_shmtx_unlock(&tmcf->shpool->mutex);
 }
 
 
@@ -332,6 +426,9 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     }
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    /* this turn's answers of this process, not folded yet */
+    ngx_http_torchserve_counters_fold_all(tmcf);
 
     ngx_shmtx_lock(&tmcf->shpool->mutex);
 

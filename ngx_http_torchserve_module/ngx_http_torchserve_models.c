@@ -121,6 +121,7 @@ ngx_http_torchserve_model_create(ngx_http_torchserve_main_conf_t *tmcf,
     m->job_queue_size = rec->job_queue_size;
     m->response_timeout = rec->response_timeout * 1000;
     ngx_http_torchserve_batch_init(m);
+    ngx_http_torchserve_counters_init(m);
     m->options = rec->options;
     m->options.device = NULL;
     m->workers = rec->min_workers;
@@ -168,6 +169,10 @@ ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
 
     if (m->batch_flush.posted) {
         ngx_delete_posted_event(&m->batch_flush);
+    }
+
+    if (m->count_fold.posted) {
+        ngx_http_torchserve_counters_fold(m);
     }
 
     ngx_queue_remove(&m->queue);

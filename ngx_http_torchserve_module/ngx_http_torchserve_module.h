@@ -265,6 +265,10 @@ typedef struct {
     ngx_queue_t                      open;          /* not started: grow */
     ngx_event_t                      batch_timer;
     ngx_event_t                      batch_flush;   /* posted by enqueue */
+
+    /* this process's counts since the last fold into its record */
+    ngx_http_torchserve_counters_t   counted[2];
+    ngx_event_t                      count_fold;    /* posted by a count */
     unsigned                         removed:1;
     unsigned                         gone:1;        /* its record, at sync */
     unsigned                         resizing:1;    /* Python instances */
@@ -496,6 +500,10 @@ ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
 /* the queue time of a request answered before its batch ran */
 #define NGX_HTTP_TORCHSERVE_NOT_RUN  ((uint64_t) -1)
 
+void ngx_http_torchserve_counters_init(ngx_http_torchserve_model_t *m);
+void ngx_http_torchserve_counters_fold(ngx_http_torchserve_model_t *m);
+void ngx_http_torchserve_counters_fold_all(
+    ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_http_torchserve_model_t *m, ngx_uint_t versioned);
 void ngx_http_torchserve_count_inference(

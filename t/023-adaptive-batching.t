@@ -13,7 +13,7 @@ use Test::Nginx::Socket;
 worker_connections(1024);
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 2 + 38);
+plan tests => repeat_each() * (blocks() * 2 + 40);
 
 no_shuffle();
 no_root_location();
@@ -216,3 +216,27 @@ torchserve: model "slow": a batch (1) is done
 no answer within response_timeout (1000 ms)
 --- wait: 1
 --- timeout: 5
+
+
+
+=== TEST 10: the counters of a batch's answers reach the shared zone in one locked fold, not one per prediction (9 predictions: a batch of 1, then a batch of 8: two folds)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model slow slow.mar batch_size=8 max_batch_delay=5s;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/slow300", "/predictions/slow", "[300]")
+. "    location / { torchserve_inference; }\n"
+--- user_files eval
+main::fan_out("fan.html", 9, "/slow300")
+--- request
+GET /fan.html
+--- response_body eval
+"300.0" x 9
+--- grep_error_log eval
+qr/torchserve: model "slow": counters folded/
+--- grep_error_log_out
+torchserve: model "slow": counters folded
+torchserve: model "slow": counters folded
+--- wait: 0.5
+--- timeout: 4
