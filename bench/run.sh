@@ -40,7 +40,8 @@
 # model and connection count; the table shows medians [min-max].
 #
 #   bench/run.sh            (make all fixtures first; see bench/README)
-# env: ROUNDS=3 DURATION=4 CONNS="32 2" LOAD_MAX=1.0 LOAD_WAIT=600
+# env: ROUNDS=3 DURATION=4 CONNS="32 2" LOAD_MAX=1.0 LOAD_WAIT=600 SETTLE=1
+#      (seconds between two runs)
 #      DURATION_<model>=S (e.g. DURATION_resnet18=15: more requests per run
 #      for a slow model), RESULTS=DIR (default bench/results),
 #      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask';
@@ -63,6 +64,7 @@ CONNS=${CONNS:-"32 2"}
 LOAD_MAX=${LOAD_MAX:-1.0}
 LOAD_WAIT=${LOAD_WAIT:-600}
 WRK_TIMEOUT=${WRK_TIMEOUT:-20s}
+SETTLE=${SETTLE:-1}
 NCPU=$(nproc)
 
 PIDS=()
@@ -226,7 +228,8 @@ CONF
             echo "    torchserve_zone torchserve:16m;"
             echo "    torchserve_state state/registry.json;"
             echo "    torchserve_model resnet18_vision resnet18_vision.mar workers=$((2 * tp))${batch:+ $batch};"
-            echo "    server { listen $listen; location / { torchserve_inference; } }"
+            echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
+            echo "             location / { torchserve_inference; } }"
         elif [ "$tp" -gt 0 ]; then
             echo "    torchserve_model_store $MODELS;"
             echo "    torchserve_thread_pool torchserve;"
@@ -239,7 +242,8 @@ CONF
                 # queued when a thread finishes (+6-8% over workers=T)
                 echo "    torchserve_model $1 $1.mar workers=$((2 * tp)) input_shape=$2${batch:+ $batch};"
             done
-            echo "    server { listen $listen; location / { torchserve_inference; } }"
+            echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
+            echo "             location / { torchserve_inference; } }"
         else
             echo "    server { listen $listen; location / { return 200 \"ok\\n\"; } }"
         fi
@@ -430,9 +434,10 @@ dur() {  # model -> seconds per run
 }
 
 # the module's latency histograms (sum, count): queue, in the thread, routing
-# to answer; read before and after each run of a pyts_ server
-split_now() {  # port -> "queue_sum thread_sum request_sum count"
-    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk '
+# to answer; read before and after each run of a server of this module
+split_now() {  # port model -> "queue_sum thread_sum request_sum count"
+    curl -s --max-time 5 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v m="model_name=\"$2\"" '
+        index($0, m) == 0 { next }
         /^ts_queue_latency_seconds_sum/ { q = $2 } /^ts_inference_seconds_sum/ { i = $2 }
         /^ts_request_latency_seconds_sum/ { r = $2 } /^ts_request_latency_seconds_count/ { n = $2 }
         END { print q + 0, i + 0, r + 0, n + 0 }'
@@ -449,10 +454,13 @@ run_wrk() {  # round server model conns
     local r=$1 s=$2 m=$3 c=$4 t=2 out d before=""
     d=$(dur "$m")
     [ "$c" -lt 2 ] && t=1
-    [[ $s == pyts_* ]] && before=$(split_now "${PORT[$s]}")
+    [[ $s =~ ^(ts|pyts|vis)_ ]] && before=$(split_now "${PORT[$s]}" "${URLNAME[$m]}")
     out=$(BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t$t -c"$c" -d"${d}s" --timeout "$WRK_TIMEOUT" \
           -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" 2>&1 \
           | grep '^RESULT' || true)
+    # the batches still running for the connections wrk just closed
+    # finish before the next run starts (resnet18 in batches of 8: ~0.7 s)
+    sleep "$SETTLE"
     if [ -z "$out" ]; then echo "run.sh: wrk failed on $s $m c=$c" >&2; return; fi
     # RESULT requests=N seconds=S rps=R p50_ms=A p99_ms=B errors=E
     eval "local ${out#RESULT }"
@@ -460,7 +468,7 @@ run_wrk() {  # round server model conns
     printf '  %-12s %-9s c=%-3s %9s req/s  p50 %8s ms  p99 %8s ms  errors %s\n' "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors"
     if [ -n "$before" ]; then
         local q th rq
-        read -r q th rq <<<"$(split_of "$before" "$(split_now "${PORT[$s]}")")"
+        read -r q th rq <<<"$(split_of "$before" "$(split_now "${PORT[$s]}" "${URLNAME[$m]}")")"
         printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$q" "$th" "$rq" >> "$SPLIT"
         printf '  %-12s %-9s c=%-3s means: queue %s ms, in the thread %s ms, routing to answer %s ms\n' \
             "" "" "$c" "$q" "$th" "$rq"
