@@ -5,7 +5,8 @@
 #   make test      build everything, make the fixtures, run every test
 #   make run       serve the example model on 8080/8081/8082 (foreground)
 #   make reload    nginx -s reload of that server; make stop stops it
-#   make install   the module into nginx's modules folder, archive_tool
+#   make install   the module into nginx's modules folder, archive_tool and
+#                  the torchserve command
 
 SHELL      := /bin/bash
 TOP        := $(CURDIR)
@@ -51,13 +52,16 @@ PREFIX         ?= /usr/local
 BINDIR         := $(PREFIX)/bin
 # Debian's nginx: --modules-path, which "load_module modules/..." reaches
 NGX_MODULES    ?= /usr/lib/nginx/modules
+TORCHSERVE     := $(BUILD)/torchserve
+TORCHSERVE_C   := $(wildcard torchserve/*.c)
+TORCHSERVE_H   := $(wildcard torchserve/*.h)
 # archive_tool finds its helper in <bindir>/../share/archive_tool/
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
 .PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx test-python \
 	test-runner test-valgrind test-archive-tool install run reload stop clean
 
-all: $(MODULE_SO) $(ARCHIVE_TOOL)
+all: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
 
 # --- dependencies -----------------------------------------------------------
 
@@ -123,7 +127,16 @@ $(ARCHIVE_TOOL): $(ARCHIVE_TOOL_C) $(ARCHIVE_TOOL_H) $(RUNTIME_H) $(RUNTIME_A)
 	$(CC) $(CFLAGS_RT) -I$(TOP)/archive_tool $(ARCHIVE_TOOL_C) -o $@ \
 	    $(RUNTIME_A) -larchive
 
-install: $(MODULE_SO) $(ARCHIVE_TOOL)
+# --- the torchserve command (TorchServe's start/stop line) ------------------
+
+# the archive reader's objects only (manifests): libarchive and jansson
+$(TORCHSERVE): $(TORCHSERVE_C) $(TORCHSERVE_H) $(RUNTIME_H) $(RUNTIME_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_RT) -I$(TOP)/torchserve \
+	    -DTSC_MODULE_DIR='"$(NGX_MODULES)"' $(TORCHSERVE_C) -o $@ \
+	    $(RUNTIME_A) -larchive -ljansson -lyaml
+
+install: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
 	install -d $(DESTDIR)$(NGX_MODULES)
 	install -m 644 $(MODULE_SO) $(DESTDIR)$(NGX_MODULES)/ngx_http_torchserve_module.so
 	@# our ts package, found beside the module (torchserve_python/)
@@ -142,6 +155,16 @@ install: $(MODULE_SO) $(ARCHIVE_TOOL)
 	    echo "installed $(DESTDIR)$(BINDIR)/torch-model-archiver -> archive_tool"; \
 	else \
 	    echo "torch-model-archiver is $$other: left alone (use archive_tool)"; \
+	fi
+	install -m 755 $(TORCHSERVE) $(DESTDIR)$(BINDIR)/ngx-torchserve
+	@# TorchServe's start/stop line says torchserve: the same rule
+	@other=$$(command -v torchserve 2>/dev/null || true); \
+	if [ -z "$$other" ] || [ "$$(readlink -f "$$other")" = \
+	        "$$(readlink -f $(DESTDIR)$(BINDIR)/ngx-torchserve)" ]; then \
+	    ln -sfn ngx-torchserve $(DESTDIR)$(BINDIR)/torchserve; \
+	    echo "installed $(DESTDIR)$(BINDIR)/torchserve -> ngx-torchserve"; \
+	else \
+	    echo "torchserve is $$other: left alone (use ngx-torchserve)"; \
 	fi
 
 # --- tests ------------------------------------------------------------------

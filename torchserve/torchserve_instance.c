@@ -1,0 +1,263 @@
+/*
+ * torchserve_instance.c: the nginx instance a directory started.  Its
+ * master's pid is in <run dir>/nginx.pid (nginx writes it); --start
+ * runs Debian's nginx on the run directory's nginx.conf and waits until
+ * the inference listener answers /ping, --stop sends QUIT (nginx's
+ * graceful stop: requests in flight are answered) and waits for the
+ * master to go.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "torchserve.h"
+
+
+#define TSC_NGINX          "/usr/sbin/nginx"
+#define TSC_START_WAIT_MS  180000      /* models load before workers serve */
+#define TSC_STOP_WAIT_MS   60000
+
+
+static int tsc_ping(const tsc_address_t *a);
+static void tsc_sleep_ms(long ms);
+
+
+long
+tsc_instance_pid(const char *run_dir)
+{
+    long   pid;
+    char   path[4096];
+    FILE  *f;
+
+    snprintf(path, sizeof(path), "%s/nginx.pid", run_dir);
+
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+
+    if (fscanf(f, "%ld", &pid) != 1 || pid <= 1) {
+        pid = 0;
+    }
+
+    fclose(f);
+
+    /* a pid file left by a master that died is no instance */
+    if (pid > 0 && kill((pid_t) pid, 0) != 0 && errno == ESRCH) {
+        return 0;
+    }
+
+    return pid;
+}
+
+
+int
+tsc_instance_start(const tsc_settings_t *s, const char *run_dir, char *err,
+    size_t errlen)
+{
+    int     status;
+    long    waited;
+    char    conf[4096];
+    pid_t   child, done;
+
+    snprintf(conf, sizeof(conf), "%s/nginx.conf", run_dir);
+
+    child = fork();
+    if (child < 0) {
+        snprintf(err, errlen, "fork: %s", strerror(errno));
+        return -1;
+    }
+
+    if (child == 0) {
+        if (s->foreground) {
+            execl(TSC_NGINX, TSC_NGINX, "-p", run_dir, "-c", conf, "-e",
+                  "stderr", "-g", "daemon off;", (char *) NULL);
+        } else {
+            execl(TSC_NGINX, TSC_NGINX, "-p", run_dir, "-c", conf, "-e",
+                  "stderr", (char *) NULL);
+        }
+
+        fprintf(stderr, "torchserve: %s: %s\n", TSC_NGINX, strerror(errno));
+        _exit(127);
+    }
+
+    /*
+     * Without --foreground nginx daemonizes: the child exits at once, 0
+     * when the configuration was accepted.  With it, the child is the
+     * master: it runs until it is stopped.
+     */
+    for (waited = 0; waited < TSC_START_WAIT_MS; waited += 100) {
+        done = waitpid(child, &status, WNOHANG);
+
+        if (done == child) {
+            if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+                snprintf(err, errlen, "nginx refused %s (its messages are "
+                         "above)", conf);
+                return -1;
+            }
+
+            if (s->foreground) {
+                return 0;
+            }
+
+            child = 0;
+        }
+
+        if (tsc_ping(&s->inference) == 0) {
+            break;
+        }
+
+        tsc_sleep_ms(100);
+    }
+
+    if (waited >= TSC_START_WAIT_MS) {
+        snprintf(err, errlen, "nginx started but http://%s:%d/ping did not "
+                 "answer within %d s: see %s/ts_log.log", s->inference.host,
+                 s->inference.port, TSC_START_WAIT_MS / 1000, run_dir);
+        return -1;
+    }
+
+    printf("TorchServe (ngx_http_torchserve_module) started: inference "
+           "http://%s:%d, management http://%s:%d",
+           s->inference.host, s->inference.port, s->management.host,
+           s->management.port);
+
+    if (s->metrics_api) {
+        printf(", metrics http://%s:%d", s->metrics.host, s->metrics.port);
+    }
+
+    printf("; logs in %s\n", run_dir);
+    fflush(stdout);
+
+    if (!s->foreground) {
+        return 0;
+    }
+
+    /* Ctrl-C reaches nginx too (same process group): wait for it */
+    signal(SIGINT, SIG_IGN);
+
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        /* void */
+    }
+
+    printf("TorchServe has stopped.\n");
+
+    return 0;
+}
+
+
+int
+tsc_instance_stop(const char *run_dir)
+{
+    long  pid, waited;
+
+    pid = tsc_instance_pid(run_dir);
+
+    if (pid == 0) {
+        printf("TorchServe is not currently running.\n");
+        return 0;
+    }
+
+    if (kill((pid_t) pid, SIGQUIT) != 0) {
+        printf("TorchServe already stopped.\n");
+        return 0;
+    }
+
+    for (waited = 0; waited < TSC_STOP_WAIT_MS; waited += 100) {
+        if (kill((pid_t) pid, 0) != 0 && errno == ESRCH) {
+            printf("TorchServe has stopped.\n");
+            return 0;
+        }
+
+        tsc_sleep_ms(100);
+    }
+
+    printf("Stopping TorchServe took too long.\n");
+
+    return 1;
+}
+
+
+/* 0 when GET /ping on the address answers 200 */
+static int
+tsc_ping(const tsc_address_t *a)
+{
+    int               fd, rc;
+    char              port[16], buf[512];
+    ssize_t           n;
+    const char       *host;
+    struct addrinfo   hints, *ai;
+    struct timeval    tv;
+
+    host = strcmp(a->host, "0.0.0.0") == 0 ? "127.0.0.1" : a->host;
+    snprintf(port, sizeof(port), "%d", a->port);
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_socktype = SOCK_STREAM;
+
+    if (getaddrinfo(host, port, &hints, &ai) != 0) {
+        return -1;
+    }
+
+    fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd < 0) {
+        freeaddrinfo(ai);
+        return -1;
+    }
+
+    tv.tv_sec = 2;
+    tv.tv_usec = 0;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+
+    rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+
+    snprintf(buf, sizeof(buf), "GET /ping HTTP/1.0\r\nHost: %s\r\n\r\n",
+             host);
+
+    if (write(fd, buf, strlen(buf)) < 0) {
+        close(fd);
+        return -1;
+    }
+
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+
+    if (n < 12) {
+        return -1;
+    }
+
+    buf[n] = '\0';
+
+    return strncmp(buf + 9, "200", 3) == 0 ? 0 : -1;
+}
+
+
+static void
+tsc_sleep_ms(long ms)
+{
+    struct timespec  ts;
+
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (ms % 1000) * 1000000;
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+        /* void */
+    }
+}
