@@ -22,7 +22,7 @@ DEB_PACKAGES := nginx nginx-dev libtorch-dev libjansson-dev libarchive-dev \
 	libpcre2-dev libyaml-dev libcurl4-openssl-dev libjpeg62-turbo-dev libspng-dev python3-torch python3-sklearn g++ make curl \
 	libpython3.11-dev python3-torchvision python3-pil python3-numpy python3-scipy python3-yaml \
 	libtest-base-perl libtext-diff-perl liburi-perl libipc-run-perl \
-	libcmocka-dev libjson-pp-perl perl valgrind
+	libcmocka-dev libjson-pp-perl perl valgrind openssl
 
 CC         ?= gcc
 CXX        ?= g++

@@ -78,6 +78,7 @@ static int tsc_usage_error(const char *fmt, const char *arg);
 static int tsc_start(tsc_settings_t *s);
 static int tsc_find_module(char *out, size_t len);
 static int tsc_mkdirs(const char *run_dir);
+static int tsc_props_enabled(const tsc_props_t *p, const char *key);
 
 
 int
@@ -244,6 +245,14 @@ tsc_start(tsc_settings_t *s)
             return 1;
         }
 
+        if (tsc_props_enabled(&props, "enable_envvars_config")
+            && tsc_props_from_env(&props, err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "torchserve: %s\n", err);
+            tsc_props_free(&props);
+            return 1;
+        }
+
         if (tsc_settings_from_props(s, &props, err, sizeof(err)) != 0) {
             fprintf(stderr, "torchserve: %s: %s\n", config, err);
             tsc_props_free(&props);
@@ -364,6 +373,21 @@ tsc_mkdirs(const char *run_dir)
 
         if (mkdir(path, 0755) != 0 && errno != EEXIST) {
             return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+tsc_props_enabled(const tsc_props_t *p, const char *key)
+{
+    size_t  i;
+
+    for (i = 0; i < p->n; i++) {
+        if (strcmp(p->props[i].key, key) == 0) {
+            return strcasecmp(p->props[i].value, "true") == 0;
         }
     }
 

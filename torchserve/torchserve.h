@@ -37,11 +37,22 @@ typedef struct {
 } tsc_props_t;
 
 
-/* an address: http://host:port (https and unix: are refused for now) */
+/* an address: http://host:port, https://host:port, unix:/path */
 typedef struct {
-    char  host[256];
-    int   port;
+    char  host[256];            /* unix: the socket's path */
+    int   port;                 /* 0: a unix socket */
+    int   tls;
 } tsc_address_t;
+
+
+/* the per-model settings of the "models" key, for one name */
+typedef struct {
+    char  *name;
+    long   min_workers;         /* 0: unset */
+    long   batch_size;
+    long   max_batch_delay;     /* ms */
+    long   response_timeout;    /* s */
+} tsc_model_settings_t;
 
 
 /* a model to load at start: NAME=PATH, or PATH (the manifest's name) */
@@ -71,6 +82,10 @@ typedef struct {
     long           default_response_timeout;
     long           worker_processes;      /* number_of_netty_threads */
     char          *allowed_urls;          /* comma-separated regexes */
+    char          *certificate_file;      /* for https:// addresses */
+    char          *private_key_file;
+    tsc_model_settings_t  per_model[TSC_MAX_MODELS];   /* "models" */
+    size_t         nper_model;
     int            model_api;             /* enable_model_api */
     int            metrics_api;           /* enable_metrics_api */
 } tsc_settings_t;
@@ -87,6 +102,9 @@ int tsc_settings_from_props(tsc_settings_t *s, const tsc_props_t *p,
     char *err, size_t errlen);
 int tsc_models_add(tsc_settings_t *s, const char *spec, char *err,
     size_t errlen);
+const tsc_model_settings_t *tsc_model_settings(const tsc_settings_t *s,
+    const char *name);
+int tsc_props_from_env(tsc_props_t *p, char *err, size_t errlen);
 
 /* torchserve_conf.c */
 int tsc_conf_write(const tsc_settings_t *s, const char *run_dir,

@@ -34,7 +34,8 @@ static int tsc_conf_models(FILE *f, const tsc_settings_t *s, long workers,
 static int tsc_conf_model(FILE *f, const tsc_settings_t *s,
     const char *name, const char *path, long workers, char *err,
     size_t errlen);
-static void tsc_conf_listen(FILE *f, const tsc_address_t *a);
+static int tsc_conf_listen(FILE *f, const tsc_settings_t *s,
+    const tsc_address_t *a, char *err, size_t errlen);
 
 
 int
@@ -43,6 +44,7 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
 {
     int             rc;
     long            cpus, procs, threads, n;
+    size_t          i;
     char            path[4096], tmp[4096];
     FILE           *f;
     char           *url, *urls, *save;
@@ -55,6 +57,13 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
     n = s->default_workers > 0 ? s->default_workers : cpus;
     procs = s->worker_processes > 0 ? s->worker_processes : cpus;
     threads = n;
+
+    /* a model's own minWorkers ("models") runs that many at once too */
+    for (i = 0; i < s->nper_model; i++) {
+        if (s->per_model[i].min_workers > threads) {
+            threads = s->per_model[i].min_workers;
+        }
+    }
 
     snprintf(path, sizeof(path), "%s/nginx.conf", run_dir);
     snprintf(tmp, sizeof(tmp), "%s/nginx.conf.tmp", run_dir);
@@ -136,20 +145,26 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
     }
 
     fprintf(f, "\n    server {                 # inference_address\n");
-    tsc_conf_listen(f, &s->inference);
+    rc |= tsc_conf_listen(f, s, &s->inference, err, errlen);
     fprintf(f, "        location / { torchserve_inference; }\n    }\n\n");
 
     fprintf(f, "    server {                 # management_address\n");
-    tsc_conf_listen(f, &s->management);
+    rc |= tsc_conf_listen(f, s, &s->management, err, errlen);
     fprintf(f, "        torchserve_model_api %s;\n"
             "        location / { torchserve_management; }\n    }\n",
             s->model_api || s->enable_model_api ? "on" : "off");
 
     if (s->metrics_api) {
         fprintf(f, "\n    server {                 # metrics_address\n");
-        tsc_conf_listen(f, &s->metrics);
+        rc |= tsc_conf_listen(f, s, &s->metrics, err, errlen);
         fprintf(f, "        location /metrics { torchserve_metrics; }\n"
                 "    }\n");
+    }
+
+    if (rc != 0) {
+        fclose(f);
+        unlink(tmp);
+        return -1;
     }
 
     fprintf(f, "}\n");
@@ -164,16 +179,40 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
 }
 
 
-static void
-tsc_conf_listen(FILE *f, const tsc_address_t *a)
+static int
+tsc_conf_listen(FILE *f, const tsc_settings_t *s, const tsc_address_t *a,
+    char *err, size_t errlen)
 {
-    if (strcmp(a->host, "0.0.0.0") == 0) {
-        fprintf(f, "        listen %d;\n", a->port);
+    const char  *ssl;
+
+    ssl = a->tls ? " ssl" : "";
+
+    if (a->port == 0) {
+        fprintf(f, "        listen unix:%s;\n", a->host);
+    } else if (strcmp(a->host, "0.0.0.0") == 0) {
+        fprintf(f, "        listen %d%s;\n", a->port, ssl);
     } else if (strchr(a->host, ':') != NULL && a->host[0] != '[') {
-        fprintf(f, "        listen [%s]:%d;\n", a->host, a->port);
+        fprintf(f, "        listen [%s]:%d%s;\n", a->host, a->port, ssl);
     } else {
-        fprintf(f, "        listen %s:%d;\n", a->host, a->port);
+        fprintf(f, "        listen %s:%d%s;\n", a->host, a->port, ssl);
     }
+
+    if (!a->tls) {
+        return 0;
+    }
+
+    /* TorchServe's PEM pair (its Java keystore keys are not read) */
+    if (s->certificate_file == NULL || s->private_key_file == NULL) {
+        snprintf(err, errlen, "an https:// address needs certificate_file "
+                 "and private_key_file in config.properties");
+        return -1;
+    }
+
+    fprintf(f, "        ssl_certificate \"%s\";\n"
+            "        ssl_certificate_key \"%s\";\n",
+            s->certificate_file, s->private_key_file);
+
+    return 0;
 }
 
 
@@ -261,8 +300,9 @@ static int
 tsc_conf_model(FILE *f, const tsc_settings_t *s, const char *name,
     const char *path, long workers, char *err, size_t errlen)
 {
-    int                   python, yaml_batch;
-    char                  full[4096], why[TSC_ERRLEN];
+    int                          python, yaml_batch;
+    char                         full[4096], why[TSC_ERRLEN];
+    const tsc_model_settings_t  *ms;
     const char           *c;
     ts_archive_t         *a;
     ts_archive_limits_t   limits;
@@ -317,10 +357,27 @@ tsc_conf_model(FILE *f, const tsc_settings_t *s, const char *name,
     /* model-config.yaml's batchSize, when there is one, is the archive's */
     yaml_batch = a->manifest.config_file != NULL;
 
+    ms = tsc_model_settings(s, name);
+
     fprintf(f, "    torchserve_model \"%s\" \"%s\" workers=%ld "
-            "job_queue_size=%ld response_timeout=%lds%s;\n", name, full,
-            workers, s->job_queue_size, s->default_response_timeout,
-            python || yaml_batch ? "" : " batch_size=8");
+            "job_queue_size=%ld response_timeout=%lds", name, full,
+            ms && ms->min_workers ? ms->min_workers : workers,
+            s->job_queue_size,
+            ms && ms->response_timeout ? ms->response_timeout
+                                       : s->default_response_timeout);
+
+    /* config.properties' "models" wins, then the archive's yaml */
+    if (ms && ms->batch_size) {
+        fprintf(f, " batch_size=%ld", ms->batch_size);
+    } else if (!python && !yaml_batch) {
+        fprintf(f, " batch_size=8");
+    }
+
+    if (ms && ms->max_batch_delay) {
+        fprintf(f, " max_batch_delay=%ldms", ms->max_batch_delay);
+    }
+
+    fprintf(f, ";\n");
 
     ts_archive_free(a);
 

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,7 +29,9 @@
 #define TSC_STOP_WAIT_MS   60000
 
 
-static int tsc_ping(const tsc_address_t *a);
+static int tsc_ready(const tsc_settings_t *s);
+static int tsc_ping(const tsc_address_t *a, const char *path);
+static void tsc_print_address(const tsc_address_t *a);
 static void tsc_sleep_ms(long ms);
 
 
@@ -113,7 +116,7 @@ tsc_instance_start(const tsc_settings_t *s, const char *run_dir, char *err,
             child = 0;
         }
 
-        if (tsc_ping(&s->inference) == 0) {
+        if (tsc_ready(s) == 0) {
             break;
         }
 
@@ -121,19 +124,19 @@ tsc_instance_start(const tsc_settings_t *s, const char *run_dir, char *err,
     }
 
     if (waited >= TSC_START_WAIT_MS) {
-        snprintf(err, errlen, "nginx started but http://%s:%d/ping did not "
-                 "answer within %d s: see %s/ts_log.log", s->inference.host,
-                 s->inference.port, TSC_START_WAIT_MS / 1000, run_dir);
+        snprintf(err, errlen, "nginx started but did not answer within %d "
+                 "s: see %s/ts_log.log", TSC_START_WAIT_MS / 1000, run_dir);
         return -1;
     }
 
-    printf("TorchServe (ngx_http_torchserve_module) started: inference "
-           "http://%s:%d, management http://%s:%d",
-           s->inference.host, s->inference.port, s->management.host,
-           s->management.port);
+    printf("TorchServe (ngx_http_torchserve_module) started: inference ");
+    tsc_print_address(&s->inference);
+    printf(", management ");
+    tsc_print_address(&s->management);
 
     if (s->metrics_api) {
-        printf(", metrics http://%s:%d", s->metrics.host, s->metrics.port);
+        printf(", metrics ");
+        tsc_print_address(&s->metrics);
     }
 
     printf("; logs in %s\n", run_dir);
@@ -188,30 +191,79 @@ tsc_instance_stop(const char *run_dir)
 }
 
 
-/* 0 when GET /ping on the address answers 200 */
-static int
-tsc_ping(const tsc_address_t *a)
+static void
+tsc_print_address(const tsc_address_t *a)
 {
-    int               fd, rc;
-    char              port[16], buf[512];
-    ssize_t           n;
-    const char       *host;
-    struct addrinfo   hints, *ai;
-    struct timeval    tv;
+    if (a->port == 0) {
+        printf("unix:%s", a->host);
+    } else {
+        printf("%s://%s:%d", a->tls ? "https" : "http", a->host, a->port);
+    }
+}
 
-    host = strcmp(a->host, "0.0.0.0") == 0 ? "127.0.0.1" : a->host;
-    snprintf(port, sizeof(port), "%d", a->port);
 
-    memset(&hints, 0, sizeof(hints));
-    hints.ai_socktype = SOCK_STREAM;
-
-    if (getaddrinfo(host, port, &hints, &ai) != 0) {
-        return -1;
+/*
+ * 0 when a plain-HTTP listener answers: /ping on the inference address,
+ * else the model list or the metrics (the worker processes serve once
+ * their models are loaded).  With every listener on TLS, a TCP connect.
+ */
+static int
+tsc_ready(const tsc_settings_t *s)
+{
+    if (!s->inference.tls) {
+        return tsc_ping(&s->inference, "/ping");
     }
 
-    fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (!s->management.tls) {
+        return tsc_ping(&s->management, "/models");
+    }
+
+    if (s->metrics_api && !s->metrics.tls) {
+        return tsc_ping(&s->metrics, "/metrics");
+    }
+
+    return tsc_ping(&s->inference, NULL);
+}
+
+
+/* 0 when GET path on the address answers 200 (NULL path: it connects) */
+static int
+tsc_ping(const tsc_address_t *a, const char *path)
+{
+    int                  fd, rc;
+    char                 port[16], buf[512];
+    ssize_t              n;
+    const char          *host;
+    struct addrinfo      hints, *ai;
+    struct timeval       tv;
+    struct sockaddr_un   un;
+
+    host = strcmp(a->host, "0.0.0.0") == 0 ? "127.0.0.1" : a->host;
+    ai = NULL;
+
+    if (a->port == 0) {
+        memset(&un, 0, sizeof(un));
+        un.sun_family = AF_UNIX;
+        snprintf(un.sun_path, sizeof(un.sun_path), "%s", a->host);
+        fd = socket(AF_UNIX, SOCK_STREAM, 0);
+        host = "localhost";
+
+    } else {
+        snprintf(port, sizeof(port), "%d", a->port);
+        memset(&hints, 0, sizeof(hints));
+        hints.ai_socktype = SOCK_STREAM;
+
+        if (getaddrinfo(host, port, &hints, &ai) != 0) {
+            return -1;
+        }
+
+        fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    }
+
     if (fd < 0) {
-        freeaddrinfo(ai);
+        if (ai != NULL) {
+            freeaddrinfo(ai);
+        }
         return -1;
     }
 
@@ -220,16 +272,20 @@ tsc_ping(const tsc_address_t *a)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 
-    rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
-    freeaddrinfo(ai);
-
-    if (rc != 0) {
-        close(fd);
-        return -1;
+    if (ai != NULL) {
+        rc = connect(fd, ai->ai_addr, ai->ai_addrlen);
+        freeaddrinfo(ai);
+    } else {
+        rc = connect(fd, (struct sockaddr *) &un, sizeof(un));
     }
 
-    snprintf(buf, sizeof(buf), "GET /ping HTTP/1.0\r\nHost: %s\r\n\r\n",
-             host);
+    if (rc != 0 || path == NULL) {
+        close(fd);
+        return rc == 0 ? 0 : -1;
+    }
+
+    snprintf(buf, sizeof(buf), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n",
+             path, host);
 
     if (write(fd, buf, strlen(buf)) < 0) {
         close(fd);

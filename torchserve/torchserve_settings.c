@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "torchserve.h"
 
 
@@ -35,6 +37,10 @@ static int tsc_key_string(tsc_settings_t *s, const tsc_prop_t *p,
     char *err, size_t errlen);
 static int tsc_key_load_models(tsc_settings_t *s, const tsc_prop_t *p,
     char *err, size_t errlen);
+static int tsc_key_models(tsc_settings_t *s, const tsc_prop_t *p,
+    char *err, size_t errlen);
+static int tsc_key_known(tsc_settings_t *s, const tsc_prop_t *p,
+    char *err, size_t errlen);
 
 
 static const tsc_key_t  tsc_keys[] = {
@@ -50,6 +56,15 @@ static const tsc_key_t  tsc_keys[] = {
     { "number_of_netty_threads", tsc_key_number, NULL },
     { "netty_client_threads", tsc_key_number, NULL },
     { "allowed_urls", tsc_key_string, NULL },
+    { "certificate_file", tsc_key_string, NULL },
+    { "private_key_file", tsc_key_string, NULL },
+    { "models", tsc_key_models, NULL },
+    { "enable_envvars_config", tsc_key_known, NULL },
+    { "use_env_allowed_urls", tsc_key_known, NULL },
+    { "keystore", NULL, "use certificate_file and private_key_file (PEM)" },
+    { "keystore_pass", NULL, "use certificate_file and private_key_file" },
+    { "keystore_type", NULL, "use certificate_file and private_key_file" },
+    { "max_response_size", NULL, "answers are not limited in size here" },
     { "enable_model_api", tsc_key_bool, NULL },
     { "enable_metrics_api", tsc_key_bool, NULL },
     { "install_py_dep_per_model", NULL,
@@ -157,6 +172,21 @@ tsc_models_add(tsc_settings_t *s, const char *spec, char *err, size_t errlen)
 static int
 tsc_bad_value(const tsc_prop_t *p, const char *why, char *err, size_t errlen)
 {
+    char  upper[128];
+    int   i;
+
+    /* line 0: from the environment (enable_envvars_config) */
+    if (p->line == 0) {
+        for (i = 0; p->key[i] != '\0' && i < 127; i++) {
+            upper[i] = (char) toupper((unsigned char) p->key[i]);
+        }
+        upper[i] = '\0';
+
+        snprintf(err, errlen, "environment variable TS_%s: invalid %s "
+                 "\"%s\": %s", upper, p->key, p->value, why);
+        return -1;
+    }
+
     snprintf(err, errlen, "line %d: invalid %s \"%s\": %s", p->line, p->key,
              p->value, why);
     return -1;
@@ -179,16 +209,31 @@ tsc_key_address(tsc_settings_t *s, const tsc_prop_t *p, char *err,
 
     v = p->value;
 
-    if (strncmp(v, "https://", 8) == 0 || strncmp(v, "unix:", 5) == 0) {
-        return tsc_bad_value(p, "https:// and unix: addresses are not "
-                             "supported yet (http://host:port)", err, errlen);
+    if (strncmp(v, "unix:", 5) == 0) {
+        if (v[5] != '/' || strlen(v + 5) >= sizeof(a->host)) {
+            return tsc_bad_value(p, "expected unix:/absolute/path", err,
+                                 errlen);
+        }
+
+        strcpy(a->host, v + 5);
+        a->port = 0;
+        a->tls = 0;
+        return 0;
     }
 
-    if (strncmp(v, "http://", 7) != 0) {
-        return tsc_bad_value(p, "expected http://host:port", err, errlen);
+    if (strncasecmp(v, "https://", 8) == 0) {
+        a->tls = 1;
+        v += 8;
+
+    } else if (strncasecmp(v, "http://", 7) == 0) {
+        a->tls = 0;
+        v += 7;
+
+    } else {
+        return tsc_bad_value(p, "expected http://host:port, "
+                             "https://host:port or unix:/path", err, errlen);
     }
 
-    v += 7;
     colon = strrchr(v, ':');
 
     if (colon == NULL || colon == v) {
@@ -306,6 +351,10 @@ tsc_key_string(tsc_settings_t *s, const tsc_prop_t *p, char *err,
         if (s->model_store == NULL) {        /* --model-store wins */
             s->model_store = strdup(p->value);
         }
+    } else if (strcmp(p->key, "certificate_file") == 0) {
+        s->certificate_file = strdup(p->value);
+    } else if (strcmp(p->key, "private_key_file") == 0) {
+        s->private_key_file = strdup(p->value);
     } else {
         free(s->allowed_urls);
         s->allowed_urls = strdup(p->value);
@@ -345,6 +394,199 @@ tsc_key_load_models(tsc_settings_t *s, const tsc_prop_t *p, char *err,
     }
 
     free(list);
+
+    return 0;
+}
+
+
+/* read before the other keys (tsc_props_from_env); nothing to set */
+static int
+tsc_key_known(tsc_settings_t *s, const tsc_prop_t *p, char *err,
+    size_t errlen)
+{
+    return 0;
+}
+
+
+/*
+ * "models": {"name": {"version": {"minWorkers": N, "batchSize": N,
+ * "maxBatchDelay": ms, "responseTimeout": s, ...}}} for the models
+ * loaded at start; values <= 0 are ignored, as TorchServe ignores them.
+ * The first version listed for a name gives its settings (the models
+ * loaded at start are one version each).
+ */
+static int
+tsc_key_models(tsc_settings_t *s, const tsc_prop_t *p, char *err,
+    size_t errlen)
+{
+    char                   why[TSC_ERRLEN];
+    const char            *name, *version, *key;
+    json_t                *root, *versions, *cfg, *v;
+    json_error_t           jerr;
+    tsc_model_settings_t  *ms;
+
+    root = json_loads(p->value, 0, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        snprintf(why, sizeof(why), "not a JSON object (%s)",
+                 root ? "another type" : jerr.text);
+        json_decref(root);
+        return tsc_bad_value(p, why, err, errlen);
+    }
+
+    json_object_foreach(root, name, versions) {
+        if (!json_is_object(versions) || s->nper_model == TSC_MAX_MODELS) {
+            json_decref(root);
+            return tsc_bad_value(p, "each model maps versions to settings",
+                                 err, errlen);
+        }
+
+        ms = &s->per_model[s->nper_model++];
+        memset(ms, 0, sizeof(tsc_model_settings_t));
+        ms->name = strdup(name);
+
+        json_object_foreach(versions, version, cfg) {
+            if (!json_is_object(cfg)) {
+                json_decref(root);
+                return tsc_bad_value(p, "each version maps to an object of "
+                                     "settings", err, errlen);
+            }
+
+            json_object_foreach(cfg, key, v) {
+                long  n;
+
+                if (!json_is_integer(v) && !json_is_string(v)) {
+                    continue;            /* marName, defaultVersion, ... */
+                }
+
+                n = json_is_integer(v) ? (long) json_integer_value(v)
+                                       : strtol(json_string_value(v), NULL,
+                                                10);
+                if (n <= 0) {
+                    continue;
+                }
+
+                if (strcmp(key, "minWorkers") == 0) {
+                    ms->min_workers = n > 256 ? 256 : n;
+                } else if (strcmp(key, "batchSize") == 0) {
+                    ms->batch_size = n > 1024 ? 1024 : n;
+                } else if (strcmp(key, "maxBatchDelay") == 0) {
+                    ms->max_batch_delay = n;
+                } else if (strcmp(key, "responseTimeout") == 0) {
+                    ms->response_timeout = n;
+                }
+            }
+
+            break;
+        }
+    }
+
+    json_decref(root);
+
+    return 0;
+}
+
+
+const tsc_model_settings_t *
+tsc_model_settings(const tsc_settings_t *s, const char *name)
+{
+    size_t  i;
+
+    for (i = 0; i < s->nper_model; i++) {
+        if (strcmp(s->per_model[i].name, name) == 0) {
+            return &s->per_model[i];
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * enable_envvars_config=true: TS_<KEY> variables of the environment win
+ * over the file's keys (allowed_urls only with use_env_allowed_urls=true),
+ * as TorchServe's ConfigManager reads them.
+ */
+int
+tsc_props_from_env(tsc_props_t *p, char *err, size_t errlen)
+{
+    extern char  **environ;
+
+    size_t         i, k;
+    char         **e, *key, *value;
+    const char    *eq;
+    int            env_urls;
+    tsc_prop_t    *props;
+
+    env_urls = 0;
+
+    for (i = 0; i < p->n; i++) {
+        if (strcmp(p->props[i].key, "use_env_allowed_urls") == 0
+            && strcasecmp(p->props[i].value, "true") == 0)
+        {
+            env_urls = 1;
+        }
+    }
+
+    for (e = environ; *e != NULL; e++) {
+        if (strncmp(*e, "TS_", 3) != 0 || strncmp(*e, "TS_CONFIG_FILE=", 15)
+            == 0 || (eq = strchr(*e, '=')) == NULL || eq == *e + 3)
+        {
+            continue;
+        }
+
+        key = strndup(*e + 3, eq - *e - 3);
+        value = strdup(eq + 1);
+        if (key == NULL || value == NULL) {
+            free(key);
+            free(value);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+
+        for (k = 0; key[k] != '\0'; k++) {
+            key[k] = (char) tolower((unsigned char) key[k]);
+        }
+
+        for (i = 0; tsc_keys[i].key != NULL; i++) {
+            if (strcmp(tsc_keys[i].key, key) == 0) {
+                break;
+            }
+        }
+
+        /* only the keys TorchServe knows; allowed_urls only if asked for */
+        if (tsc_keys[i].key == NULL
+            || (strcmp(key, "allowed_urls") == 0 && !env_urls))
+        {
+            free(key);
+            free(value);
+            continue;
+        }
+
+        for (i = 0; i < p->n; i++) {
+            if (strcmp(p->props[i].key, key) == 0) {
+                break;
+            }
+        }
+
+        if (i == p->n) {
+            props = realloc(p->props, (p->n + 1) * sizeof(tsc_prop_t));
+            if (props == NULL) {
+                free(key);
+                free(value);
+                snprintf(err, errlen, "out of memory");
+                return -1;
+            }
+            p->props = props;
+            p->n++;
+        } else {
+            free(p->props[i].key);
+            free(p->props[i].value);
+        }
+
+        p->props[i].key = key;
+        p->props[i].value = value;
+        p->props[i].line = 0;
+    }
 
     return 0;
 }

@@ -12,6 +12,8 @@ use File::Temp qw(tempdir);
 use FindBin;
 use HTTP::Tiny;
 use IO::Socket::INET;
+use IO::Socket::UNIX;
+use Socket qw(SOCK_STREAM);
 use Test::More;
 
 use lib "$FindBin::Bin/..";
@@ -231,6 +233,66 @@ sub archive {
     like($out, qr/config\.properties: line 12: invalid job_queue_size "lots": a whole number/,
          "... naming the key, the file and the line");
     ok(!-e "$dir/logs/nginx.pid", "... and starts nothing");
+}
+
+
+# --- the models JSON, TS_* variables, https:// and unix: addresses
+{
+    my $sock = tempdir(CLEANUP => 1) . "/inference.sock";
+    my ($dir, $port) = workdir(
+        models => '{"digits": {"1.0": {"minWorkers": 2, "batchSize": 4, '
+                  . '"maxBatchDelay": 50, "responseTimeout": 30}}}',
+        load_models => "digits.mar",
+        enable_envvars_config => "true",
+        number_of_netty_threads => 1,
+        job_queue_size => 100);
+    copy("$fixtures/digits.mar", "$dir/model_store/digits.mar") or die $!;
+
+    # the metrics listener on TLS, the inference one on a unix socket
+    my $cert = "$dir/cert.pem";
+    my $key = "$dir/key.pem";
+    system("openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost "
+           . "-days 1 -keyout '$key' -out '$cert' >/dev/null 2>&1") == 0
+        or die "openssl failed";
+    open my $fh, '>>', "$dir/config.properties" or die $!;
+    print $fh "metrics_address=https://127.0.0.1:$port->{metrics}\n"
+              . "certificate_file=$cert\nprivate_key_file=$key\n"
+              . "inference_address=unix:$sock\n";
+    close $fh;
+
+    local $ENV{TS_JOB_QUEUE_SIZE} = 9;
+    my ($rc, $out) = run_in($dir, "--start --model-store model_store");
+    is($rc, 0, "models JSON, TS_*, https, unix: --start exits 0")
+        or diag($out);
+    like($out, qr/inference unix:\Q$sock\E, .*metrics https:\/\/127\.0\.0\.1:$port->{metrics}/,
+         "it says where it listens");
+
+    my $r = $http->get(url($port->{management}, "/models/digits"));
+    like($r->{content}, qr/"minWorkers": 2,.*"batchSize": 4,\n *"maxBatchDelay": 50,/s,
+         "models JSON: minWorkers, batchSize, maxBatchDelay");
+    like($r->{content}, qr/"responseTimeout": 30,/, "models JSON: responseTimeout");
+    like($r->{content}, qr/"remainingCapacity": 9,/,
+         "enable_envvars_config: TS_JOB_QUEUE_SIZE wins over the file");
+
+    my $body = fixture("digits_input.json");
+    my $c = IO::Socket::UNIX->new(Peer => $sock, Type => SOCK_STREAM)
+        or die "$sock: $!";
+    print $c "POST /predictions/digits HTTP/1.0\r\nHost: localhost\r\n"
+             . "Content-Length: " . length($body) . "\r\n\r\n$body";
+    my $answer = do { local $/; <$c> };
+    like($answer, qr/^HTTP\/1\.1 200 .*\r\n\r\n\[\n  0\.99968/s,
+         "unix:/path: a prediction on the socket");
+
+    my $metrics = `curl -sk https://127.0.0.1:$port->{metrics}/metrics`;
+    like($metrics, qr/^ts_inference_requests_total\{model_name="digits"/m,
+         "https://: the metrics over TLS");
+
+    run_in($dir, "--stop");
+
+    local $ENV{TS_JOB_QUEUE_SIZE} = "many";
+    ($rc, $out) = run_in($dir, "--start --model-store model_store");
+    like($out, qr/environment variable TS_JOB_QUEUE_SIZE: invalid job_queue_size "many"/,
+         "a bad TS_* value names the variable");
 }
 
 
