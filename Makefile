@@ -7,6 +7,7 @@
 #   make reload    nginx -s reload of that server; make stop stops it
 #   make install   the module into nginx's modules folder, archive_tool and
 #                  the torchserve command
+#   make deb       build/libnginx-mod-http-torchserve_<version>_<arch>.deb
 
 SHELL      := /bin/bash
 TOP        := $(CURDIR)
@@ -58,6 +59,7 @@ TORCHSERVE_H   := $(wildcard torchserve/*.h)
 # archive_tool finds its helper in <bindir>/../share/archive_tool/
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
 
+.PHONY: deb
 .PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx test-python \
 	test-runner test-valgrind test-archive-tool install run reload stop clean
 
@@ -166,6 +168,13 @@ install: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
 	else \
 	    echo "torchserve is $$other: left alone (use ngx-torchserve)"; \
 	fi
+
+# --- a Debian package, laid out as Debian's nginx modules are --------------
+
+DEB_VERSION ?= 0.1.0
+
+deb: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
+	packaging/make_deb.sh $(BUILD) $(DEB_VERSION)
 
 # --- tests ------------------------------------------------------------------
 
