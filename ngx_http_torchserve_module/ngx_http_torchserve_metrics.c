@@ -27,7 +27,8 @@ static ngx_str_t  ngx_http_torchserve_prometheus_type =
 typedef enum {
     NGX_HTTP_TORCHSERVE_HOST_COUNTER = 0,   /* one sample, the zone's */
     NGX_HTTP_TORCHSERVE_MODEL_COUNTER,      /* a sample per model label */
-    NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM
+    NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM,
+    NGX_HTTP_TORCHSERVE_MODEL_GAUGE         /* a sample per registered model */
 } ngx_http_torchserve_family_kind_e;
 
 
@@ -72,6 +73,9 @@ static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
     { "ts_batch_size",
       "Size of the batch each prediction ran in",
       NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM, 3 },
+    { "ts_model_workers",
+      "Workers of a model (its batches at once) in each worker process",
+      NGX_HTTP_TORCHSERVE_MODEL_GAUGE, 0 },
 
     { NULL, NULL, 0, 0 }
 };
@@ -438,7 +442,7 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
      * sized under the same lock the text is written under: 3 counters
      * and 3 histograms of (buckets + 3) lines per label
      */
-    len = 8192 + nrecords * 2 * (3 + 4 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
+    len = 8192 + nrecords * 2 * (4 + 4 * (NGX_HTTP_TORCHSERVE_BUCKETS + 4))
                  * (200 + NGX_HTTP_TORCHSERVE_NAME_LEN
                     + NGX_HTTP_TORCHSERVE_VERSION_LEN
                     + ngx_cycle->hostname.len);
@@ -460,7 +464,9 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
         p = ngx_slprintf(p, end, "# HELP %s %s\n# TYPE %s %s\n", f->name,
                          f->help, f->name,
                          f->kind == NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM
-                         ? "histogram" : "counter");
+                         ? "histogram"
+                         : f->kind == NGX_HTTP_TORCHSERVE_MODEL_GAUGE
+                         ? "gauge" : "counter");
 
         if (f->kind == NGX_HTTP_TORCHSERVE_HOST_COUNTER) {
             p = ngx_http_torchserve_host_sample(p, end, tmcf, f);
@@ -519,6 +525,16 @@ ngx_http_torchserve_model_samples(u_char *p, u_char *end,
     const char                     **text;
     ngx_http_torchserve_counters_t  *cnt;
     ngx_http_torchserve_histogram_t *h;
+
+    /* ts_model_workers: every registered model, counted or not */
+    if (f->kind == NGX_HTTP_TORCHSERVE_MODEL_GAUGE) {
+        p = ngx_slprintf(p, end, "%s{model_name=\"%s\",model_version=\"%s\","
+                         "hostname=\"%V\",} ", f->name, rec->name,
+                         rec->version, &ngx_cycle->hostname);
+        p = ngx_http_torchserve_java_double(p, rec->min_workers);
+        *p++ = '\n';
+        return p;
+    }
 
     for (i = 0; i < 2; i++) {
         cnt = &rec->counters[i];

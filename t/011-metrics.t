@@ -9,12 +9,33 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4 + 3 * 4);
+plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4 + 3 * 4 + 5 + 1);
 
 no_shuffle();
 no_root_location();
 
 our $S0 = sample(0);
+
+# every metric conf/grafana-dashboard.json queries, as a /metrics line
+our @DashboardMetrics = do {
+    my $json = JSON::PP::decode_json(do {
+        local $/;
+        open my $fh, '<', "$FindBin::Bin/../conf/grafana-dashboard.json" or die $!;
+        <$fh>;
+    });
+    my %seen;
+    for my $p (@{ $json->{panels} }) {
+        for my $t (@{ $p->{targets} }) {
+            $seen{$1} = 1 while $t->{expr} =~ /\b([A-Za-z_][A-Za-z0-9_]*)(?=\{|\[)/g;
+        }
+    }
+    my $q = $json->{templating}{list}[1]{query}{query};
+    $seen{$1} = 1 if $q =~ /label_values\((\w+)/;
+    die "the dashboard names only " . scalar(keys %seen) . " metrics\n"
+        if keys %seen < 10;
+    sort keys %seen;
+};
+our $DashboardRe = '\A' . CORE::join('', map { "(?=(?s:.*)^\Q$_\E\{)" } @DashboardMetrics);
 
 run_tests();
 
@@ -131,3 +152,20 @@ qr/\A# HELP ts_inference_seconds [^\n]+\n# TYPE ts_inference_seconds histogram\n
 ]
 --- no_error_log
 [crit]
+
+
+
+=== TEST 6: the Grafana dashboard (conf/grafana-dashboard.json) parses, and every metric its panels query is in /metrics (ts_model_workers: each registered model's workers)
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar workers=3;
+--- config
+    location /metrics { torchserve_metrics; }
+    location / { torchserve_inference; }
+--- request eval
+[ "POST /predictions/digits\n$::S0", "GET /metrics" ]
+--- response_body_like eval
+[ qr/^\[\n  0\.99968/,
+  qr/$::DashboardRe(?s:.*)^ts_model_workers\{model_name="digits",model_version="1\.0",hostname="[^"]+",\} 3\.0$/m ]
+--- no_error_log
+[error]
