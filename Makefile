@@ -136,7 +136,7 @@ $(TORCHSERVE): $(TORCHSERVE_C) $(TORCHSERVE_H) $(RUNTIME_H) $(RUNTIME_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_RT) -I$(TOP)/torchserve \
 	    -DTSC_MODULE_DIR='"$(NGX_MODULES)"' $(TORCHSERVE_C) -o $@ \
-	    $(RUNTIME_A) -larchive -ljansson -lyaml
+	    $(RUNTIME_A) -larchive -ljansson -lyaml -lcurl -lpcre2-8
 
 install: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
 	install -d $(DESTDIR)$(NGX_MODULES)

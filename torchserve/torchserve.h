@@ -6,6 +6,7 @@
  *   torchserve_props.c     config.properties (Java properties syntax)
  *   torchserve_settings.c  its keys and the options, as one set of settings
  *   torchserve_conf.c      the nginx.conf those settings give
+ *   torchserve_fetch.c     models given by URL: allowed_urls, download
  *   torchserve_instance.c  the nginx instance of a directory: start, wait, stop
  */
 
@@ -109,6 +110,11 @@ int tsc_props_from_env(tsc_props_t *p, char *err, size_t errlen);
 /* torchserve_conf.c */
 int tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
     const char *module, char *err, size_t errlen);
+
+/* torchserve_fetch.c */
+int tsc_is_url(const char *path);
+int tsc_fetch(const tsc_settings_t *s, const char *url, const char *run_dir,
+    char *local, size_t len, char *err, size_t errlen);
 
 /* torchserve_instance.c */
 int tsc_instance_start(const tsc_settings_t *s, const char *run_dir,

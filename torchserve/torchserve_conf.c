@@ -29,8 +29,8 @@
 #include "ts_archive.h"
 
 
-static int tsc_conf_models(FILE *f, const tsc_settings_t *s, long workers,
-    char *err, size_t errlen);
+static int tsc_conf_models(FILE *f, const tsc_settings_t *s,
+    const char *run_dir, long workers, char *err, size_t errlen);
 static int tsc_conf_model(FILE *f, const tsc_settings_t *s,
     const char *name, const char *path, long workers, char *err,
     size_t errlen);
@@ -128,7 +128,15 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
         for (url = strtok_r(urls, ",", &save); url != NULL;
              url = strtok_r(NULL, ",", &save))
         {
-            fprintf(f, " \"%s\"", url);
+            /* nginx unescapes \\ and \" inside quotes */
+            fputs(" \"", f);
+            for ( ; *url != '\0'; url++) {
+                if (*url == '\\' || *url == '"') {
+                    fputc('\\', f);
+                }
+                fputc(*url, f);
+            }
+            fputc('"', f);
         }
 
         fprintf(f, ";\n");
@@ -137,7 +145,7 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
 
     fprintf(f, "\n");
 
-    rc = tsc_conf_models(f, s, threads, err, errlen);
+    rc = tsc_conf_models(f, s, run_dir, threads, err, errlen);
     if (rc != 0) {
         fclose(f);
         unlink(tmp);
@@ -269,10 +277,12 @@ tsc_conf_all(FILE *f, const tsc_settings_t *s, long workers, char *err,
 
 
 static int
-tsc_conf_models(FILE *f, const tsc_settings_t *s, long workers, char *err,
-    size_t errlen)
+tsc_conf_models(FILE *f, const tsc_settings_t *s, const char *run_dir,
+    long workers, char *err, size_t errlen)
 {
-    size_t  i;
+    char         local[4096];
+    size_t       i;
+    const char  *path;
 
     for (i = 0; i < s->nmodels; i++) {
         if (s->models[i].name == NULL
@@ -284,8 +294,20 @@ tsc_conf_models(FILE *f, const tsc_settings_t *s, long workers, char *err,
             continue;
         }
 
-        if (tsc_conf_model(f, s, s->models[i].name, s->models[i].path,
-                           workers, err, errlen) != 0)
+        path = s->models[i].path;
+
+        if (tsc_is_url(path)) {
+            if (tsc_fetch(s, path, run_dir, local, sizeof(local), err,
+                          errlen) != 0)
+            {
+                return -1;
+            }
+
+            path = local;
+        }
+
+        if (tsc_conf_model(f, s, s->models[i].name, path, workers, err,
+                           errlen) != 0)
         {
             return -1;
         }
@@ -313,15 +335,6 @@ tsc_conf_model(FILE *f, const tsc_settings_t *s, const char *name,
                      "control characters are not allowed in its path", path);
             return -1;
         }
-    }
-
-    if (strncasecmp(path, "http://", 7) == 0
-        || strncasecmp(path, "https://", 8) == 0)
-    {
-        snprintf(err, errlen, "model \"%s\": archives by URL at start are "
-                 "not supported yet: register it with POST /models?url=",
-                 path);
-        return -1;
     }
 
     if (path[0] == '/' || s->model_store == NULL) {

@@ -339,9 +339,16 @@ tsc_key_string(tsc_settings_t *s, const tsc_prop_t *p, char *err,
 {
     const char  *c;
 
-    /* nginx.conf takes them quoted: no quotes, no control characters */
+    /*
+     * nginx.conf takes them quoted (allowed_urls' regexes escaped, for
+     * their backslashes): paths without quotes, backslashes or control
+     * characters
+     */
     for (c = p->value; *c != '\0'; c++) {
-        if (*c == '"' || *c == '\\' || iscntrl((unsigned char) *c)) {
+        if (iscntrl((unsigned char) *c)
+            || (strcmp(p->key, "allowed_urls") != 0
+                && (*c == '"' || *c == '\\')))
+        {
             return tsc_bad_value(p, "quotes, backslashes and control "
                                  "characters are not allowed", err, errlen);
         }

@@ -296,6 +296,47 @@ sub archive {
 }
 
 
+# --- a model by URL at start, under allowed_urls
+{
+    # Java's properties syntax: \\ is one backslash of the regex
+    my ($dir, $port) = workdir(allowed_urls => 'http://127\\\\.0\\\\.0\\\\.1:\\\\d+/ok/.*');
+    my $web = tempdir(CLEANUP => 1);
+    make_path("$web/ok", "$web/no");
+    copy("$fixtures/digits.mar", "$web/ok/digits.mar") or die $!;
+    copy("$fixtures/digits.mar", "$web/no/digits.mar") or die $!;
+    my $wport = free_port();
+    my $pid = fork();
+    if ($pid == 0) {
+        open STDOUT, '>', '/dev/null';
+        open STDERR, '>', '/dev/null';
+        exec '/usr/bin/python3', '-m', 'http.server', $wport, '--bind',
+             '127.0.0.1', '--directory', $web;
+        exit 127;
+    }
+    for (1 .. 50) {
+        last if $http->get("http://127.0.0.1:$wport/")->{success};
+        select(undef, undef, undef, 0.1);
+    }
+
+    my ($rc, $out) = run_in($dir, "--start --ncs --model-store model_store "
+                                  . "--models far=http://127.0.0.1:$wport/ok/digits.mar");
+    is($rc, 0, "a model by URL: --start exits 0") or diag($out);
+    my $r = $http->post(url($port->{inference}, "/predictions/far"),
+                        { content => fixture("digits_input.json") });
+    like($r->{content}, qr/^\[\n  0\.99968/, "a model by URL: downloaded and served");
+    ok(-f "$dir/logs/models/digits.mar", "... into logs/models/");
+    run_in($dir, "--stop");
+
+    ($rc, $out) = run_in($dir, "--start --ncs --model-store model_store "
+                               . "--models http://127.0.0.1:$wport/no/digits.mar");
+    is($rc, 1, "a URL outside allowed_urls: --start fails");
+    like($out, qr/the URL is not among allowed_urls/, "... and says why");
+
+    kill 'TERM', $pid;
+    waitpid($pid, 0);
+}
+
+
 # --- -v, --help, a missing store
 {
     my ($dir) = workdir();
