@@ -198,6 +198,8 @@ sub archive {
                                number_of_netty_threads => 1,
                                default_workers_per_model => 3,
                                job_queue_size => 7,
+                               default_response_timeout => 33,
+                               enable_metrics_api => "false",
                                load_models => "digits.mar",
                                model_store => "model_store",
                                some_key_we_do_not_know => 1);
@@ -218,6 +220,10 @@ sub archive {
          "default_workers_per_model 3: describe shows 3 workers");
     like($r->{content}, qr/"jobQueueStatus": \{\n *"remainingCapacity": 7,/,
          "job_queue_size 7");
+    like($r->{content}, qr/"responseTimeout": 33,/,
+         "default_response_timeout 33");
+    ok(!$http->get(url($port->{metrics}, "/metrics"))->{success},
+       "enable_metrics_api false: no metrics listener");
 
     $r = $http->post(url($port->{inference}, "/predictions/digits"),
                      { content => fixture("digits_input.json") });
@@ -230,7 +236,7 @@ sub archive {
     close $fh;
     ($rc, $out) = run_in($dir, "--start");
     is($rc, 1, "a bad value: --start fails");
-    like($out, qr/config\.properties: line 12: invalid job_queue_size "lots": a whole number/,
+    like($out, qr/config\.properties: line 14: invalid job_queue_size "lots": a whole number/,
          "... naming the key, the file and the line");
     ok(!-e "$dir/logs/nginx.pid", "... and starts nothing");
 }
@@ -334,6 +340,45 @@ sub archive {
 
     kill 'TERM', $pid;
     waitpid($pid, 0);
+}
+
+
+# --- --foreground stays attached until nginx stops; the accepted options
+{
+    my ($dir, $port) = workdir();
+    copy("$fixtures/digits.mar", "$dir/model_store/digits.mar") or die $!;
+    open my $lc, '>', "$dir/log4j2.xml" or die $!;
+    close $lc;
+    make_path("$dir/wf");
+
+    my $pid = fork();
+    if ($pid == 0) {
+        chdir $dir or die $!;
+        open STDOUT, '>', "$dir/fg.out";
+        open STDERR, '>&', \*STDOUT;
+        exec $cmd, '--start', '--foreground', '--ncs', '--model-store',
+             'model_store', '--models', 'digits.mar', '--log-config',
+             'log4j2.xml', '--workflow-store', 'wf';
+        exit 127;
+    }
+
+    my $up = 0;
+    for (1 .. 300) {
+        $up = $http->get(url($port->{inference}, "/ping"))->{success} and last;
+        select(undef, undef, undef, 0.1);
+    }
+    ok($up, "--foreground: it serves");
+    ok(kill(0, $pid), "--foreground: the command is still attached");
+
+    # what Ctrl-C does to nginx (the same process group gets SIGINT)
+    my $master = fixture_text("$dir/logs/nginx.pid") + 0;
+    kill 'INT', $master;
+    waitpid($pid, 0);
+    my $fg = fixture_text("$dir/fg.out");
+    like($fg, qr/TorchServe has stopped\.\n\z/, "--foreground: returns when nginx stops");
+    like($fg, qr/--log-config log4j2\.xml: ignored/, "--log-config: accepted, with a line");
+    like($fg, qr/--workflow-store wf: accepted; workflows are not served/,
+         "--workflow-store: accepted, with a line");
 }
 
 
