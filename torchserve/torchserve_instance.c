@@ -110,6 +110,8 @@ tsc_instance_start(const tsc_settings_t *s, const char *run_dir, char *err,
             }
 
             if (s->foreground) {
+                /* stopped (Ctrl-C) before it answered */
+                printf("TorchServe has stopped.\n");
                 return 0;
             }
 

@@ -18,6 +18,8 @@
 
 static int tsc_props_logical(const char *text, size_t len, size_t *at,
     int *natural, char **out, int *line);
+static void tsc_props_natural(const char *text, size_t len, size_t *at,
+    int *natural, const char **start, const char **end);
 static void tsc_props_unescape(const char *s, size_t len, char *out,
     size_t *outlen, int key);
 static int tsc_props_set(tsc_props_t *p, char *key, char *value, int line);
@@ -26,7 +28,7 @@ static int tsc_props_set(tsc_props_t *p, char *key, char *value, int line);
 int
 tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
 {
-    int      line, natural;
+    int      line, natural, rc;
     char    *text, *logical, *k, *v, *key, *value;
     long     size;
     FILE    *f;
@@ -64,9 +66,20 @@ tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
     at = 0;
     natural = 0;
 
-    while (tsc_props_logical(text, size, &at, &natural, &logical, &line)
-           == 0)
-    {
+    for ( ;; ) {
+        rc = tsc_props_logical(text, size, &at, &natural, &logical, &line);
+
+        if (rc == 0) {
+            break;
+        }
+
+        if (rc < 0) {
+            free(text);
+            tsc_props_free(p);
+            snprintf(err, errlen, "%s: out of memory", path);
+            return -1;
+        }
+
         k = logical;
 
         /* the key ends at the first unescaped '=', ':' or blank */
@@ -152,7 +165,7 @@ tsc_props_free(tsc_props_t *p)
 /*
  * The next logical line that is neither blank nor a comment, natural
  * lines joined; *line is the number of its first natural line.  Returns
- * -1 at the end of the text.
+ * 1 with a line, 0 at the end of the text, -1 without memory.
  */
 static int
 tsc_props_logical(const char *text, size_t len, size_t *at, int *natural,
@@ -164,18 +177,10 @@ tsc_props_logical(const char *text, size_t len, size_t *at, int *natural,
 
     for ( ;; ) {
         if (*at >= len) {
-            return -1;
+            return 0;
         }
 
-        s = text + *at;
-        e = memchr(s, '\n', len - *at);
-        e = e ? e : text + len;
-        *at = e - text + 1;
-        (*natural)++;
-
-        while (s < e && (*s == ' ' || *s == '\t' || *s == '\f')) {
-            s++;
-        }
+        tsc_props_natural(text, len, at, natural, &s, &e);
 
         if (s == e || (s + 1 == e && *s == '\r') || *s == '#' || *s == '!') {
             continue;
@@ -227,21 +232,35 @@ tsc_props_logical(const char *text, size_t len, size_t *at, int *natural,
 
         n--;                        /* the continuation's backslash */
 
-        s = text + *at;
-        e = memchr(s, '\n', len - *at);
-        e = e ? e : text + len;
-        *at = e - text + 1;
-        (*natural)++;
-
-        while (s < e && (*s == ' ' || *s == '\t' || *s == '\f')) {
-            s++;
-        }
+        tsc_props_natural(text, len, at, natural, &s, &e);
     }
 
     buf[n] = '\0';
     *out = buf;
 
-    return 0;
+    return 1;
+}
+
+
+/* the next natural line from *at, its leading blanks skipped */
+static void
+tsc_props_natural(const char *text, size_t len, size_t *at, int *natural,
+    const char **start, const char **end)
+{
+    const char  *s, *e;
+
+    s = text + *at;
+    e = memchr(s, '\n', len - *at);
+    e = e ? e : text + len;
+    *at = e - text + 1;
+    (*natural)++;
+
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\f')) {
+        s++;
+    }
+
+    *start = s;
+    *end = e;
 }
 
 

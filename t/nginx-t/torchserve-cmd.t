@@ -368,6 +368,12 @@ sub archive {
         select(undef, undef, undef, 0.1);
     }
     ok($up, "--foreground: it serves");
+    for (1 .. 100) {
+        last if -s "$dir/fg.out" && fixture_text("$dir/fg.out") =~ /started:/;
+        select(undef, undef, undef, 0.1);
+    }
+    like(fixture_text("$dir/fg.out"), qr/started: inference http:/,
+         "--foreground: it says where it listens");
     ok(kill(0, $pid), "--foreground: the command is still attached");
 
     # what Ctrl-C does to nginx (the same process group gets SIGINT)
