@@ -58,6 +58,7 @@ TORCHSERVE_C   := $(wildcard torchserve/*.c)
 TORCHSERVE_H   := $(wildcard torchserve/*.h)
 # archive_tool finds its helper in <bindir>/../share/archive_tool/
 TOOLDATADIR    := $(PREFIX)/share/archive_tool
+DOCDIR         := $(PREFIX)/share/doc/ngx_http_torchserve_module
 
 .PHONY: deb
 .PHONY: all deps module runtime unit unit-valgrind fixtures test test-nginx test-python \
@@ -159,6 +160,12 @@ install: $(MODULE_SO) $(ARCHIVE_TOOL) $(TORCHSERVE)
 	    echo "torch-model-archiver is $$other: left alone (use archive_tool)"; \
 	fi
 	install -m 755 $(TORCHSERVE) $(DESTDIR)$(BINDIR)/ngx-torchserve
+	@# the example server, the Grafana dashboard and the commands' help
+	install -d $(DESTDIR)$(DOCDIR)
+	install -m 644 conf/nginx.conf $(DESTDIR)$(DOCDIR)/nginx.conf.example
+	install -m 644 conf/grafana-dashboard.json README.md $(DESTDIR)$(DOCDIR)/
+	$(TORCHSERVE) --help > $(DESTDIR)$(DOCDIR)/torchserve.help.txt
+	$(ARCHIVE_TOOL) --help > $(DESTDIR)$(DOCDIR)/archive_tool.help.txt
 	@# TorchServe's start/stop line says torchserve: the same rule
 	@other=$$(command -v torchserve 2>/dev/null || true); \
 	if [ -z "$$other" ] || [ "$$(readlink -f "$$other")" = \

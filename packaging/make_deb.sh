@@ -26,11 +26,12 @@ make -C "$TOP" --no-print-directory install DESTDIR="$ROOT" PREFIX=/usr \
 # the names of other programs are the alternatives system's to give
 rm -f "$ROOT/usr/bin/torchserve" "$ROOT/usr/bin/torch-model-archiver"
 
-install -d "$ROOT/usr/share/nginx/modules-available" "$ROOT/usr/share/doc/$PKG"
+# the docs (example config, dashboard, help texts) under the package's name
+mv "$ROOT/usr/share/doc/ngx_http_torchserve_module" "$ROOT/usr/share/doc/$PKG"
+
+install -d "$ROOT/usr/share/nginx/modules-available"
 echo "load_module modules/ngx_http_torchserve_module.so;" \
     > "$ROOT/usr/share/nginx/modules-available/mod-http-torchserve.conf"
-install -m 644 "$TOP/conf/nginx.conf" "$ROOT/usr/share/doc/$PKG/nginx.conf.example"
-install -m 644 "$TOP/README.md" "$ROOT/usr/share/doc/$PKG/README.md"
 
 # the nginx ABI: the exact one the module was built against
 abi=$(dpkg-query -W -f='${Provides}\n' nginx 2>/dev/null | tr ',' '\n' \

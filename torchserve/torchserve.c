@@ -76,6 +76,7 @@ static const char  tsc_help[] =
 static int tsc_parse_args(int argc, char **argv, tsc_settings_t *s);
 static int tsc_usage_error(const char *fmt, const char *arg);
 static int tsc_start(tsc_settings_t *s);
+static int tsc_read_config(tsc_settings_t *s);
 static int tsc_find_module(char *out, size_t len);
 static int tsc_mkdirs(const char *run_dir);
 static int tsc_props_enabled(const tsc_props_t *p, const char *key);
@@ -216,9 +217,7 @@ tsc_start(tsc_settings_t *s)
 {
     char         err[TSC_ERRLEN], module[PATH_MAX], run_dir[PATH_MAX];
     char         store[PATH_MAX];
-    const char  *config;
     struct stat  st;
-    tsc_props_t  props;
 
     if (tsc_instance_pid(TSC_RUN_DIR) != 0) {
         printf("TorchServe is already running, please use torchserve --stop "
@@ -226,40 +225,8 @@ tsc_start(tsc_settings_t *s)
         return 1;
     }
 
-    /* TorchServe's order: TS_CONFIG_FILE, --ts-config, ./config.properties */
-    config = getenv("TS_CONFIG_FILE");
-    config = config != NULL ? config : s->ts_config;
-
-    if (config != NULL && stat(config, &st) != 0) {
-        printf("--ts-config file not found: %s\n", config);
+    if (tsc_read_config(s) != 0) {
         return 1;
-    }
-
-    if (config == NULL && stat("config.properties", &st) == 0) {
-        config = "config.properties";
-    }
-
-    if (config != NULL) {
-        if (tsc_props_read(config, &props, err, sizeof(err)) != 0) {
-            fprintf(stderr, "torchserve: %s\n", err);
-            return 1;
-        }
-
-        if (tsc_props_enabled(&props, "enable_envvars_config")
-            && tsc_props_from_env(&props, err, sizeof(err)) != 0)
-        {
-            fprintf(stderr, "torchserve: %s\n", err);
-            tsc_props_free(&props);
-            return 1;
-        }
-
-        if (tsc_settings_from_props(s, &props, err, sizeof(err)) != 0) {
-            fprintf(stderr, "torchserve: %s: %s\n", config, err);
-            tsc_props_free(&props);
-            return 1;
-        }
-
-        tsc_props_free(&props);
     }
 
     if (s->log_config != NULL) {
@@ -389,6 +356,54 @@ tsc_props_enabled(const tsc_props_t *p, const char *key)
         if (strcmp(p->props[i].key, key) == 0) {
             return strcasecmp(p->props[i].value, "true") == 0;
         }
+    }
+
+    return 0;
+}
+
+
+/* TorchServe's order: TS_CONFIG_FILE, --ts-config, ./config.properties */
+static int
+tsc_read_config(tsc_settings_t *s)
+{
+    char         err[TSC_ERRLEN];
+    const char  *config;
+    struct stat  st;
+    tsc_props_t  props;
+
+    config = getenv("TS_CONFIG_FILE");
+    config = config != NULL ? config : s->ts_config;
+
+    if (config != NULL && stat(config, &st) != 0) {
+        printf("--ts-config file not found: %s\n", config);
+        return -1;
+    }
+
+    if (config == NULL && stat("config.properties", &st) == 0) {
+        config = "config.properties";
+    }
+
+    if (config != NULL) {
+        if (tsc_props_read(config, &props, err, sizeof(err)) != 0) {
+            fprintf(stderr, "torchserve: %s\n", err);
+            return -1;
+        }
+
+        if (tsc_props_enabled(&props, "enable_envvars_config")
+            && tsc_props_from_env(&props, err, sizeof(err)) != 0)
+        {
+            fprintf(stderr, "torchserve: %s\n", err);
+            tsc_props_free(&props);
+            return -1;
+        }
+
+        if (tsc_settings_from_props(s, &props, err, sizeof(err)) != 0) {
+            fprintf(stderr, "torchserve: %s: %s\n", config, err);
+            tsc_props_free(&props);
+            return -1;
+        }
+
+        tsc_props_free(&props);
     }
 
     return 0;

@@ -29,6 +29,10 @@
 #include "ts_archive.h"
 
 
+static int tsc_conf_allowed_urls(FILE *f, const tsc_settings_t *s,
+    char *err, size_t errlen);
+static int tsc_conf_servers(FILE *f, const tsc_settings_t *s, char *err,
+    size_t errlen);
 static int tsc_conf_models(FILE *f, const tsc_settings_t *s,
     const char *run_dir, long workers, char *err, size_t errlen);
 static int tsc_conf_model(FILE *f, const tsc_settings_t *s,
@@ -47,7 +51,6 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
     size_t          i;
     char            path[4096], tmp[4096];
     FILE           *f;
-    char           *url, *urls, *save;
     struct group   *gr;
     struct passwd  *pw;
 
@@ -115,42 +118,76 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
                 run_dir);
     }
 
-    if (s->allowed_urls != NULL) {
-        urls = strdup(s->allowed_urls);
-        if (urls == NULL) {
-            fclose(f);
-            snprintf(err, errlen, "out of memory");
-            return -1;
-        }
-
-        fprintf(f, "    torchserve_allowed_urls");
-
-        for (url = strtok_r(urls, ",", &save); url != NULL;
-             url = strtok_r(NULL, ",", &save))
-        {
-            /* nginx unescapes \\ and \" inside quotes */
-            fputs(" \"", f);
-            for ( ; *url != '\0'; url++) {
-                if (*url == '\\' || *url == '"') {
-                    fputc('\\', f);
-                }
-                fputc(*url, f);
-            }
-            fputc('"', f);
-        }
-
-        fprintf(f, ";\n");
-        free(urls);
-    }
+    rc = tsc_conf_allowed_urls(f, s, err, errlen);
 
     fprintf(f, "\n");
 
-    rc = tsc_conf_models(f, s, run_dir, threads, err, errlen);
-    if (rc != 0) {
+    if (rc != 0 || tsc_conf_models(f, s, run_dir, threads, err, errlen) != 0
+        || tsc_conf_servers(f, s, err, errlen) != 0)
+    {
         fclose(f);
         unlink(tmp);
         return -1;
     }
+
+    fprintf(f, "}\n");
+
+    if (fclose(f) != 0 || rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+tsc_conf_allowed_urls(FILE *f, const tsc_settings_t *s, char *err,
+    size_t errlen)
+{
+    char  *url, *urls, *save;
+
+    if (s->allowed_urls == NULL) {
+        return 0;
+    }
+
+    urls = strdup(s->allowed_urls);
+    if (urls == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+
+    fprintf(f, "    torchserve_allowed_urls");
+
+    for (url = strtok_r(urls, ",", &save); url != NULL;
+         url = strtok_r(NULL, ",", &save))
+    {
+        /* nginx unescapes \\ and \" inside quotes */
+        fputs(" \"", f);
+        for ( ; *url != '\0'; url++) {
+            if (*url == '\\' || *url == '"') {
+                fputc('\\', f);
+            }
+            fputc(*url, f);
+        }
+        fputc('"', f);
+    }
+
+    fprintf(f, ";\n");
+    free(urls);
+
+    return 0;
+}
+
+
+/* TorchServe's three listeners */
+static int
+tsc_conf_servers(FILE *f, const tsc_settings_t *s, char *err, size_t errlen)
+{
+    int  rc;
+
+    rc = 0;
 
     fprintf(f, "\n    server {                 # inference_address\n");
     rc |= tsc_conf_listen(f, s, &s->inference, err, errlen);
@@ -169,21 +206,7 @@ tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
                 "    }\n");
     }
 
-    if (rc != 0) {
-        fclose(f);
-        unlink(tmp);
-        return -1;
-    }
-
-    fprintf(f, "}\n");
-
-    if (fclose(f) != 0 || rename(tmp, path) != 0) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-
-    return 0;
+    return rc;
 }
 
 

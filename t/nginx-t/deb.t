@@ -51,6 +51,11 @@ is(readlink('/etc/nginx/modules-enabled/50-mod-http-torchserve.conf'),
    '/usr/share/nginx/modules-available/mod-http-torchserve.conf',
    "enabled by the maintainer script, as Debian's module packages are");
 ok(-x '/usr/bin/ngx-torchserve' && -x '/usr/bin/archive_tool', "the tools");
+ok(-f "/usr/share/doc/$pkg/nginx.conf.example"
+   && -f "/usr/share/doc/$pkg/grafana-dashboard.json",
+   "the example config and the Grafana dashboard");
+like(do { local (@ARGV, $/) = ("/usr/share/doc/$pkg/torchserve.help.txt"); <> },
+     qr/^usage: torchserve /, "the torchserve command's help text");
 like(`/usr/bin/torchserve -v 2>&1`, qr/^TorchServe Version is /,
      "torchserve is on PATH (an alternative)");
 
@@ -84,6 +89,7 @@ ok(!-e '/usr/bin/torchserve' && !-e '/usr/bin/ngx-torchserve'
    && !-e '/usr/bin/archive_tool' && !-e '/usr/bin/torch-model-archiver',
    "the tools and their alternatives are gone");
 ok(!-e '/etc/alternatives/torchserve', "no alternative left behind");
+ok(!-e "/usr/share/doc/$pkg", "no docs left behind");
 
 $t = `nginx -t 2>&1`;
 is($?, 0, "Debian's nginx.conf still passes nginx -t without it") or diag($t);
