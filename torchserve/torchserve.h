@@ -110,6 +110,7 @@ int tsc_props_from_env(tsc_props_t *p, char *err, size_t errlen);
 /* torchserve_conf.c */
 int tsc_conf_write(const tsc_settings_t *s, const char *run_dir,
     const char *module, char *err, size_t errlen);
+const char *tsc_conf_loaded(void);
 
 /* torchserve_fetch.c */
 int tsc_is_url(const char *path);

@@ -29,6 +29,10 @@
 #include "ts_archive.h"
 
 
+/* "name version, ..." of the models written, for the start's message */
+static char  tsc_loaded[4096];
+
+
 static int tsc_conf_allowed_urls(FILE *f, const tsc_settings_t *s,
     char *err, size_t errlen);
 static int tsc_conf_servers(FILE *f, const tsc_settings_t *s, char *err,
@@ -395,6 +399,11 @@ tsc_conf_model(FILE *f, const tsc_settings_t *s, const char *name,
 
     ms = tsc_model_settings(s, name);
 
+    snprintf(tsc_loaded + strlen(tsc_loaded),
+             sizeof(tsc_loaded) - strlen(tsc_loaded), "%s%s %s",
+             tsc_loaded[0] ? ", " : "", name,
+             a->manifest.model_version ? a->manifest.model_version : "1.0");
+
     fprintf(f, "    torchserve_model \"%s\" \"%s\" workers=%ld "
             "job_queue_size=%ld response_timeout=%lds", name, full,
             ms && ms->min_workers ? ms->min_workers : workers,
@@ -418,4 +427,11 @@ tsc_conf_model(FILE *f, const tsc_settings_t *s, const char *name,
     ts_archive_free(a);
 
     return 0;
+}
+
+
+const char *
+tsc_conf_loaded(void)
+{
+    return tsc_loaded;
 }

@@ -141,7 +141,8 @@ tsc_instance_start(const tsc_settings_t *s, const char *run_dir, char *err,
         tsc_print_address(&s->metrics);
     }
 
-    printf("; logs in %s\n", run_dir);
+    printf("; models: %s; logs in %s\n",
+           tsc_conf_loaded()[0] ? tsc_conf_loaded() : "none", run_dir);
     fflush(stdout);
 
     if (!s->foreground) {

@@ -83,6 +83,8 @@ sub archive {
     is($rc, 0, "densenet161: --start exits 0") or diag($out);
     like($out, qr/started: inference http:\/\/127\.0\.0\.1:$port->{inference}/,
          "densenet161: it says where it listens");
+    like($out, qr/; models: densenet161 1\.0; logs in /,
+         "densenet161: ... and which models it loaded");
 
     my $r = $http->get(url($port->{inference}, "/ping"));
     is($r->{status}, 200, "densenet161: /ping 200");
