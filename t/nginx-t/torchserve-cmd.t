@@ -304,6 +304,23 @@ sub archive {
 }
 
 
+# --- the model API: 405 as TorchServe 0.12's default, open with --enable-model-api
+{
+    my ($dir, $port) = workdir();
+    copy("$fixtures/digits.mar", "$dir/model_store/digits.mar") or die $!;
+
+    for my $flag ("", " --enable-model-api") {
+        my ($rc, $out) = run_in($dir, "--start --ncs --model-store model_store$flag");
+        is($rc, 0, "model API$flag: --start exits 0") or diag($out);
+        my $r = $http->post(url($port->{management}, "/models?url=digits.mar"));
+        is($r->{status}, $flag ? 200 : 405,
+           $flag ? "--enable-model-api: registration works"
+                 : "without --enable-model-api: registration is 405");
+        run_in($dir, "--stop");
+    }
+}
+
+
 # --- a model by URL at start, under allowed_urls
 {
     # Java's properties syntax: \\ is one backslash of the regex
