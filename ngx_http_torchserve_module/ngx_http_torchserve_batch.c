@@ -97,6 +97,9 @@ static ngx_int_t ngx_http_torchserve_batch_copy_head(ts_request_t *req,
     ngx_http_request_t *r);
 static void ngx_http_torchserve_batch_free(ngx_http_torchserve_batch_t *b);
 static void ngx_http_torchserve_batch_skip(ngx_http_torchserve_slot_t *slot);
+static ngx_uint_t ngx_http_torchserve_batch_hold(
+    ngx_http_torchserve_batch_t *b);
+static void ngx_http_torchserve_batch_release(ngx_http_torchserve_batch_t *b);
 static void ngx_http_torchserve_batch_timer(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_posted(ngx_event_t *ev);
 static void ngx_http_torchserve_batch_timeout(ngx_event_t *ev);
@@ -241,9 +244,7 @@ ngx_http_torchserve_batch_skip(ngx_http_torchserve_slot_t *slot)
 
     b = slot->batch;
 
-    if (!ngx_atomic_cmp_set(&b->state, NGX_HTTP_TORCHSERVE_BATCH_OPEN,
-                            NGX_HTTP_TORCHSERVE_BATCH_ADDING))
-    {
+    if (!ngx_http_torchserve_batch_hold(b)) {
         return;                     /* it runs, or ran: the result is dropped */
     }
 
@@ -260,6 +261,26 @@ ngx_http_torchserve_batch_skip(ngx_http_torchserve_slot_t *slot)
                    "torchserve: model \"%V\": request %ui of a waiting "
                    "batch skipped", &b->model->name, slot - b->slots);
 
+    ngx_http_torchserve_batch_release(b);
+}
+
+
+/*
+ * The event loop's hold on a batch no thread has started: 0 when a
+ * thread has it (then the batch is no longer the event loop's to change)
+ */
+static ngx_uint_t
+ngx_http_torchserve_batch_hold(ngx_http_torchserve_batch_t *b)
+{
+    return ngx_atomic_cmp_set(&b->state, NGX_HTTP_TORCHSERVE_BATCH_OPEN,
+                              NGX_HTTP_TORCHSERVE_BATCH_ADDING);
+}
+
+
+static void
+ngx_http_torchserve_batch_release(ngx_http_torchserve_batch_t *b)
+{
+    /* the slots are written before a thread may see them */
     ngx_memory_barrier();
     b->state = NGX_HTTP_TORCHSERVE_BATCH_OPEN;
 }
@@ -472,9 +493,7 @@ ngx_http_torchserve_batch_grow(ngx_http_torchserve_model_t *m)
                            ngx_http_torchserve_batch_t, open);
 
         /* a thread may start it now: then it is no longer ours to grow */
-        if (!ngx_atomic_cmp_set(&b->state, NGX_HTTP_TORCHSERVE_BATCH_OPEN,
-                                NGX_HTTP_TORCHSERVE_BATCH_ADDING))
-        {
+        if (!ngx_http_torchserve_batch_hold(b)) {
             ngx_http_torchserve_batch_unlist(b);
             continue;
         }
@@ -490,9 +509,7 @@ ngx_http_torchserve_batch_grow(ngx_http_torchserve_model_t *m)
                        "torchserve: model \"%V\": a waiting batch grew to %ui",
                        &m->name, b->n);
 
-        /* the slots are written before a thread may see them */
-        ngx_memory_barrier();
-        b->state = NGX_HTTP_TORCHSERVE_BATCH_OPEN;
+        ngx_http_torchserve_batch_release(b);
 
         if (b->n == b->room) {
             ngx_http_torchserve_batch_unlist(b);

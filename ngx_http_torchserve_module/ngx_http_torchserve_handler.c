@@ -258,7 +258,7 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
         || m->status == NGX_HTTP_TORCHSERVE_UNLOADED
         || m->status == NGX_HTTP_TORCHSERVE_LOADING)
     {
-        ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
+        ngx_http_torchserve_count_request(m, version->len > 0);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" has no "
@@ -283,7 +283,7 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     }
 
     if (m->status == NGX_HTTP_TORCHSERVE_FAILED) {
-        ngx_http_torchserve_count_request(tmcf, m, version->len > 0);
+        ngx_http_torchserve_count_request(m, version->len > 0);
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\" is not "
@@ -429,13 +429,13 @@ ngx_http_torchserve_infer_count(ngx_http_torchserve_infer_t *ctx)
     ctx->done_us = ngx_http_torchserve_now_us();
 
     if (ctx->end_us == 0) {
-        ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
+        ngx_http_torchserve_count_inference(ctx->model,
             ctx->versioned, ctx->done_us - ctx->start_us,
             NGX_HTTP_TORCHSERVE_NOT_RUN, 0, 0);
         return;
     }
 
-    ngx_http_torchserve_count_inference(ctx->tmcf, ctx->model,
+    ngx_http_torchserve_count_inference(ctx->model,
         ctx->versioned, ctx->done_us - ctx->start_us,
         ctx->run_us > ctx->enqueued_us ? ctx->run_us - ctx->enqueued_us : 0,
         ctx->end_us > ctx->run_us ? ctx->end_us - ctx->run_us : 0,
@@ -510,7 +510,7 @@ ngx_http_torchserve_free_infer(void *data)
 
     /* never answered (the client left, or reading its body failed) */
     if (ctx->done_us == 0) {
-        ngx_http_torchserve_count_request(ctx->tmcf, ctx->model,
+        ngx_http_torchserve_count_request(ctx->model,
                                           ctx->versioned);
     }
 

@@ -294,8 +294,8 @@ ngx_http_torchserve_counters_of(ngx_http_torchserve_model_t *m,
  * those whose client left unanswered.
  */
 void
-ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_http_torchserve_model_t *m, ngx_uint_t versioned)
+ngx_http_torchserve_count_request(ngx_http_torchserve_model_t *m,
+    ngx_uint_t versioned)
 {
     ngx_http_torchserve_counters_of(m, versioned)->requests++;
 }
@@ -303,8 +303,8 @@ ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
 
 /* a prediction that got an answer from its queue, and its latencies */
 void
-ngx_http_torchserve_count_inference(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_http_torchserve_model_t *m, ngx_uint_t versioned,
+ngx_http_torchserve_count_inference(ngx_http_torchserve_model_t *m,
+    ngx_uint_t versioned,
     uint64_t latency_us, uint64_t queue_us, uint64_t inference_us,
     ngx_uint_t batch_size)
 {

@@ -504,10 +504,9 @@ void ngx_http_torchserve_counters_init(ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_counters_fold(ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_counters_fold_all(
     ngx_http_torchserve_main_conf_t *tmcf);
-void ngx_http_torchserve_count_request(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_http_torchserve_model_t *m, ngx_uint_t versioned);
-void ngx_http_torchserve_count_inference(
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
+void ngx_http_torchserve_count_request(ngx_http_torchserve_model_t *m,
+    ngx_uint_t versioned);
+void ngx_http_torchserve_count_inference(ngx_http_torchserve_model_t *m,
     ngx_uint_t versioned, uint64_t latency_us, uint64_t queue_us,
     uint64_t inference_us, ngx_uint_t batch_size);
 

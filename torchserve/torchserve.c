@@ -146,8 +146,7 @@ tsc_parse_args(int argc, char **argv, tsc_settings_t *s)
             s->version = 1;
             modes++;
         } else if (strcmp(a, "--start") == 0) {
-            s->start = 1;
-            modes++;
+            modes++;            /* the default: only exclusive of the others */
         } else if (strcmp(a, "--stop") == 0) {
             s->stop = 1;
             modes++;

@@ -65,7 +65,7 @@ typedef struct {
 
 typedef struct {
     /* the command line */
-    int            start, stop, version, help, foreground, ncs;
+    int            stop, version, help, foreground, ncs;
     char          *ts_config;
     char          *model_store;
     char          *workflow_store;
