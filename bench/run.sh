@@ -6,7 +6,7 @@
 #                  give at most
 #   return200      the same nginx binary, `return 200` (worker_processes 2)
 #   ts_wpW_tpT     this module: worker_processes W, thread pool T threads,
-#                  torchserve_model ... workers=2T
+#                  torchserve_model ... workers=2T (the _b8 ones: T)
 #   ts_wpW_tpT_b8  the same with batch_size=8 max_batch_delay=5ms (the
 #                  default batch_policy, adaptive: a batch leaves whenever
 #                  a workers slot is free)
@@ -31,7 +31,7 @@
 #                  1 / (1 / fwd rps + 1 / pre rps); floor_b8 the same with
 #                  floor_fwd_b8
 #   vis_wp2_tpT    this module: worker_processes 2, thread pool T threads,
-#                  torchserve_model ... workers=2T; _b8 batch_size=8
+#                  torchserve_model ... workers=2T; _b8 batch_size=8 (workers=T)
 #                  max_batch_delay=5ms
 #   visflask       Flask + Pillow + torchvision + torch, gunicorn, 2 sync
 #                  workers, TorchServe's image_classifier (bench/pyvision.py)
@@ -235,12 +235,15 @@ CONF
             echo "    torchserve_thread_pool torchserve;"
             echo "    torchserve_zone torchserve:16m;"
             echo "    torchserve_state state/registry.json;"
-            local l
+            local l per
             for l in "${MODEL_LINES[@]}"; do
                 set -- $l
-                # two batches per pool thread in flight: the next one is
-                # queued when a thread finishes (+6-8% over workers=T)
-                echo "    torchserve_model $1 $1.mar workers=$((2 * tp)) input_shape=$2${batch:+ $batch};"
+                # without batching two batches per pool thread in flight:
+                # the next one is queued when a thread finishes (+6-8% over
+                # workers=T); with batching one per thread, as more would
+                # split the load into more, smaller batches
+                per=2; [ -z "$batch" ] || per=1
+                echo "    torchserve_model $1 $1.mar workers=$((per * tp)) input_shape=$2${batch:+ $batch};"
             done
             echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
             echo "             location / { torchserve_inference; } }"
