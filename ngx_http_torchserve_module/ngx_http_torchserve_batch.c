@@ -8,7 +8,11 @@
  * the pool for a thread keeps taking the requests that arrive, up to
  * batch_size, until a thread starts it: alone, a request runs at once;
  * under load, a batch holds what came while the threads were busy, as if
- * the thread had taken it from the queue when it became free.
+ * the thread had taken it from the queue when it became free.  And under
+ * load (the last batch held several, another still runs) a free slot
+ * waits up to 1 ms for as many requests as the last batch held: the
+ * answers of a batch come back as new requests one by one, and the
+ * first of them would otherwise leave alone.
  * batch_policy delay is TorchServe's: the queue is flushed when it holds
  * batch_size requests, or max_batch_delay after its first one (an nginx
  * timer), and a posted batch does not change.  Beyond job_queue_size
@@ -361,6 +365,21 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
             break;
         }
 
+        /*
+         * adaptive under load (the last batch held several and another
+         * still runs): wait, up to 1 ms, for as many as the last one held
+         */
+        if (m->batch_policy == NGX_HTTP_TORCHSERVE_BATCH_ADAPTIVE
+            && !force && m->batches > 0 && m->queued < m->last_batch
+            && m->queued < m->batch_size
+            && waited_us < ngx_min(m->max_batch_delay, 1) * 1000)
+        {
+            if (!m->batch_timer.timer_set) {
+                ngx_add_timer(&m->batch_timer, 1);
+            }
+            break;
+        }
+
         n = ngx_http_torchserve_batch_share(m, limit);
 
         task = ngx_http_torchserve_batch_take(m, n);
@@ -559,7 +578,8 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     ngx_http_torchserve_infer_t *ctx)
 {
     u_char                           *body, *p;
-    size_t                            at;
+    size_t                            at, len;
+    ngx_str_t                         id;
     ngx_uint_t                        k, nfiles;
     ngx_table_elt_t                  *type;
     ngx_http_torchserve_slot_t       *slot;
@@ -613,6 +633,15 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
     body[ctx->body_len] = '\0';
     b->reqs[i].body = body;
     b->reqs[i].len = ctx->body_len;
+    b->reqs[i].protocol = ctx->protocol;
+    b->reqs[i].header_len = ctx->header_len;
+    b->reqs[i].explain = ctx->explain;
+
+    /* the answer's x-request-id: context.get_request_id, v2's "id" */
+    ngx_http_torchserve_request_id(ctx->request, &id);
+    len = ngx_min(id.len, sizeof(b->reqs[i].request_id) - 1);
+    ngx_memcpy(b->reqs[i].request_id, id.data, len);
+    b->reqs[i].request_id[len] = '\0';
 
     /* only Python handlers read the rest of the request */
     if (b->servable->kind != TS_SERVABLE_PYTHON) {
@@ -632,7 +661,7 @@ ngx_http_torchserve_batch_copy(ngx_http_torchserve_batch_t *b, ngx_uint_t i,
 
 /*
  * The batch's own copy of the request's headers ("name\0value\0" pairs)
- * and path, for the handlers that read them (Python's context), and an id.
+ * and path, for the handlers that read them (Python's context).
  */
 static ngx_int_t
 ngx_http_torchserve_batch_copy_head(ts_request_t *req, ngx_http_request_t *r)
@@ -686,10 +715,6 @@ ngx_http_torchserve_batch_copy_head(ts_request_t *req, ngx_http_request_t *r)
     req->url_path = (char *) p;
     p = ngx_cpymem(p, r->uri.data, r->uri.len);
     *p = '\0';
-
-    ngx_sprintf((u_char *) req->request_id, "%08xD%08xD%08xD%08xD%Z",
-                (uint32_t) ngx_random(), (uint32_t) ngx_random(),
-                (uint32_t) ngx_random(), (uint32_t) ngx_random());
 
     return NGX_OK;
 }
@@ -781,6 +806,7 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
 
     m = b->model;
     m->batches--;
+    m->last_batch = b->n;
 
     ngx_http_torchserve_batch_unlist(b);
 

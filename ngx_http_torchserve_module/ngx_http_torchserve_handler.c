@@ -17,12 +17,11 @@
 
 
 static ngx_int_t ngx_http_torchserve_ping(ngx_http_request_t *r);
-static ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *version);
 static ngx_int_t ngx_http_torchserve_predictions_resume(
     ngx_http_torchserve_waiter_t *w);
 static ngx_int_t ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
-    ngx_http_torchserve_model_t *m, ngx_str_t *version);
+    ngx_http_torchserve_model_t *m, ngx_str_t *version,
+    ts_protocol_e protocol);
 static void ngx_http_torchserve_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_collect_body(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
@@ -85,10 +84,17 @@ ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
 ngx_int_t
 ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
 {
-    ngx_str_t   segs[3], none = ngx_null_string;
+    ngx_int_t   rc;
+    ngx_str_t   segs[7], none = ngx_null_string;
     ngx_uint_t  n;
 
-    n = ngx_http_torchserve_split_path(&r->uri, segs, 3);
+    rc = ngx_http_torchserve_api_description(r,
+                                             NGX_HTTP_TORCHSERVE_API_INFERENCE);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    n = ngx_http_torchserve_split_path(&r->uri, segs, 7);
 
     if (n == 0) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -108,7 +114,15 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
         && ngx_strncmp(segs[0].data, "predictions", 11) == 0)
     {
         return ngx_http_torchserve_predictions(r, &segs[1],
-                                               n >= 3 ? &segs[2] : &none);
+                                               n >= 3 ? &segs[2] : &none,
+                                               TS_PROTOCOL_TORCHSERVE);
+    }
+
+    if (n >= 1 && segs[0].len == 2
+        && (ngx_strncmp(segs[0].data, "v1", 2) == 0
+            || ngx_strncmp(segs[0].data, "v2", 2) == 0))
+    {
+        return ngx_http_torchserve_kserve(r, segs, n);
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -149,9 +163,9 @@ ngx_http_torchserve_ping(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *version)
+    ngx_str_t *version, ts_protocol_e protocol)
 {
     ngx_int_t                         rc;
     ngx_uint_t                        name_found;
@@ -208,6 +222,7 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 
         w->model = m;
         w->version = *version;
+        w->protocol = protocol;
         w->answer = ngx_http_torchserve_predictions_resume;
 
         rc = ngx_http_torchserve_wait(r, w);
@@ -218,7 +233,7 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
         return rc;
     }
 
-    return ngx_http_torchserve_predictions_start(r, m, version);
+    return ngx_http_torchserve_predictions_start(r, m, version, protocol);
 }
 
 
@@ -235,13 +250,15 @@ ngx_http_torchserve_predictions_resume(ngx_http_torchserve_waiter_t *w)
 
     return ngx_http_torchserve_predictions_start(w->request, w->model,
                                                  w->version.len ? &w->version
-                                                                : &none);
+                                                                : &none,
+                                                 w->protocol);
 }
 
 
 static ngx_int_t
 ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
-    ngx_http_torchserve_model_t *m, ngx_str_t *version)
+    ngx_http_torchserve_model_t *m, ngx_str_t *version,
+    ts_protocol_e protocol)
 {
     ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
@@ -314,6 +331,16 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     ctx->servable = m->servable;
     ctx->versioned = version->len > 0;
     ctx->start_us = ngx_http_torchserve_now_us();
+    ctx->protocol = protocol;
+
+    if (protocol == TS_PROTOCOL_KSERVE_V2
+        && ngx_http_torchserve_v2_header_length(r, &ctx->header_len)
+           != NGX_OK)
+    {
+        return ngx_http_torchserve_send_error(r, NGX_HTTP_BAD_REQUEST, NULL,
+                   "Inference-Header-Content-Length is not a number of "
+                   "bytes");
+    }
 
     m->inflight++;
     cln->handler = ngx_http_torchserve_free_infer;

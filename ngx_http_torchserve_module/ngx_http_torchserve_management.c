@@ -58,6 +58,12 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
                    "torchserve: management %V \"%V\"", &r->method_name,
                    &r->uri);
 
+    rc = ngx_http_torchserve_api_description(r,
+                                          NGX_HTTP_TORCHSERVE_API_MANAGEMENT);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     /* POST /models may carry its arguments as JSON (API.md section 2) */
     if (r->method == NGX_HTTP_POST && tlcf->model_api
         && ngx_http_torchserve_is_json(r))

@@ -424,6 +424,12 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
     ngx_http_torchserve_main_conf_t     *tmcf;
     const ngx_http_torchserve_family_t  *f;
 
+    rc = ngx_http_torchserve_api_description(r,
+                                             NGX_HTTP_TORCHSERVE_API_METRICS);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     rc = ngx_http_discard_request_body(r);
     if (rc != NGX_OK) {
         return rc;

@@ -527,7 +527,10 @@ ngx_http_torchserve_tune_malloc(ngx_cycle_t *cycle, ssize_t keep)
 
 
 
-/* Requests2XX/4XX/5XX are counted when each request is logged */
+/*
+ * Requests2XX/4XX/5XX are counted when each request is logged; the header
+ * filter adds TorchServe's headers
+ */
 static ngx_int_t
 ngx_http_torchserve_postconfiguration(ngx_conf_t *cf)
 {
@@ -543,7 +546,7 @@ ngx_http_torchserve_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_torchserve_log_handler;
 
-    return NGX_OK;
+    return ngx_http_torchserve_headers_init(cf);
 }
 
 

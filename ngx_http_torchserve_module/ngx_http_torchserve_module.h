@@ -262,6 +262,7 @@ typedef struct {
     ngx_queue_t                      waiting;       /* _infer_t queued */
     ngx_uint_t                       queued;
     ngx_uint_t                       batches;       /* in the thread pool */
+    ngx_uint_t                       last_batch;    /* the last done's size */
     ngx_queue_t                      open;          /* not started: grow */
     ngx_event_t                      batch_timer;
     ngx_event_t                      batch_flush;   /* posted by enqueue */
@@ -322,6 +323,7 @@ struct ngx_http_torchserve_waiter_s {
     ngx_uint_t                       registering;
     ngx_uint_t                       workers;
     ngx_str_t                        version;   /* as given in the URL */
+    ts_protocol_e                    protocol;  /* a prediction's framing */
     /*
      * armed while parked: a worker process shutting down (reload) exits
      * once no timer is left, and would cut this request
@@ -375,6 +377,9 @@ typedef struct {
     ngx_event_t                       running;
 
     ts_request_t                      req;
+    ts_protocol_e                     protocol;     /* KServe's, or not */
+    size_t                            header_len;   /* v2 binary's JSON */
+    unsigned                          explain:1;
 
     /* batching: waiting in model->waiting, then a slot of a batch */
     ngx_queue_t                       queue;
@@ -494,6 +499,13 @@ void ngx_http_torchserve_batch_init(ngx_http_torchserve_model_t *m);
 /* _variables.c */
 ngx_int_t ngx_http_torchserve_add_variables(ngx_conf_t *cf);
 
+/* TorchServe's response headers and the request id (_headers.c) */
+#define NGX_HTTP_TORCHSERVE_UUID_LEN  36
+
+ngx_int_t ngx_http_torchserve_add_request_id_variable(ngx_conf_t *cf);
+ngx_int_t ngx_http_torchserve_headers_init(ngx_conf_t *cf);
+void ngx_http_torchserve_request_id(ngx_http_request_t *r, ngx_str_t *id);
+
 /* _metrics.c */
 ngx_int_t ngx_http_torchserve_metrics_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
@@ -568,6 +580,26 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *version, ts_protocol_e protocol);
+
+/* _openapi.c: OPTIONS / and /api-description of each API */
+#define NGX_HTTP_TORCHSERVE_API_INFERENCE   0
+#define NGX_HTTP_TORCHSERVE_API_MANAGEMENT  1
+#define NGX_HTTP_TORCHSERVE_API_METRICS     2
+
+ngx_int_t ngx_http_torchserve_api_description(ngx_http_request_t *r,
+    ngx_uint_t api);
+
+/* what GET /v2 says of the server */
+#define NGX_HTTP_TORCHSERVE_RELEASE  "0.1.0"
+
+/* _kserve.c: KServe v1 and v2 (the Open Inference Protocol) routes */
+ngx_int_t ngx_http_torchserve_kserve(ngx_http_request_t *r, ngx_str_t *segs,
+    ngx_uint_t n);
+ngx_uint_t ngx_http_torchserve_is_v2(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_v2_header_length(ngx_http_request_t *r,
+    size_t *len);
 ngx_uint_t ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
     ngx_uint_t max);
 

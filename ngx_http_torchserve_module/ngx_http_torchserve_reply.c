@@ -93,6 +93,23 @@ ngx_http_torchserve_send_error(ngx_http_request_t *r, ngx_uint_t status,
     va_end(args);
     msg_len = p - msg;
 
+    if (ngx_http_torchserve_is_v2(r)) {
+        /* the Open Inference Protocol's shape */
+        len = sizeof("{\n  \"error\": \"\"\n}\n")
+              + ngx_escape_json(NULL, msg, msg_len) + msg_len;
+
+        body = ngx_pnalloc(r->pool, len);
+        if (body == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_cpymem(body, "{\n  \"error\": \"", sizeof("{\n  \"error\": \"") - 1);
+        p = ngx_http_torchserve_escape(p, msg, msg_len);
+        p = ngx_cpymem(p, "\"\n}\n", sizeof("\"\n}\n") - 1);
+
+        return ngx_http_torchserve_send(r, status, body, p - body);
+    }
+
     if (type == NULL) {
         type = ngx_http_torchserve_error_type(status);
     }

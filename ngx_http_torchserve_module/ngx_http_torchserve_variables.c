@@ -10,6 +10,8 @@
  *                                 queue to its batch's start in a thread
  *   $torchserve_inference_time    seconds in the thread: preprocess,
  *                                 forward, postprocess
+ *   $torchserve_request_id        the x-request-id of the answer
+ *                                 (ngx_http_torchserve_headers.c)
  *
  * Empty ("not found") for requests that ran no prediction.
  */
@@ -70,7 +72,7 @@ ngx_http_torchserve_add_variables(ngx_conf_t *cf)
         var->data = v->data;
     }
 
-    return NGX_OK;
+    return ngx_http_torchserve_add_request_id_variable(cf);
 }
 
 

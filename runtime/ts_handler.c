@@ -9,7 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "ts_handler.h"
+#include "ts_kserve.h"
+#include "ts_kserve_int.h"
 #include "ts_python.h"
 
 
@@ -220,6 +224,10 @@ ts_servable_warmup(ts_servable_t *s, char *err, size_t errlen)
             break;
         }
 
+        if (s->v2_outputs == NULL) {
+            s->v2_outputs = ts_kserve_v2_describe_outputs(&out);
+        }
+
         ts_value_clear(&out);
     }
 
@@ -418,6 +426,7 @@ ts_servable_free(ts_servable_t *s)
         free(s->dir);
     }
 
+    json_decref((json_t *) s->v2_outputs);
     free(s);
 }
 
@@ -515,6 +524,11 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
     ts_value_t   out;
     ts_status_e  status;
     char         msg[TS_ERROR_LEN];
+
+    if (s->kind == TS_SERVABLE_TORCHSCRIPT && ts_kserve_any(reqs, n)) {
+        ts_kserve_infer(s, reqs, n, ts_servable_infer);
+        return;
+    }
 
     if (s->kind == TS_SERVABLE_PYTHON) {
         if (ts_infer_pending(reqs, n) == n) {

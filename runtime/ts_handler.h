@@ -27,18 +27,35 @@ extern "C" {
 #define TS_ERROR_LEN  512
 
 
+/* how the request's body and answer are framed */
+typedef enum {
+    TS_PROTOCOL_TORCHSERVE = 0,   /* the handler's own: /predictions */
+    TS_PROTOCOL_KSERVE_V1,        /* {"instances": [...]} (ts_kserve.h) */
+    TS_PROTOCOL_KSERVE_V2         /* the Open Inference Protocol */
+} ts_protocol_e;
+
+
 /* one inference request, as the server hands it over */
 typedef struct ts_request_s {
     const unsigned char  *body;
     size_t                len;
     const char           *content_type;    /* NULL if none */
     int                   explain;
+    ts_protocol_e         protocol;
+    size_t                header_len;      /* v2: the JSON part of a binary
+                                              body; 0: all JSON */
+
+    /* a request the runtime made of a KServe one (ts_kserve.c) */
+    const ts_value_t     *args;            /* its decoded instance, or NULL */
+    size_t                nargs;
+    ts_value_t           *value;           /* non-NULL: the answer's value
+                                              goes here, not as JSON */
 
     /* the rest of the HTTP request, for Python handlers */
     const char           *headers;         /* "name\0value\0" pairs */
     size_t                headers_len;
     const char           *url_path;        /* NULL: none */
-    char                  request_id[40];
+    char                  request_id[129];  /* x-request-id */
 
     /* filled by the runtime: pending, then OK or why not */
     ts_status_e           status;
@@ -119,6 +136,7 @@ struct ts_servable_s {
     ts_load_options_t    options;
     const ts_archive_t  *archive;     /* valid during init only */
     void                *handler_data;
+    void                *v2_outputs;  /* json_t: forward's, at warm-up */
 };
 
 

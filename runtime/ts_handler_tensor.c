@@ -186,6 +186,21 @@ ts_tensor_instance(ts_servable_t *s, ts_request_t *req,
 
     memset(inst, 0, sizeof(*inst));
 
+    if (req->args != NULL) {
+        /* decoded already (a KServe v2 tensor's row) */
+        for (i = 0; i < req->nargs && i < TS_SCHEMA_MAX_ARGS; i++) {
+            if (ts_value_copy(&inst->args[i], &req->args[i]) != 0) {
+                snprintf(req->error, TS_ERROR_LEN, "no memory");
+                rc = -1;
+                goto fail;
+            }
+
+            inst->nargs = i + 1;
+        }
+
+        return 0;
+    }
+
     if (req->len == 0) {
         snprintf(req->error, TS_ERROR_LEN,
                  "the request body is empty: send one instance as JSON");
@@ -272,6 +287,8 @@ ts_tensor_instance(ts_servable_t *s, ts_request_t *req,
 done:
 
     json_decref(body);
+
+fail:
 
     if (rc != 0) {
         for (i = 0; i < inst->nargs; i++) {
@@ -610,6 +627,13 @@ ts_tensor_postprocess(ts_servable_t *s, const ts_value_t *output,
 
         } else if (ts_value_copy(&row, output) != 0) {
             goto nomem;
+        }
+
+        if (r->value != NULL) {
+            /* the KServe v2 answer is made of the rows' values */
+            *r->value = row;
+            r->status = TS_STATUS_OK;
+            continue;
         }
 
         cap = 0;

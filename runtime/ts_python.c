@@ -458,7 +458,10 @@ ts_python_infer(ts_python_t *py, ts_request_t *reqs, size_t n)
 }
 
 
-/* (request_id, body, headers, explain, url_path) for each request */
+/*
+ * (request_id, body, headers, explain, url_path, protocol, header_len) for
+ * each request
+ */
 static PyObject *
 ts_python_requests(ts_request_t *reqs, size_t n)
 {
@@ -477,11 +480,13 @@ ts_python_requests(ts_request_t *reqs, size_t n)
             return NULL;
         }
 
-        t = Py_BuildValue("(sy#NOs)", reqs[i].request_id,
+        t = Py_BuildValue("(sy#NOsin)", reqs[i].request_id,
                           (const char *) reqs[i].body,
                           (Py_ssize_t) reqs[i].len, headers,
                           reqs[i].explain ? Py_True : Py_False,
-                          reqs[i].url_path ? reqs[i].url_path : "");
+                          reqs[i].url_path ? reqs[i].url_path : "",
+                          (int) reqs[i].protocol,
+                          (Py_ssize_t) reqs[i].header_len);
         if (t == NULL) {
             Py_DECREF(list);
             return NULL;

@@ -17,7 +17,7 @@ our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
                  fan_out $ApiLocations python_expected put_location
-                 vision_expected probe_close);
+                 vision_expected probe_close close_to_data);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -192,8 +192,16 @@ sub _compare {
         return '';
     }
 
-    return "$path: got " . (ref $got || $got) . ", expected $want\n"
+    $got = $got ? 1 : 0 if JSON::PP::is_bool($got);
+    $want = $want ? 1 : 0 if JSON::PP::is_bool($want);
+
+    return "$path: got " . (ref $got || $got // 'null') . ", expected $want\n"
         if ref $got || !defined $got;
+
+    # names, ids, datatypes: the same text
+    if ($want !~ /^-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?$/) {
+        return $got eq $want ? '' : "$path: got \"$got\", expected \"$want\"\n";
+    }
 
     my $tol = 1e-5 * (abs($want) > 1 ? abs($want) : 1);
     return "$path: got $got, expected $want\n" if abs($got - $want) > $tol;
@@ -209,6 +217,22 @@ sub close_to {
         my ($body) = @_;
         my $got = eval { JSON::PP->new->allow_nonref->decode($body) };
         return "not JSON: $@ in: $body\n" if $@;
+        my $diff = _compare($got, $want, '$');
+        return $diff eq '' ? "close\n" : $diff;
+    };
+}
+
+# response_body_filters: "close\n" when the JSON body matches the Perl
+# structure $want (numbers within 1e-5, relative above 1), else why not;
+# $pick, if given, picks the part of the decoded body to compare
+sub close_to_data {
+    my ($want, $pick) = @_;
+
+    return sub {
+        my ($body) = @_;
+        my $got = eval { JSON::PP->new->allow_nonref->decode($body) };
+        return "not JSON: $@ in: $body\n" if $@;
+        $got = $pick->($got) if $pick;
         my $diff = _compare($got, $want, '$');
         return $diff eq '' ? "close\n" : $diff;
     };

@@ -291,7 +291,10 @@ def failures(packer):
     packer.flow("py_status", "py_status", "status_handler.py", status=599,
                 phrase="Custom Status", body="custom answer\n",
                 response_content_type="text/plain",
-                headers=[["X-Custom-Header", "yes"]], **request)
+                # the id: the one runtime/python/tests gives ("req-<flow>")
+                headers=[["X-Custom-Header", "yes"],
+                         ["X-Handler-Request-Id", "req-py_status"]],
+                **request)
 
 
 def main():

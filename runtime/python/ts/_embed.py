@@ -43,7 +43,7 @@ import sys
 import time
 import traceback
 
-from . import __version__
+from . import __version__, _kserve
 from ._loader import ArchiveImport, forget_dir, register_dir, unregister_dir
 from ._request import BadRequest, request_row
 from ._response import OutputError, answer
@@ -362,6 +362,18 @@ class Service:
             except BadRequest as e:
                 answers[position] = _bad_request(str(e))
                 continue
+            if len(request) > 5 and request[5]:
+                # a KServe request: its own handle() call, its own failure
+                try:
+                    answers[position] = self._kserve(instance, request, row,
+                                                     processor)
+                except BadRequest as e:
+                    answers[position] = _kserve_error(request[5], 400,
+                                                      str(e))
+                except BatchError as e:
+                    answers[position] = _kserve_error(request[5], e.code,
+                                                      str(e))
+                continue
             ids[len(rows)] = request[0]
             rows.append(row)
             processors.append(processor)
@@ -372,7 +384,39 @@ class Service:
                 answers[position] = item
         return answers
 
+    def _kserve(self, instance, request, row, processor):
+        """One KServe request through TorchServe's envelope for it."""
+        request_id, body, protocol, header_len = (request[0], row["body"],
+                                                  request[5], request[6])
+        if protocol == _kserve.V1:
+            data = _kserve.v1_rows(body)
+        else:
+            data, given_id = _kserve.v2_rows(body, header_len)
+        # every row answers through the one request's processor
+        result = self._call(instance, data, [processor] * len(data),
+                            {0: request_id})
+        try:
+            if protocol == _kserve.V1:
+                item = _kserve.v1_answer(result, request[3])
+            else:
+                item = _kserve.v2_answer(result, data, given_id or request_id,
+                                         self.manifest)
+            return answer(item, processor)
+        except (OutputError, IndexError, KeyError, ValueError,
+                TypeError) as e:
+            raise BatchError(503, _one_line("{}: {}".format(
+                type(e).__name__, e))) from None
+
     def _run(self, instance, rows, processors, ids):
+        result = self._call(instance, rows, processors, ids)
+        try:
+            return [answer(item, processor)
+                    for item, processor in zip(result, processors)]
+        except OutputError as e:
+            raise BatchError(503, _one_line(str(e))) from None
+
+    def _call(self, instance, rows, processors, ids):
+        """The handler's answer to rows, checked to be one per row."""
         context = instance.context
         context.request_ids = ids
         context.request_processor = processors
@@ -390,11 +434,7 @@ class Service:
         _check_result(result, len(rows))
         context.metrics.add_time("PredictionTime",
                                  round((time.time() - start) * 1000, 2))
-        try:
-            return [answer(item, processor)
-                    for item, processor in zip(result, processors)]
-        except OutputError as e:
-            raise BatchError(503, _one_line(str(e))) from None
+        return result
 
     # --- unload --------------------------------------------------------------
 
@@ -426,6 +466,17 @@ def _check_result(result, expected):
         raise BatchError(503, "Invalid model predict output")
     if len(result) != expected:
         raise BatchError(503, "number of batch response mismatched")
+
+
+def _kserve_error(protocol, code, message):
+    """A KServe request's failure: v2's {"error"}, else TorchServe's."""
+    if protocol == _kserve.V2:
+        body = json.dumps({"error": message}, indent=2, ensure_ascii=False)
+    else:
+        body = json.dumps({"code": code, "type": "BadRequestException"
+                           if code == 400 else "InternalServerException",
+                           "message": message}, indent=2, ensure_ascii=False)
+    return (code, "", (body + "\n").encode("utf-8"), "application/json", [])
 
 
 def _bad_request(message):
