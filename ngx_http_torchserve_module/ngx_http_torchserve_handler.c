@@ -94,6 +94,12 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    /* TorchServe's order: the descriptions, then the token, then the API */
+    rc = ngx_http_torchserve_token_check(r, NGX_HTTP_TORCHSERVE_API_INFERENCE);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     n = ngx_http_torchserve_split_path(&r->uri, segs, 7);
 
     if (n == 0) {

@@ -64,6 +64,21 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    if (ngx_http_torchserve_token_route(r)) {
+        rc = ngx_http_discard_request_body(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        return ngx_http_torchserve_token_api(r);
+    }
+
+    rc = ngx_http_torchserve_token_check(r,
+                                         NGX_HTTP_TORCHSERVE_API_MANAGEMENT);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     /* POST /models may carry its arguments as JSON (API.md section 2) */
     if (r->method == NGX_HTTP_POST && tlcf->model_api
         && ngx_http_torchserve_is_json(r))

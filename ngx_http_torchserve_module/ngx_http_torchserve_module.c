@@ -96,6 +96,13 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       0,
       NULL },
 
+    { ngx_string("torchserve_token_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_torchserve_token_auth,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("torchserve_state"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,

@@ -212,6 +212,19 @@ typedef struct {
 } ngx_http_torchserve_record_t;
 
 
+/* token authorization's keys (_token.c), shared by every process */
+#define NGX_HTTP_TORCHSERVE_KEY_LEN  16
+
+typedef struct {
+    ngx_uint_t                       made;
+    u_char                           api[NGX_HTTP_TORCHSERVE_KEY_LEN];
+    u_char                           management[NGX_HTTP_TORCHSERVE_KEY_LEN];
+    u_char                           inference[NGX_HTTP_TORCHSERVE_KEY_LEN];
+    uint64_t                         management_expires;     /* unix ms */
+    uint64_t                         inference_expires;
+} ngx_http_torchserve_keys_t;
+
+
 typedef struct {
     ngx_atomic_t                     generation;
     ngx_atomic_t                     state_written;
@@ -224,6 +237,7 @@ typedef struct {
     ngx_rbtree_t                     ids;
     ngx_rbtree_node_t                ids_sentinel;
     ngx_uint_t                       next_id;
+    ngx_http_torchserve_keys_t       keys;
 } ngx_http_torchserve_shctx_t;
 
 
@@ -295,6 +309,8 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_slab_pool_t                 *shpool;
     ngx_http_torchserve_shctx_t     *sh;
     ngx_str_t                        state_path;
+    ngx_str_t                        token_path;   /* "": no token auth */
+    ngx_msec_t                       token_expiration;
     ngx_str_t                        python_path;   /* ':'-joined, NUL */
     ngx_str_t                        python_temp;   /* unpacked archives */
     unsigned                         save_busy:1;   /* a write in the pool */
@@ -590,6 +606,16 @@ ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_torchserve_api_description(ngx_http_request_t *r,
     ngx_uint_t api);
+
+/* _token.c: token authorization (torchserve_token_auth) */
+char *ngx_http_torchserve_token_auth(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_torchserve_token_init(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_log_t *log);
+ngx_int_t ngx_http_torchserve_token_check(ngx_http_request_t *r,
+    ngx_uint_t api);
+ngx_uint_t ngx_http_torchserve_token_route(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_token_api(ngx_http_request_t *r);
 
 /* what GET /v2 says of the server */
 #define NGX_HTTP_TORCHSERVE_RELEASE  "0.1.0"

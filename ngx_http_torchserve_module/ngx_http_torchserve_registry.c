@@ -155,14 +155,15 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         ngx_http_torchserve_sync_config_locked(log, tmcf);
         ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
-        return NGX_OK;
+        /* the keys made before the reload stay valid */
+        return ngx_http_torchserve_token_init(tmcf, log);
     }
 
     tmcf->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
         tmcf->sh = tmcf->shpool->data;
-        return NGX_OK;
+        return ngx_http_torchserve_token_init(tmcf, log);
     }
 
     tmcf->sh = ngx_slab_alloc(tmcf->shpool,
@@ -181,6 +182,7 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     tmcf->sh->generation = 1;
     tmcf->sh->state_written = 0;
     tmcf->sh->next_id = 1;
+    ngx_memzero(&tmcf->sh->keys, sizeof(ngx_http_torchserve_keys_t));
 
     len = sizeof(" in torchserve zone \"\"") + shm_zone->shm.name.len;
 
@@ -213,7 +215,7 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
-    return NGX_OK;
+    return ngx_http_torchserve_token_init(tmcf, log);
 }
 
 
