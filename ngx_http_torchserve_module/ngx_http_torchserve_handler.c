@@ -21,7 +21,7 @@ static ngx_int_t ngx_http_torchserve_predictions_resume(
     ngx_http_torchserve_waiter_t *w);
 static ngx_int_t ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     ngx_http_torchserve_model_t *m, ngx_str_t *version,
-    ts_protocol_e protocol);
+    ts_protocol_e protocol, ngx_uint_t explain);
 static void ngx_http_torchserve_body_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_collect_body(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
@@ -121,7 +121,15 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
     {
         return ngx_http_torchserve_predictions(r, &segs[1],
                                                n >= 3 ? &segs[2] : &none,
-                                               TS_PROTOCOL_TORCHSERVE);
+                                               TS_PROTOCOL_TORCHSERVE, 0);
+    }
+
+    if (n >= 2 && n <= 3 && segs[0].len == 12
+        && ngx_strncmp(segs[0].data, "explanations", 12) == 0)
+    {
+        return ngx_http_torchserve_predictions(r, &segs[1],
+                                               n == 3 ? &segs[2] : &none,
+                                               TS_PROTOCOL_TORCHSERVE, 1);
     }
 
     if (n >= 1 && segs[0].len == 2
@@ -171,7 +179,7 @@ ngx_http_torchserve_ping(ngx_http_request_t *r)
 
 ngx_int_t
 ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *version, ts_protocol_e protocol)
+    ngx_str_t *version, ts_protocol_e protocol, ngx_uint_t explain)
 {
     ngx_int_t                         rc;
     ngx_uint_t                        name_found;
@@ -229,6 +237,7 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
         w->model = m;
         w->version = *version;
         w->protocol = protocol;
+        w->explain = explain;
         w->answer = ngx_http_torchserve_predictions_resume;
 
         rc = ngx_http_torchserve_wait(r, w);
@@ -239,7 +248,8 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
         return rc;
     }
 
-    return ngx_http_torchserve_predictions_start(r, m, version, protocol);
+    return ngx_http_torchserve_predictions_start(r, m, version, protocol,
+                                                 explain);
 }
 
 
@@ -257,14 +267,14 @@ ngx_http_torchserve_predictions_resume(ngx_http_torchserve_waiter_t *w)
     return ngx_http_torchserve_predictions_start(w->request, w->model,
                                                  w->version.len ? &w->version
                                                                 : &none,
-                                                 w->protocol);
+                                                 w->protocol, w->explain);
 }
 
 
 static ngx_int_t
 ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     ngx_http_torchserve_model_t *m, ngx_str_t *version,
-    ts_protocol_e protocol)
+    ts_protocol_e protocol, ngx_uint_t explain)
 {
     ngx_int_t                         rc;
     ngx_pool_cleanup_t               *cln;
@@ -338,6 +348,7 @@ ngx_http_torchserve_predictions_start(ngx_http_request_t *r,
     ctx->versioned = version->len > 0;
     ctx->start_us = ngx_http_torchserve_now_us();
     ctx->protocol = protocol;
+    ctx->explain = explain;
 
     if (protocol == TS_PROTOCOL_KSERVE_V2
         && ngx_http_torchserve_v2_header_length(r, &ctx->header_len)

@@ -2,6 +2,7 @@
  * ngx_http_torchserve_kserve.c: the KServe routes on the inference API.
  *
  *   POST /v1/models/{m}:predict         {"instances": [...]}
+ *   POST /v1/models/{m}:explain         {"explanations": [...]}
  *   GET  /v1/models/{m}                 {"name", "ready"}
  *   GET  /v2                            the server's metadata
  *   GET  /v2/health/live, /v2/health/ready
@@ -134,16 +135,12 @@ ngx_http_torchserve_kserve_v1(ngx_http_request_t *r, ngx_str_t *segs,
 
     if (ngx_http_torchserve_seg_is(&verb, "predict")) {
         return ngx_http_torchserve_predictions(r, &name, &none,
-                                               TS_PROTOCOL_KSERVE_V1);
+                                               TS_PROTOCOL_KSERVE_V1, 0);
     }
 
     if (ngx_http_torchserve_seg_is(&verb, "explain")) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "torchserve: model \"%V\": KServe v1 explanations are "
-                      "not served yet", &name);
-        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_IMPLEMENTED,
-                   NULL, "Explanations are not served yet: \"%V:explain\"",
-                   &name);
+        return ngx_http_torchserve_predictions(r, &name, &none,
+                                               TS_PROTOCOL_KSERVE_V1, 1);
     }
 
     return ngx_http_torchserve_kserve_not_found(r);
@@ -238,7 +235,7 @@ ngx_http_torchserve_kserve_model(ngx_http_request_t *r, ngx_str_t *name,
 
     if (ngx_http_torchserve_seg_is(action, "infer")) {
         return ngx_http_torchserve_predictions(r, name, version,
-                                               TS_PROTOCOL_KSERVE_V2);
+                                               TS_PROTOCOL_KSERVE_V2, 0);
     }
 
     if (action->len && !ngx_http_torchserve_seg_is(action, "ready")) {

@@ -340,6 +340,7 @@ struct ngx_http_torchserve_waiter_s {
     ngx_uint_t                       workers;
     ngx_str_t                        version;   /* as given in the URL */
     ts_protocol_e                    protocol;  /* a prediction's framing */
+    ngx_uint_t                       explain;   /* an explanation */
     /*
      * armed while parked: a worker process shutting down (reload) exits
      * once no timer is left, and would cut this request
@@ -597,7 +598,8 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *version, ts_protocol_e protocol);
+    ngx_str_t *name, ngx_str_t *version, ts_protocol_e protocol,
+    ngx_uint_t explain);
 
 /* _openapi.c: OPTIONS / and /api-description of each API */
 #define NGX_HTTP_TORCHSERVE_API_INFERENCE   0

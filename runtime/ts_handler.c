@@ -540,6 +540,11 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
         return;
     }
 
+    /* explanations first, each alone; the predictions then batch */
+    if (ts_explain_any(reqs, n)) {
+        ts_explain_infer(s, reqs, n);
+    }
+
     for ( ;; ) {
         pending = ts_infer_pending(reqs, n);
 

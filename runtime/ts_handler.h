@@ -192,6 +192,14 @@ const char *ts_servable_requirements(ts_servable_t *s);
  */
 void ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n);
 
+/*
+ * Explanations (ts_explain.c): 1 if a pending request of reqs asks for
+ * one; answers each such request of a TorchScript servable (Integrated
+ * Gradients over its preprocessed input), the others stay pending.
+ */
+int ts_explain_any(const ts_request_t *reqs, size_t n);
+void ts_explain_infer(ts_servable_t *s, ts_request_t *reqs, size_t n);
+
 void ts_request_clear(ts_request_t *req);
 void ts_batch_clear(ts_batch_t *batch);
 

@@ -287,7 +287,8 @@ ts_kserve_v1_expand(ts_request_t *req, ts_kserve_job_t *job,
 
 
 /*
- * {"predictions": [answer, ...]} as Python's json.dumps(indent=2) writes
+ * {"predictions": [answer, ...]} ({"explanations"} when explaining) as
+ * Python's json.dumps(indent=2) writes
  * it: each answer (that text already, at depth 0) indented by 4 more
  * spaces after each of its newlines (a JSON string holds none).
  */
@@ -297,11 +298,15 @@ ts_kserve_v1_answer(ts_request_t *req, ts_request_t *subs, size_t n)
     char    *out, *p;
     size_t   i, k, size;
 
-    static const char  head[] = "{\n  \"predictions\": [\n    ";
+    static const char  predictions[] = "{\n  \"predictions\": [\n    ";
+    static const char  explanations[] = "{\n  \"explanations\": [\n    ";
     static const char  sep[] = ",\n    ";
     static const char  tail[] = "\n  ]\n}";
 
-    size = sizeof(head) + sizeof(tail);
+    const char  *head = req->explain ? explanations : predictions;
+    size_t       head_len = strlen(head);
+
+    size = head_len + sizeof(tail);
 
     for (i = 0; i < n; i++) {
         size += subs[i].response_len + sizeof(sep);
@@ -319,8 +324,8 @@ ts_kserve_v1_answer(ts_request_t *req, ts_request_t *subs, size_t n)
     }
 
     p = out;
-    memcpy(p, head, sizeof(head) - 1);
-    p += sizeof(head) - 1;
+    memcpy(p, head, head_len);
+    p += head_len;
 
     for (i = 0; i < n; i++) {
         if (i > 0) {

@@ -26,11 +26,6 @@
 #include "ts_torch_int.h"
 
 
-struct ts_model_s {
-    torch::jit::Module  rep;
-    torch::Device       device{torch::kCPU};
-    std::string         device_name;
-};
 
 
 static std::atomic<int>  ts_intra_op_threads{1};

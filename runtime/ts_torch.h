@@ -134,6 +134,22 @@ ts_status_e ts_model_run(ts_model_t *m, const char *method, const ts_value_t *ar
 
 
 /*
+ * Integrated Gradients (ts_torch_explain.cpp), as Captum computes them for
+ * TorchServe's handlers: forward's output[:, target] (or the output itself
+ * when it has one value per row) differentiated with respect to forward's
+ * one tensor argument x [N, ...], along the straight path from a zero
+ * baseline, with `steps` points of Gauss-Legendre quadrature; the
+ * attributions, in x's shape, into *out (the caller's).  Autograd is on
+ * for this call only (predictions keep InferenceMode).  TS_STATUS_OK, or
+ * TS_STATUS_BAD_INPUT for what cannot be explained (an integer input, an
+ * output without a gradient, a target out of range) with a message.
+ */
+ts_status_e ts_model_integrated_gradients(ts_model_t *m, const ts_tensor_t *x,
+    int64_t target, int steps, ts_tensor_t *out, char *err, size_t errlen)
+    TS_NOEXCEPT;
+
+
+/*
  * The vision handlers' post-processing (ts_torch_vision.cpp), on CPU
  * tensors; each result is the caller's (ts_tensor_clear).  0, or -1 with
  * a message.

@@ -12,6 +12,13 @@
 #include "ts_torch.h"
 
 
+struct ts_model_s {
+    torch::jit::Module  rep;
+    torch::Device       device{torch::kCPU};
+    std::string         device_name;
+};
+
+
 void ts_set_err(char *err, size_t errlen, const char *msg);
 
 /* the cause of a libtorch error, without TorchScript's traceback */

@@ -19,6 +19,7 @@ import time
 import zipfile
 from typing import Dict, Tuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -68,6 +69,13 @@ class Stats(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.stack([x.sum(-1), x.mean(-1)], dim=-1)
+
+
+class Argmax(nn.Module):
+    """No parameter and no gradient: what explanations cannot explain."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.argmax(x, dim=-1, keepdim=True).float()
 
 
 class Slow(nn.Module):
@@ -187,6 +195,22 @@ def expected(module, instances):
     return out
 
 
+def integrated_gradients(module, instance, target, steps=15):
+    """Captum's IntegratedGradients(module).attribute(x, target=target,
+    n_steps=15) written out: zero baseline, numpy's Gauss-Legendre nodes,
+    every step in one forward, torch's autograd."""
+    nodes, weights = np.polynomial.legendre.leggauss(steps)
+    x = torch.tensor([instance], dtype=torch.float32)
+    baseline = torch.zeros_like(x)
+    scaled = torch.cat([baseline + a * (x - baseline)
+                        for a in list(0.5 * (1 + nodes))]).requires_grad_()
+    grads, = torch.autograd.grad(torch.unbind(module(scaled)[:, target]),
+                                 scaled)
+    sizes = torch.tensor(list(0.5 * weights)).view(steps, *[1] * x.dim())
+    total = (grads.view(steps, *x.shape) * sizes).sum(0)
+    return (total * (x - baseline))[0].tolist()
+
+
 def unbatch(y):
     if isinstance(y, torch.Tensor):
         return y[0].tolist()
@@ -304,6 +328,9 @@ def main():
         "digits_v2": expected(mlp2, samples),
         "digits_tuple": expected(DigitsTuple(mlp), samples),
         "digits_dict": expected(DigitsDict(mlp), samples),
+        # explanations: sample 0 for class 0, sample 1 for class 3
+        "digits_ig": [integrated_gradients(mlp, samples[0], 0),
+                      integrated_gradients(mlp, samples[1], 3)],
     }
 
     pt = {"digits.pt": script_bytes(mlp)}
@@ -329,6 +356,9 @@ def main():
     pack_mar(os.path.join(out, "slow.mar"),
              {"slow.pt": script_bytes(Slow())},
              manifest("slow", "1.0", "slow.pt", "tensor"))
+    pack_mar(os.path.join(out, "argmax.mar"),
+             {"argmax.pt": script_bytes(Argmax())},
+             manifest("argmax", "1.0", "argmax.pt", "tensor"))
     pack_mar(os.path.join(out, "stats.mar"),
              {"stats.pt": script_bytes(Stats())},
              manifest("stats", "1.0", "stats.pt", "tensor"))

@@ -46,14 +46,10 @@ class VisionHandler(BaseHandler):
         return torch.stack(images).to(self.device)
 
     def get_insights(self, tensor_data, _, target=0):
-        """Captum's IntegratedGradients over 15 steps, as nested lists."""
+        """Integrated Gradients over 15 steps (Captum's, in our package:
+        ts.utils.integrated_gradients), as nested lists."""
         if self.ig is None:
-            try:
-                from captum.attr import IntegratedGradients
-            except ImportError as e:
-                raise ModuleNotFoundError(
-                    "explanations need captum, which is not installed "
-                    "({})".format(e), name="captum") from e
+            from ..utils.integrated_gradients import IntegratedGradients
             self.ig = IntegratedGradients(self.model)
         return self.ig.attribute(tensor_data, target=target,
                                  n_steps=15).tolist()
