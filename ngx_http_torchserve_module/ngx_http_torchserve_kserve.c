@@ -9,6 +9,7 @@
  *   GET  /v2/models/{m}[/versions/{v}]  the model's metadata
  *   GET  /v2/models/{m}[/versions/{v}]/ready
  *   POST /v2/models/{m}[/versions/{v}]/infer
+ *   POST /v2/models/{m}[/versions/{v}]/explain  attributions as output-0
  *
  * Predictions go through the same queue and batches as /predictions,
  * marked with their protocol: the runtime decodes them and writes their
@@ -236,6 +237,11 @@ ngx_http_torchserve_kserve_model(ngx_http_request_t *r, ngx_str_t *name,
     if (ngx_http_torchserve_seg_is(action, "infer")) {
         return ngx_http_torchserve_predictions(r, name, version,
                                                TS_PROTOCOL_KSERVE_V2, 0);
+    }
+
+    if (ngx_http_torchserve_seg_is(action, "explain")) {
+        return ngx_http_torchserve_predictions(r, name, version,
+                                               TS_PROTOCOL_KSERVE_V2, 1);
     }
 
     if (action->len && !ngx_http_torchserve_seg_is(action, "ready")) {

@@ -45,6 +45,24 @@ static const ngx_http_torchserve_route_t  ngx_http_torchserve_inference_routes[]
     { "/predictions/{model_name}/{model_version}", "post", "A prediction of "
       "that version (PUT too)", { "model_name:path:string",
       "model_version:path:string" }, "*/*", TS_OAS_ANSWER, TS_OAS_ERROR },
+    { "/explanations/{model_name}", "post", "Integrated Gradients of the "
+      "default version's answer for the request's target (PUT too)",
+      { "model_name:path:string" }, "*/*", TS_OAS_ANSWER, TS_OAS_ERROR },
+    { "/explanations/{model_name}/{model_version}", "post", "The same for "
+      "that version", { "model_name:path:string",
+      "model_version:path:string" }, "*/*", TS_OAS_ANSWER, TS_OAS_ERROR },
+    { "/v1/models/{model_name}:explain", "post", "KServe v1: "
+      "{\"instances\": [...]} -> {\"explanations\": [...]}",
+      { "model_name:path:string" }, "application/json", "V1Predictions",
+      TS_OAS_ERROR },
+    { "/v2/models/{model_name}/explain", "post", "Open Inference Protocol: "
+      "Integrated Gradients for parameters.target, as output-0",
+      { "model_name:path:string" }, "application/json", "V2Infer",
+      TS_OAS_V2_ERROR },
+    { "/v2/models/{model_name}/versions/{model_version}/explain", "post",
+      "Open Inference Protocol: explanations of that version",
+      { "model_name:path:string", "model_version:path:string" },
+      "application/json", "V2Infer", TS_OAS_V2_ERROR },
     { "/v1/models/{model_name}", "get", "KServe v1: is the model ready",
       { "model_name:path:string" }, NULL, "Ready", TS_OAS_ERROR },
     { "/v1/models/{model_name}:predict", "post", "KServe v1: "
@@ -392,7 +410,8 @@ ngx_http_torchserve_openapi_schemas(void)
         { "OpenApi", "openapi", "string", "info", "object", "paths",
           "object", NULL },
         { "ModelList", "models", "array", "nextPageToken", "string", NULL },
-        { "V1Predictions", "predictions", "array", NULL },
+        { "V1Predictions", "predictions", "array", "explanations", "array",
+          NULL },
         { "Ready", "name", "string", "ready", "boolean", NULL },
         { "V2Live", "live", "boolean", NULL },
         { "V2Server", "name", "string", "version", "string", "extensions",

@@ -69,7 +69,11 @@ ts_explain_one(ts_servable_t *s, ts_request_t *req)
     ts_status_e  status;
     char         msg[TS_ERROR_LEN];
 
-    if (ts_explain_target(req, &target) != 0) {
+    if (req->args != NULL) {
+        /* decoded already (a v2 row): the class came with the request */
+        target = req->target;
+
+    } else if (ts_explain_target(req, &target) != 0) {
         req->status = TS_STATUS_BAD_INPUT;
         return;
     }
@@ -123,6 +127,13 @@ ts_explain_one(ts_servable_t *s, ts_request_t *req)
     row.u.tensor.ndim = attr.ndim - 1;
     memmove(row.u.tensor.shape, &attr.shape[1],
             (attr.ndim - 1) * sizeof(int64_t));
+
+    if (req->value != NULL) {
+        /* a v2 row: its answer is made of the rows' values */
+        *req->value = row;
+        req->status = TS_STATUS_OK;
+        goto done;
+    }
 
     cap = 0;
     req->response = NULL;

@@ -50,6 +50,7 @@ typedef struct ts_request_s {
     size_t                nargs;
     ts_value_t           *value;           /* non-NULL: the answer's value
                                               goes here, not as JSON */
+    int64_t               target;          /* explaining args: the class */
 
     /* the rest of the HTTP request, for Python handlers */
     const char           *headers;         /* "name\0value\0" pairs */

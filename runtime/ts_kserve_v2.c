@@ -11,7 +11,9 @@
  * that stacks with the other requests of the batch.  The answer names
  * the outputs output-0, output-1, ... (a tuple or list) or by their keys
  * (a dict), and writes as binary those asked for with
- * parameters.binary_data or every one with binary_data_output.
+ * parameters.binary_data or every one with binary_data_output.  /explain
+ * answers the attributions (ts_explain.c) the same way, as output-0, for
+ * the class in parameters.target (0 without one).
  */
 
 #include <stdio.h>
@@ -44,6 +46,7 @@ struct ts_kserve_v2_s {
     json_t                 *json;
     const char             *id;          /* in json, or NULL */
     int                     binary_all;  /* binary_data_output */
+    int64_t                 target;      /* parameters.target: explain */
     json_t                 *outputs;     /* requested, or NULL: all */
     size_t                  ninputs;
     ts_kserve_v2_input_t    inputs[TS_SCHEMA_MAX_ARGS];
@@ -163,6 +166,15 @@ ts_kserve_v2_parse(ts_servable_t *s, ts_request_t *req, ts_kserve_v2_t **out)
     if (params != NULL) {
         v2->binary_all = json_is_true(json_object_get(params,
                                                       "binary_data_output"));
+
+        /* /explain's class, as /explanations takes "target" */
+        j = json_object_get(params, "target");
+        if (j != NULL && !json_is_integer(j)) {
+            snprintf(req->error, TS_ERROR_LEN,
+                     "parameters.target is not a class number");
+            goto bad;
+        }
+        v2->target = j ? json_integer_value(j) : 0;
     }
 
     v2->outputs = json_object_get(v2->json, "outputs");
@@ -604,6 +616,7 @@ ts_kserve_v2_expand(ts_kserve_v2_t *v2, ts_request_t *subs, ts_value_t *values)
         subs[r].args = &v2->row_args[r * v2->nargs];
         subs[r].nargs = v2->nargs;
         subs[r].value = &values[r];
+        subs[r].target = v2->target;
     }
 }
 

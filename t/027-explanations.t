@@ -14,7 +14,8 @@ use MIME::Base64 ();
 repeat_each(1);
 
 # per request: its status and body (and the log, where the block checks it)
-plan tests => repeat_each() * (3 * 3 + 3 + 5 * 3 + 3 * 3 + 3 * 2 + 3);
+plan tests => repeat_each() * (3 * 3 + 3 + 5 * 3 + 3 * 3 + 3 * 2 + 3
+                               + 2 * 3);
 
 no_shuffle();
 no_root_location();
@@ -149,5 +150,29 @@ Content-Type: image/png
 main::close_to_data(main::python_expected("mnist", "explanation"))
 --- response_body
 close
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: the Open Inference Protocol's /explain: the attributions as output-0, in the input's shape, for parameters.target
+--- http_config eval: $::Models
+--- config eval: $::Config
+--- request eval
+["POST /v2/models/digits/explain\n"
+ . JSON::PP::encode_json({ id => "why-1", parameters => { target => 3 },
+                           inputs => [{ name => "x", datatype => "FP32", shape => [1, 64], data => $::S[1] }] }),
+ "POST /v2/models/digits/versions/1.0/explain\n"
+ . JSON::PP::encode_json({ parameters => { target => "three" },
+                           inputs => [{ name => "x", datatype => "FP32", shape => [1, 64], data => $::S[1] }] })]
+--- error_code eval
+[200, 400]
+--- response_body_filters eval
+[[main::close_to_data({ id => "why-1", model_name => "digits", model_version => "1.0",
+                        outputs => [{ name => "output-0", datatype => "FP32", shape => [1, 64],
+                                      data => main::expected("digits_ig", 1) }] })],
+ [sub { $_[0] =~ /"error": "parameters.target is not a class number"/ ? "clear\n" : $_[0] }]]
+--- response_body eval
+["close\n", "clear\n"]
 --- no_error_log
 [error]
