@@ -2,6 +2,11 @@
 -- application/json); prints one parseable line.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = os.getenv("CTYPE") or "application/json"
+-- KServe v2's binary tensors: the JSON header's length
+local hdrlen = os.getenv("HDRLEN")
+if hdrlen and hdrlen ~= "" and hdrlen ~= "0" then
+   wrk.headers["Inference-Header-Content-Length"] = hdrlen
+end
 local f = assert(io.open(os.getenv("BODY"), "rb"))
 wrk.body = f:read("*a")
 f:close()

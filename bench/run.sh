@@ -12,6 +12,10 @@
 #                  a workers slot is free)
 #   ts_wpW_tp2_b8d the same with batch_policy=delay (TorchServe's: a batch
 #                  waits up to 5 ms for 8 requests)
+#   (resnet18_v2json, resnet18_v2bin: resnet18 through KServe v2's
+#                  /v2/models/resnet18/infer, its tensor as JSON data or as
+#                  binary data (bench/v2_bodies.py), the ts_ servers only,
+#                  against resnet18's floor)
 #   flask          Flask + torch, gunicorn, 2 sync workers
 #   fastapi        FastAPI + torch, uvicorn, 2 workers, uvloop + httptools
 # and, on a Python handler (model pymnist: the MNIST tutorial's handler,
@@ -44,6 +48,7 @@
 #      (seconds between two runs)
 #      DURATION_<model>=S (e.g. DURATION_resnet18=15: more requests per run
 #      for a slow model), RESULTS=DIR (default bench/results),
+#      ONLY_MODELS=REGEX (only the models whose name matches, e.g. '_v2');
 #      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask';
 #      '^py': only the Python handler, '^vis': only the vision group),
 #      FIXTURES=DIR (build/fixtures)
@@ -99,7 +104,7 @@ any_wanted() {  # names... -> true when one of them is wanted
 # answer every server must give and whether it is compared exactly (the
 # Python handler's JSON text) or to 1e-4 (check.py)
 MODEL_NAMES=()
-declare -A SHAPE URLNAME BODYF CTYPE EXPECT EXACT
+declare -A SHAPE URLNAME BODYF CTYPE EXPECT EXACT PT
 MODEL_LINES=()
 TS_MODELS=""   # the TorchScript models (models.txt), served by the ts_ servers
 TS_WP="1 2"; TS_TP="1 2 4"
@@ -129,8 +134,26 @@ for l in "${MODEL_LINES[@]}"; do
     set -- $l
     MODEL_NAMES+=("$1"); TS_MODELS="${TS_MODELS:+$TS_MODELS }$1"; SHAPE[$1]=$2; URLNAME[$1]=$1
     BODYF[$1]=$MODELS/$1_input.json; CTYPE[$1]=application/json
-    EXPECT[$1]=$MODELS/$1_expected.json; EXACT[$1]=0
+    EXPECT[$1]=$MODELS/$1_expected.json; EXACT[$1]=0; PT[$1]=$1
 done
+# KServe v2 (#15): resnet18 through /v2/models/resnet18/infer, its tensor
+# as JSON data (_v2json) and as binary data (_v2bin, the output binary
+# too); the ts_ servers only, against resnet18's floor
+declare -A URLPATH HDRLEN
+TS_V2_MODELS=""
+if [[ " $TS_MODELS " == *" resnet18 "* ]]; then
+    $PY "$BENCH/v2_bodies.py" "$MODELS" || { echo "run.sh: v2_bodies.py failed" >&2; exit 1; }
+    for m in resnet18_v2json resnet18_v2bin; do
+        MODEL_NAMES+=("$m"); TS_V2_MODELS="$TS_V2_MODELS $m"; SHAPE[$m]=3,224,224
+        URLNAME[$m]=resnet18; URLPATH[$m]=/v2/models/resnet18/infer; PT[$m]=resnet18
+        EXPECT[$m]=$MODELS/resnet18_expected.json; EXACT[$m]=3
+        eval "DURATION_$m=\${DURATION_resnet18:-}"
+    done
+    BODYF[resnet18_v2json]=$MODELS/resnet18_v2.json; CTYPE[resnet18_v2json]=application/json
+    HDRLEN[resnet18_v2json]=0
+    BODYF[resnet18_v2bin]=$MODELS/resnet18_v2.bin; CTYPE[resnet18_v2bin]=application/octet-stream
+    HDRLEN[resnet18_v2bin]=$(cat "$MODELS/resnet18_v2.hdrlen")
+fi
 if any_wanted "${VIS_NAMES[@]}"; then
     if [ -f "$MODELS/resnet18_vision.mar" ]; then
         MODEL_NAMES+=(resnet18_vision); URLNAME[resnet18_vision]=resnet18_vision
@@ -264,7 +287,7 @@ start_nginx() {  # name port workers threads models(ts|py|vis) [batch params [li
     case $5 in
     py) SERVES[$1]=pymnist ;;
     vis) SERVES[$1]=resnet18_vision ;;
-    *) SERVES[$1]=$TS_MODELS ;;
+    *) SERVES[$1]="$TS_MODELS$TS_V2_MODELS" ;;
     esac
 }
 
@@ -358,6 +381,7 @@ serves() {  # server model -> true when the server answers that model
 }
 ACTIVE_MODELS=()   # the models some started server serves: their floors run
 for m in "${MODEL_NAMES[@]}"; do
+    [ -z "${ONLY_MODELS:-}" ] || [[ $m =~ $ONLY_MODELS ]] || continue
     for s in "${SERVERS[@]}"; do
         if serves "$s" "$m"; then ACTIVE_MODELS+=("$m"); break; fi
     done
@@ -365,8 +389,17 @@ done
 
 for s in "${SERVERS[@]}"; do wait_port "${PORT[$s]}" "${PID[$s]}"; done
 
+url_of() {  # server model -> the URL its requests go to
+    echo "http://127.0.0.1:${PORT[$1]}${URLPATH[$2]:-/predictions/${URLNAME[$2]}}"
+}
+
 check() {  # server model -> check.py's verdict on its answer
     local x=()
+    if [ "${EXACT[$2]}" = 3 ]; then
+        $PY "$BENCH/v2_bodies.py" --check "$(url_of "$1" "$2")" "${BODYF[$2]}" \
+            "${HDRLEN[$2]}" "${EXPECT[$2]}"
+        return
+    fi
     [ "${EXACT[$2]}" = 1 ] && x=(--exact)
     [ "${EXACT[$2]}" = 2 ] && x=(--classifier)
     $PY "$BENCH/check.py" --type "${CTYPE[$2]}" "${x[@]}" \
@@ -458,8 +491,8 @@ run_wrk() {  # round server model conns
     d=$(dur "$m")
     [ "$c" -lt 2 ] && t=1
     [[ $s =~ ^(ts|pyts|vis)_ ]] && before=$(split_now "${PORT[$s]}" "${URLNAME[$m]}")
-    out=$(BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t$t -c"$c" -d"${d}s" --timeout "$WRK_TIMEOUT" \
-          -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" 2>&1 \
+    out=$(BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} HDRLEN=${HDRLEN[$m]:-} wrk -t$t -c"$c" -d"${d}s" \
+          --timeout "$WRK_TIMEOUT" -s "$BENCH/post.lua" "$(url_of "$s" "$m")" 2>&1 \
           | grep '^RESULT' || true)
     # the batches still running for the connections wrk just closed
     # finish before the next run starts (resnet18 in batches of 8: ~0.7 s)
@@ -518,14 +551,16 @@ echo "warm-up"
 for m in "${ACTIVE_MODELS[@]}"; do
     for s in "${SERVERS[@]}"; do
         serves "$s" "$m" || continue
-        BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} wrk -t1 -c2 -d1s --timeout "$WRK_TIMEOUT" \
-            -s "$BENCH/post.lua" "http://127.0.0.1:${PORT[$s]}/predictions/${URLNAME[$m]}" \
+        BODY=${BODYF[$m]} CTYPE=${CTYPE[$m]} HDRLEN=${HDRLEN[$m]:-} wrk -t1 -c2 -d1s \
+            --timeout "$WRK_TIMEOUT" -s "$BENCH/post.lua" "$(url_of "$s" "$m")" \
             >/dev/null 2>&1 || true
     done
 done
 
+declare -A FLOOR1 FLOOR8
 for r in $(seq "$ROUNDS"); do
     echo "round $r/$ROUNDS"
+    FLOOR1=(); FLOOR8=()
     for m in "${ACTIVE_MODELS[@]}"; do
         if [ "$m" = pymnist ]; then
             out=$($PY "$BENCH/pyfloor.py" "$FIXTURES/mnist.mar" "${BODYF[$m]}" "${CTYPE[$m]}" \
@@ -538,12 +573,18 @@ for r in $(seq "$ROUNDS"); do
             vision_floor "$r" "$m"
         else
             shape=${SHAPE[$m]}
-            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU")
-            record_floor "$r" floor "$m" "$out"
-            printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
-            out=$("$RES/floor" "$MODELS/$m.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
-            record_floor "$r" floor_b8 "$m" "$out"
-            printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
+            # the v2 models' floor is resnet18's, measured once a round
+            if [ "${PT[$m]}" != "$m" ] && [ -n "${FLOOR1[${PT[$m]}]:-}" ]; then
+                record_floor "$r" floor "$m" "${FLOOR1[${PT[$m]}]}"
+                record_floor "$r" floor_b8 "$m" "${FLOOR8[${PT[$m]}]}"
+            else
+                out=$("$RES/floor" "$MODELS/${PT[$m]}.pt" "$shape" "$(dur "$m")" "$NCPU")
+                record_floor "$r" floor "$m" "$out"; FLOOR1[$m]=$out
+                printf '  %-12s %-9s t=%-3s %9s calls/s p50 %8s ms  p99 %8s ms\n' floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+                out=$("$RES/floor" "$MODELS/${PT[$m]}.pt" "$shape" "$(dur "$m")" "$NCPU" 8)
+                record_floor "$r" floor_b8 "$m" "$out"; FLOOR8[$m]=$out
+                printf '  %-12s %-9s t=%-3s %9s inst/s  p50 %8s ms  p99 %8s ms (per batch of 8)\n' floor_b8 "$m" "$NCPU" "$rps" "$p50" "$p99"
+            fi
         fi
         for s in "${SERVERS[@]}"; do
             serves "$s" "$m" || continue

@@ -108,6 +108,16 @@ ngx_http_torchserve_v2_header_length(ngx_http_request_t *r, size_t *len)
 }
 
 
+/* GET /v1/models/{m}: {"name", "ready"} (also on the management API) */
+ngx_int_t
+ngx_http_torchserve_kserve_v1_status(ngx_http_request_t *r, ngx_str_t *name)
+{
+    ngx_str_t  none = ngx_null_string;
+
+    return ngx_http_torchserve_kserve_model(r, name, &none, &none);
+}
+
+
 /* /v1/models/{m}:predict and GET /v1/models/{m} */
 static ngx_int_t
 ngx_http_torchserve_kserve_v1(ngx_http_request_t *r, ngx_str_t *segs,

@@ -110,6 +110,14 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
         return ngx_http_torchserve_not_allowed(r);
     }
 
+    /* KServe's v1 status, on the management port as TorchServe serves it */
+    if (n == 3 && ngx_http_torchserve_is(&segs[0], "v1")
+        && ngx_http_torchserve_is(&segs[1], "models")
+        && ngx_strlchr(segs[2].data, segs[2].data + segs[2].len, ':') == NULL)
+    {
+        return ngx_http_torchserve_kserve_v1_status(r, &segs[2]);
+    }
+
     if (n > 4 || !ngx_http_torchserve_is(&segs[0], "models")) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "torchserve: management: no API at \"%V\"", &r->uri);

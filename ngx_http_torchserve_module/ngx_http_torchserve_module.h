@@ -626,6 +626,8 @@ ngx_int_t ngx_http_torchserve_token_api(ngx_http_request_t *r);
 ngx_int_t ngx_http_torchserve_kserve(ngx_http_request_t *r, ngx_str_t *segs,
     ngx_uint_t n);
 ngx_uint_t ngx_http_torchserve_is_v2(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_kserve_v1_status(ngx_http_request_t *r,
+    ngx_str_t *name);
 ngx_int_t ngx_http_torchserve_v2_header_length(ngx_http_request_t *r,
     size_t *len);
 ngx_uint_t ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,

@@ -141,6 +141,8 @@ static const ngx_http_torchserve_route_t  ngx_http_torchserve_management_routes[
     { "/models/{model_name}/{model_version}", "delete", "Unregisters a "
       "version", { "model_name:path:string", "model_version:path:string" },
       NULL, TS_OAS_STATUS, TS_OAS_ERROR },
+    { "/v1/models/{model_name}", "get", "KServe v1: is the model ready",
+      { "model_name:path:string" }, NULL, "Ready", TS_OAS_ERROR },
     { "/models/{model_name}/{model_version}/set-default", "put", "Makes "
       "the version the default", { "model_name:path:string",
       "model_version:path:string" }, NULL, TS_OAS_STATUS, TS_OAS_ERROR },

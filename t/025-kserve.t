@@ -15,7 +15,7 @@ repeat_each(1);
 
 # per request: its status, its body, and the checks its block adds
 plan tests => repeat_each() * (4 + 4 * 2 + 2 * 4 + 2 * 5 + 5 * 3 + 8 * 2
-                               + 2 * 3 + 3);
+                               + 2 * 3 + 3 + 3);
 
 no_shuffle();
 no_root_location();
@@ -234,5 +234,21 @@ main::models_config("vision_cls vision_cls.mar")
 "{\n  \"predictions\": [\n    "
 . join(",\n    ", map { (my $a = main::vision_expected("cls", $_)) =~ s/\n/\n    /g; $a } "kitten.jpg", "grey.png")
 . "\n  ]\n}"
+--- no_error_log
+[error]
+
+
+
+=== TEST 9: GET /v1/models/{m} on the management API too, where TorchServe serves it
+--- http_config eval: $::Models
+--- config
+    location /v1/ { torchserve_management; }
+--- request
+GET /v1/models/digits
+--- response_body
+{
+  "name": "digits",
+  "ready": true
+}
 --- no_error_log
 [error]

@@ -45,7 +45,8 @@ our @Management = (
     "get /models/{model_name}/{model_version}",
     "put /models/{model_name}/{model_version}",
     "delete /models/{model_name}/{model_version}",
-    "put /models/{model_name}/{model_version}/set-default");
+    "put /models/{model_name}/{model_version}/set-default",
+    "get /v1/models/{model_name}");
 our @Metrics = ("options /", "get /api-description", "get /metrics");
 
 # response_body_filters: "valid\n", or what is wrong with the document
