@@ -15,7 +15,7 @@ repeat_each(1);
 
 # per request: its status, its body, and the checks its block adds
 plan tests => repeat_each() * (4 + 4 * 2 + 2 * 4 + 2 * 5 + 5 * 3 + 8 * 2
-                               + 2 * 3 + 3 + 3);
+                               + 2 * 3 + 3 + 3 + 2 * 3 + 10 * 2 + 3 * 2);
 
 no_shuffle();
 no_root_location();
@@ -45,6 +45,19 @@ our $BinBody = $BinHeader . pack("f<*", @{ $S[0] }, @{ $S[1] });
 
 # the JSON answer's outputs[0].data, kept to compare the binary one with
 our $JsonData;
+
+# a 3x224x224 image-shaped input (values k/1024: exact in float32), as
+# JSON and as binary, asking for the output as binary
+our @Big = map { (($_ * 7919) % 2048 - 1024) / 1024 } 0 .. 3 * 224 * 224 - 1;
+our $BigJson = JSON::PP->new->canonical->encode({
+    inputs => [{ name => "x", datatype => "FP32", shape => [1, 3, 224, 224],
+                 data => \@Big }] });
+our $BigHeader = JSON::PP->new->canonical->encode({
+    outputs => [{ name => "output-0", parameters => { binary_data => JSON::PP::true } }],
+    inputs => [{ name => "x", datatype => "FP32", shape => [1, 3, 224, 224],
+                 parameters => { binary_data_size => 4 * @Big } }] });
+our $BigBin = $BigHeader . pack("f<*", @Big);
+our $BigData;
 
 sub v2_output {
     my ($name, $shape, $data) = @_;
@@ -232,7 +245,7 @@ main::models_config("vision_cls vision_cls.mar")
 . JSON::PP::encode_json({ instances => [map { { data => MIME::Base64::encode_base64(main::fixture("vision/$_"), "") } } "kitten.jpg", "grey.png"] })
 --- response_body eval
 "{\n  \"predictions\": [\n    "
-. join(",\n    ", map { (my $a = main::vision_expected("cls", $_)) =~ s/\n/\n    /g; $a } "kitten.jpg", "grey.png")
+. CORE::join(",\n    ", map { (my $a = main::vision_expected("cls", $_)) =~ s/\n/\n    /g; $a } "kitten.jpg", "grey.png")
 . "\n  ]\n}"
 --- no_error_log
 [error]
@@ -252,3 +265,76 @@ GET /v1/models/digits
 }
 --- no_error_log
 [error]
+
+
+
+=== TEST 10: a 3x224x224 FP32 input: its binary form gives the very same bytes of output as its JSON form (the tensor handler on the vision fixture's TorchScript model)
+--- http_config eval: main::models_config("img vision_cls.mar handler=tensor")
+--- config
+    location / { torchserve_inference; client_max_body_size 16m; }
+--- request eval
+["POST /v2/models/img/infer\n" . $::BigJson, "POST /v2/models/img/infer\n" . $::BigBin]
+--- more_headers eval
+["Content-Type: application/json",
+ "Content-Type: application/octet-stream\nInference-Header-Content-Length: " . length($::BigHeader)]
+--- response_body_filters eval
+[[sub {
+     my $j = JSON::PP::decode_json($_[0]);
+     my $o = $j->{outputs}[0];
+     return "shape @{ $o->{shape} }\n" unless "@{ $o->{shape} }" eq "1 1000";
+     $::BigData = pack("f<*", @{ $o->{data} });
+     return "json\n";
+ }],
+ [sub {
+     my ($body) = @_;
+     my ($head) = $body =~ /^(\{.*?\}\]\})/s or return "no JSON header\n";
+     return substr($body, length $head) eq $::BigData ? "same\n"
+            : "the binary answer differs from the JSON one\n";
+ }]]
+--- response_body eval
+["json\n", "same\n"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 11: every datatype torch has decodes to its values (argmax over the last dimension tells), JSON and binary
+--- http_config eval: main::models_config("argmax argmax.mar")
+--- config eval: $::Config
+--- request eval
+[map({ my ($type, $data) = @$_;
+       "POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => $type, shape => [1, scalar @$data], data => $data }] }) }
+     ["INT64", [3, 9, 2]], ["INT32", [-3, -9, 7]], ["INT16", [300, -2, 1]], ["INT8", [-5, -1, -9]],
+     ["UINT8", [1, 200, 3]], ["FP16", [0.5, 0.25, 1.5]], ["FP64", [1.5, 2.5, 0.5]],
+     ["BOOL", [JSON::PP::false, JSON::PP::true, JSON::PP::false]]),
+ "POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "FP16", shape => [1, 3], parameters => { binary_data_size => 6 } }] }) . pack("v*", 0x3800, 0x3E00, 0x3400),
+ "POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "UINT8", shape => [1, 3], data => [1, 256, 3] }] })]
+--- more_headers eval
+[("") x 8,
+ "Inference-Header-Content-Length: " . length(JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "FP16", shape => [1, 3], parameters => { binary_data_size => 6 } }] })),
+ ""]
+--- error_code eval
+[(200) x 9, 400]
+--- response_body_like eval
+['"data":\[1(\.0)?\]', '"data":\[2(\.0)?\]', '"data":\[0(\.0)?\]', '"data":\[1(\.0)?\]',
+ '"data":\[1(\.0)?\]', '"data":\[2(\.0)?\]', '"data":\[1(\.0)?\]', '"data":\[1(\.0)?\]',
+ '"data":\[1(\.0)?\]', '"error": "256 is out of range for UINT8"']
+
+
+
+=== TEST 12: big "data" arrays skip jansson's tree: FP32 nested through the fast decoder, INT64 through jansson alone, both with their values
+--- http_config eval: main::models_config("argmax argmax.mar")
+--- config
+    location / { torchserve_inference; client_max_body_size 16m; }
+--- request eval
+["POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "INT64", shape => [1, 3000],
+      data => [map { $_ == 1234 ? 99999 : $_ % 7 } 0 .. 2999] }] }),
+ "POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "FP32", shape => [1, 2, 2000],
+      data => [[[map { $_ == 5 ? 2.5 : ($_ % 3) / 4 } 0 .. 1999], [map { $_ == 1999 ? 7.25 : ($_ % 5) / 8 } 0 .. 1999]]] }] }),
+ "POST /v2/models/argmax/infer\n" . JSON::PP::encode_json({ inputs => [{ name => "x", datatype => "FP32", shape => [1, 3000],
+      data => [map { 0.5 } 0 .. 2998] }] })]
+--- error_code eval
+[200, 200, 400]
+--- response_body_like eval
+['"shape":\[1,1\],"data":\[1234\.0\]', '"shape":\[1,2,1\],"data":\[5\.0,1999\.0\]',
+ '"error": "input \\\\"x\\\\": 2999 values for a shape of 3000"']

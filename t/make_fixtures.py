@@ -75,7 +75,8 @@ class Argmax(nn.Module):
     """No parameter and no gradient: what explanations cannot explain."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.argmax(x, dim=-1, keepdim=True).float()
+        # any dtype (the v2 datatypes' test): compared as floats
+        return torch.argmax(x.float(), dim=-1, keepdim=True).float()
 
 
 class Slow(nn.Module):
