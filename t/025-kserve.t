@@ -15,7 +15,8 @@ repeat_each(1);
 
 # per request: its status, its body, and the checks its block adds
 plan tests => repeat_each() * (4 + 4 * 2 + 2 * 4 + 2 * 5 + 5 * 3 + 8 * 2
-                               + 2 * 3 + 3 + 3 + 2 * 3 + 10 * 2 + 3 * 2);
+                               + 2 * 3 + 3 + 3 + 2 * 3 + 10 * 2 + 3 * 2
+                               + 3);
 
 no_shuffle();
 no_root_location();
@@ -338,3 +339,33 @@ GET /v1/models/digits
 --- response_body_like eval
 ['"shape":\[1,1\],"data":\[1234\.0\]', '"shape":\[1,2,1\],"data":\[5\.0,1999\.0\]',
  '"error": "input \\\\"x\\\\": 2999 values for a shape of 3000"']
+
+
+
+=== TEST 13: v2 requests join /predictions' batches: 2 v2 and 2 plain requests at once, one batch of 4
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar batch_size=4 max_batch_delay=2s batch_policy=delay;
+--- config eval
+"    location = /fan.html { ssi on; }\n"
+. main::post_location("/v2one", "/v2/models/digits/infer", main::v2_json({}, 0))
+. main::post_location("/plain", "/predictions/digits", main::sample(0))
+. $::Config
+--- user_files
+>>> fan.html
+<!--# include virtual="/v2one" --><!--# include virtual="/plain" --><!--# include virtual="/v2one" --><!--# include virtual="/plain" -->
+--- request
+GET /fan.html
+--- response_body_filters eval
+sub {
+    my ($body) = @_;
+    my @v2 = $body =~ /"model_name":"digits"/g;
+    my @plain = $body =~ /\[\n  0\.99/g;
+    return scalar(@v2) . " v2, " . scalar(@plain) . " plain\n";
+}
+--- response_body
+2 v2, 2 plain
+--- grep_error_log eval
+qr/torchserve: model "digits": batch of \d+/
+--- grep_error_log_out
+torchserve: model "digits": batch of 4
