@@ -151,11 +151,28 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_torchserve_ping(ngx_http_request_t *r)
 {
-    ngx_queue_t                      *q;
-    ngx_http_torchserve_model_t      *m;
     ngx_http_torchserve_main_conf_t  *tmcf;
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (!ngx_http_torchserve_healthy(tmcf)) {
+        return ngx_http_torchserve_send_status(r,
+                   NGX_HTTP_INTERNAL_SERVER_ERROR, "Unhealthy");
+    }
+
+    return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, "Healthy");
+}
+
+
+/*
+ * /ping's and v2's readiness: every model with workers is loaded in this
+ * process (TorchServe: no model short of its minWorkers)
+ */
+ngx_uint_t
+ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_queue_t                  *q;
+    ngx_http_torchserve_model_t  *m;
 
     ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
 
@@ -168,12 +185,11 @@ ngx_http_torchserve_ping(ngx_http_request_t *r)
         if (!m->removed && m->workers > 0
             && m->status != NGX_HTTP_TORCHSERVE_READY)
         {
-            return ngx_http_torchserve_send_status(r,
-                       NGX_HTTP_INTERNAL_SERVER_ERROR, "Unhealthy");
+            return 0;
         }
     }
 
-    return ngx_http_torchserve_send_status(r, NGX_HTTP_OK, "Healthy");
+    return 1;
 }
 
 

@@ -34,8 +34,6 @@ static ngx_int_t ngx_http_torchserve_kserve_model(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *version, ngx_str_t *action);
 static ngx_int_t ngx_http_torchserve_v2_metadata(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
-static ngx_uint_t ngx_http_torchserve_all_ready(
-    ngx_http_torchserve_main_conf_t *tmcf);
 static ngx_int_t ngx_http_torchserve_kserve_not_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_kserve_method(ngx_http_request_t *r,
     ngx_uint_t methods);
@@ -192,10 +190,7 @@ ngx_http_torchserve_kserve_v2(ngx_http_request_t *r, ngx_str_t *segs,
         }
 
         if (ngx_http_torchserve_seg_is(&segs[2], "ready")) {
-            ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf,
-                                            0);
-
-            if (ngx_http_torchserve_all_ready(tmcf)) {
+            if (ngx_http_torchserve_healthy(tmcf)) {
                 return ngx_http_torchserve_send_json(r, NGX_HTTP_OK,
                            json_pack("{s:b}", "ready", 1));
             }
@@ -332,30 +327,6 @@ ngx_http_torchserve_v2_metadata(ngx_http_request_t *r,
     json_decref(sig);
 
     return ngx_http_torchserve_send_json(r, NGX_HTTP_OK, meta);
-}
-
-
-/* v2's server readiness: what /ping calls healthy */
-static ngx_uint_t
-ngx_http_torchserve_all_ready(ngx_http_torchserve_main_conf_t *tmcf)
-{
-    ngx_queue_t                  *q;
-    ngx_http_torchserve_model_t  *m;
-
-    for (q = ngx_queue_head(&tmcf->local);
-         q != ngx_queue_sentinel(&tmcf->local);
-         q = ngx_queue_next(q))
-    {
-        m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
-
-        if (!m->removed && m->workers > 0
-            && m->status != NGX_HTTP_TORCHSERVE_READY)
-        {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

@@ -597,6 +597,7 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
+ngx_uint_t ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf);
 ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *version, ts_protocol_e protocol,
     ngx_uint_t explain);
