@@ -255,6 +255,14 @@ ts_kserve_v1_parse(ts_request_t *req, ts_kserve_job_t *job)
         return 0;
     }
 
+    if (json_array_size(instances) > TS_KSERVE_MAX_INSTANCES) {
+        snprintf(req->error, TS_ERROR_LEN,
+                 "%zu instances: at most %d in one request",
+                 json_array_size(instances), TS_KSERVE_MAX_INSTANCES);
+        req->status = TS_STATUS_BAD_INPUT;
+        return 0;
+    }
+
     return json_array_size(instances);
 }
 

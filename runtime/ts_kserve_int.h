@@ -9,6 +9,13 @@
 #include "ts_kserve.h"
 
 
+/*
+ * Instances (v1) or rows (v2) one request may carry: each becomes a request
+ * of the batch, so a body of many empty instances must not make millions
+ */
+#define TS_KSERVE_MAX_INSTANCES  4096
+
+
 typedef struct ts_kserve_v2_s  ts_kserve_v2_t;
 
 /*

@@ -798,6 +798,14 @@ ts_kserve_v2_rows(ts_request_t *req, ts_kserve_v2_t *v2)
         return -1;
     }
 
+    if (v2->rows > TS_KSERVE_MAX_INSTANCES) {
+        snprintf(req->error, TS_ERROR_LEN,
+                 "the inputs' first dimension (the batch) is %lld: at most "
+                 "%d rows in one request", (long long) v2->rows,
+                 TS_KSERVE_MAX_INSTANCES);
+        return -1;
+    }
+
     v2->row_args = calloc((size_t) v2->rows * v2->nargs, sizeof(ts_value_t));
     if (v2->row_args == NULL) {
         snprintf(req->error, TS_ERROR_LEN, "no memory");

@@ -16,7 +16,7 @@ repeat_each(1);
 # per request: its status, its body, and the checks its block adds
 plan tests => repeat_each() * (4 + 4 * 2 + 2 * 4 + 2 * 5 + 5 * 3 + 8 * 2
                                + 2 * 3 + 3 + 3 + 2 * 3 + 10 * 2 + 3 * 2
-                               + 3);
+                               + 3 + 2 * 2);
 
 no_shuffle();
 no_root_location();
@@ -369,3 +369,17 @@ sub {
 qr/torchserve: model "digits": batch of \d+/
 --- grep_error_log_out
 torchserve: model "digits": batch of 4
+
+
+
+=== TEST 14: a request may not fan out into more than 4096 instances or rows (each would become a request of the batch)
+--- http_config eval: $::Models
+--- config eval: $::Config
+--- request eval
+["POST /v1/models/digits:predict\n" . JSON::PP::encode_json({ instances => [([]) x 4097] }),
+ "POST /v2/models/digits/infer\n" . JSON::PP::encode_json({ id => "x" x 6000, inputs => [{ name => "x", datatype => "FP32", shape => [5000, 0], data => [] }] })]
+--- error_code eval
+[400, 400]
+--- response_body_like eval
+[qr/"message": "4097 instances: at most 4096 in one request"/,
+ qr/"error": "the inputs' first dimension \(the batch\) is 5000: at most 4096 rows in one request"/]
