@@ -103,11 +103,8 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
     n = ngx_http_torchserve_split_path(&r->uri, segs, 7);
 
     if (n == 0) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "torchserve: no API at \"/\"");
-        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
-                   "Requested method is not allowed, please refer to API "
-                   "document.");
+        /* "/" is the API description's, for OPTIONS only */
+        return ngx_http_torchserve_send_bad_method(r);
     }
 
     if (n == 1 && segs[0].len == 4 && ngx_strncmp(segs[0].data, "ping", 4)
@@ -139,12 +136,7 @@ ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
         return ngx_http_torchserve_kserve(r, segs, n);
     }
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "torchserve: no API at \"%V\"", &r->uri);
-
-    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
-               "Requested resource is not found, please refer to API "
-               "document.");
+    return ngx_http_torchserve_send_no_api(r);
 }
 
 

@@ -34,7 +34,6 @@ static ngx_int_t ngx_http_torchserve_kserve_model(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *version, ngx_str_t *action);
 static ngx_int_t ngx_http_torchserve_v2_metadata(ngx_http_request_t *r,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
-static ngx_int_t ngx_http_torchserve_kserve_not_found(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_kserve_method(ngx_http_request_t *r,
     ngx_uint_t methods);
 
@@ -125,7 +124,7 @@ ngx_http_torchserve_kserve_v1(ngx_http_request_t *r, ngx_str_t *segs,
     ngx_str_t   name, verb, none = ngx_null_string;
 
     if (n != 3 || !ngx_http_torchserve_seg_is(&segs[1], "models")) {
-        return ngx_http_torchserve_kserve_not_found(r);
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     name = segs[2];
@@ -152,7 +151,7 @@ ngx_http_torchserve_kserve_v1(ngx_http_request_t *r, ngx_str_t *segs,
                                                TS_PROTOCOL_KSERVE_V1, 1);
     }
 
-    return ngx_http_torchserve_kserve_not_found(r);
+    return ngx_http_torchserve_send_no_api(r);
 }
 
 
@@ -200,17 +199,17 @@ ngx_http_torchserve_kserve_v2(ngx_http_request_t *r, ngx_str_t *segs,
                        json_pack("{s:b}", "ready", 0));
         }
 
-        return ngx_http_torchserve_kserve_not_found(r);
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     if (n < 3 || !ngx_http_torchserve_seg_is(&segs[1], "models")) {
-        return ngx_http_torchserve_kserve_not_found(r);
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     /* models/{m}[/versions/{v}][/ready|/infer] */
     if (n >= 5 && ngx_http_torchserve_seg_is(&segs[3], "versions")) {
         if (n > 6) {
-            return ngx_http_torchserve_kserve_not_found(r);
+            return ngx_http_torchserve_send_no_api(r);
         }
 
         action = (n == 6) ? &segs[5] : &none;
@@ -218,7 +217,7 @@ ngx_http_torchserve_kserve_v2(ngx_http_request_t *r, ngx_str_t *segs,
     }
 
     if (n > 4) {
-        return ngx_http_torchserve_kserve_not_found(r);
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     action = (n == 4) ? &segs[3] : &none;
@@ -250,7 +249,7 @@ ngx_http_torchserve_kserve_model(ngx_http_request_t *r, ngx_str_t *name,
     }
 
     if (action->len && !ngx_http_torchserve_seg_is(action, "ready")) {
-        return ngx_http_torchserve_kserve_not_found(r);
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     rc = ngx_http_torchserve_kserve_method(r, NGX_HTTP_GET|NGX_HTTP_HEAD);
@@ -331,29 +330,11 @@ ngx_http_torchserve_v2_metadata(ngx_http_request_t *r,
 
 
 static ngx_int_t
-ngx_http_torchserve_kserve_not_found(ngx_http_request_t *r)
-{
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "torchserve: no KServe API at \"%V\"", &r->uri);
-
-    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
-               "Requested resource is not found, please refer to API "
-               "document.");
-}
-
-
-static ngx_int_t
 ngx_http_torchserve_kserve_method(ngx_http_request_t *r, ngx_uint_t methods)
 {
     if (r->method & methods) {
         return NGX_OK;
     }
 
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "torchserve: method %V is not allowed at \"%V\"",
-                  &r->method_name, &r->uri);
-
-    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
-               "Requested method is not allowed, please refer to API "
-               "document.");
+    return ngx_http_torchserve_send_bad_method(r);
 }

@@ -18,26 +18,12 @@
 #include "ngx_http_torchserve_module.h"
 
 
-static ngx_int_t ngx_http_torchserve_not_allowed(ngx_http_request_t *r);
 static ngx_uint_t ngx_http_torchserve_is_json(ngx_http_request_t *r);
 static ngx_int_t ngx_http_torchserve_arg_uint(ngx_http_request_t *r,
     json_t *body, const char *name, ngx_uint_t param, ngx_uint_t dflt,
     ngx_uint_t *out);
 static ngx_int_t ngx_http_torchserve_bad_number(ngx_http_request_t *r,
     json_t *body, const char *name, ngx_uint_t param);
-
-
-static ngx_int_t
-ngx_http_torchserve_not_allowed(ngx_http_request_t *r)
-{
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "torchserve: management: method %V not allowed for \"%V\"",
-                  &r->method_name, &r->uri);
-
-    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
-               "Requested method is not allowed, please refer to API "
-               "document.");
-}
 
 
 ngx_int_t
@@ -107,7 +93,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
     n = ngx_http_torchserve_split_path(&r->uri, segs, 4);
 
     if (n == 0) {
-        return ngx_http_torchserve_not_allowed(r);
+        return ngx_http_torchserve_send_bad_method(r);
     }
 
     /* KServe's v1 status, on the management port as TorchServe serves it */
@@ -119,11 +105,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
     }
 
     if (n > 4 || !ngx_http_torchserve_is(&segs[0], "models")) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "torchserve: management: no API at \"%V\"", &r->uri);
-        return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
-                   "Requested resource is not found, please refer to API "
-                   "document.");
+        return ngx_http_torchserve_send_no_api(r);
     }
 
     switch (n) {
@@ -137,7 +119,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
             return ngx_http_torchserve_register(r, tmcf, NULL);
         }
 
-        return ngx_http_torchserve_not_allowed(r);
+        return ngx_http_torchserve_send_bad_method(r);
 
     case 2:
     case 3:
@@ -161,17 +143,15 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
                                                   n == 3 ? &segs[2] : &none);
         }
 
-        return ngx_http_torchserve_not_allowed(r);
+        return ngx_http_torchserve_send_bad_method(r);
 
     default: /* 4 */
         if (!ngx_http_torchserve_is(&segs[3], "set-default")) {
-            return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
-                       "Requested resource is not found, please refer to "
-                       "API document.");
+            return ngx_http_torchserve_send_no_api(r);
         }
 
         if (r->method != NGX_HTTP_PUT) {
-            return ngx_http_torchserve_not_allowed(r);
+            return ngx_http_torchserve_send_bad_method(r);
         }
 
         return ngx_http_torchserve_set_default(r, tmcf, &segs[1], &segs[2]);

@@ -656,6 +656,8 @@ ngx_int_t ngx_http_torchserve_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *fmt, ...);
 ngx_int_t ngx_http_torchserve_send_status(ngx_http_request_t *r,
     ngx_uint_t status, const char *text);
+ngx_int_t ngx_http_torchserve_send_no_api(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_send_bad_method(ngx_http_request_t *r);
 const char *ngx_http_torchserve_error_type(ngx_uint_t status);
 ngx_uint_t ngx_http_torchserve_http_status(ts_status_e status);
 ngx_int_t ngx_http_torchserve_send_answer(ngx_http_request_t *r,

@@ -132,6 +132,33 @@ ngx_http_torchserve_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* TorchServe's answer to a path no API of this location serves */
+ngx_int_t
+ngx_http_torchserve_send_no_api(ngx_http_request_t *r)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: no API at \"%V\"", &r->uri);
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_FOUND, NULL,
+               "Requested resource is not found, please refer to API "
+               "document.");
+}
+
+
+/* ... and to a method the route does not take */
+ngx_int_t
+ngx_http_torchserve_send_bad_method(ngx_http_request_t *r)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "torchserve: method %V is not allowed at \"%V\"",
+                  &r->method_name, &r->uri);
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_NOT_ALLOWED, NULL,
+               "Requested method is not allowed, please refer to API "
+               "document.");
+}
+
+
 /* {"status": text} as TorchServe's ping and management answers */
 ngx_int_t
 ngx_http_torchserve_send_status(ngx_http_request_t *r, ngx_uint_t status,

@@ -38,7 +38,6 @@ static int ts_json_check_shape(ts_json_ctx_t *ctx, const json_t *j,
     int dim);
 static int ts_json_fill(ts_json_ctx_t *ctx, const json_t *j, int dim);
 static int ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth);
-static uint16_t ts_json_float_to_half(float f);
 static int ts_json_bool_leaves(const json_t *j, int depth);
 
 
@@ -297,7 +296,7 @@ ts_json_store_real(ts_json_ctx_t *ctx, int64_t i, const json_t *j,
         }
 
         /* through float, as torch converts a Python float to half */
-        ((uint16_t *) t->data)[i] = ts_json_float_to_half((float) dv);
+        ((uint16_t *) t->data)[i] = ts_half_from_float((float) dv);
         return 0;
     }
 
@@ -452,61 +451,6 @@ ts_json_store(ts_json_ctx_t *ctx, const json_t *j, int depth)
 }
 
 
-/* IEEE 754 binary32 to binary16, round to nearest even */
-
-static uint16_t
-ts_json_float_to_half(float f)
-{
-    int32_t   exp;
-    uint32_t  x, sign, mant, half, rem, halfway, shift;
-
-    memcpy(&x, &f, sizeof(float));
-
-    sign = (x >> 16) & 0x8000;
-    exp = (int32_t) ((x >> 23) & 0xff);
-    mant = x & 0x7fffff;
-
-    if (exp == 0xff) {
-        /* infinity, or a quiet NaN */
-        return (uint16_t) (sign | 0x7c00 | (mant ? 0x200 : 0));
-    }
-
-    exp = exp - 127 + 15;
-
-    if (exp >= 0x1f) {
-        return (uint16_t) (sign | 0x7c00);
-    }
-
-    if (exp <= 0) {
-        /* a half subnormal, or zero when below half of the smallest one */
-        if (exp < -10) {
-            return (uint16_t) sign;
-        }
-
-        mant |= 0x800000;
-        shift = (uint32_t) (14 - exp);
-        half = mant >> shift;
-        rem = mant & ((1u << shift) - 1);
-        halfway = 1u << (shift - 1);
-
-        /* a carry into the exponent field gives the right normal half */
-        if (rem > halfway || (rem == halfway && (half & 1))) {
-            half++;
-        }
-
-        return (uint16_t) (sign | half);
-    }
-
-    half = sign | ((uint32_t) exp << 10) | (mant >> 13);
-    rem = mant & 0x1fff;
-
-    /* a carry may reach the infinity encoding, which is right */
-    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) {
-        half++;
-    }
-
-    return (uint16_t) half;
-}
 
 
 int

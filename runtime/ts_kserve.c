@@ -34,6 +34,7 @@ static void ts_kserve_v1_answer(ts_request_t *req, ts_request_t *subs,
     size_t n);
 static int ts_kserve_failed(ts_request_t *req, ts_request_t *subs,
     size_t n);
+static void ts_kserve_no_memory(ts_request_t *reqs, size_t n);
 
 
 int
@@ -64,7 +65,8 @@ ts_kserve_infer(ts_servable_t *s, ts_request_t *reqs, size_t n,
 
     jobs = calloc(n, sizeof(ts_kserve_job_t));
     if (jobs == NULL) {
-        goto nomem;
+        ts_kserve_no_memory(reqs, n);
+        return;
     }
 
     total = 0;
@@ -183,17 +185,19 @@ done:
     for (i = 0; i < n; i++) {
         json_decref(jobs[i].v1);
         ts_kserve_v2_free(jobs[i].v2);
-
-        if (reqs[i].status == TS_STATUS_PENDING) {
-            reqs[i].status = TS_STATUS_NO_RESOURCES;
-            snprintf(reqs[i].error, TS_ERROR_LEN, "no memory");
-        }
     }
 
     free(jobs);
-    return;
 
-nomem:
+    /* only when an allocation failed is a request still pending here */
+    ts_kserve_no_memory(reqs, n);
+}
+
+
+static void
+ts_kserve_no_memory(ts_request_t *reqs, size_t n)
+{
+    size_t  i;
 
     for (i = 0; i < n; i++) {
         if (reqs[i].status == TS_STATUS_PENDING) {

@@ -6,6 +6,8 @@
 #ifndef TS_KSERVE_INT_H
 #define TS_KSERVE_INT_H
 
+#include <jansson.h>
+
 #include "ts_kserve.h"
 
 
@@ -17,6 +19,34 @@
 
 
 typedef struct ts_kserve_v2_s  ts_kserve_v2_t;
+
+
+/* a decoded v2 request (ts_kserve_v2.c), answered by ts_kserve_v2_answer.c */
+typedef struct {
+    const char   *name;          /* in the request's JSON */
+    ts_tensor_t   tensor;        /* the whole input, rows first */
+} ts_kserve_v2_input_t;
+
+
+struct ts_kserve_v2_s {
+    json_t                 *json;
+    const char             *id;          /* in json, or NULL */
+    int                     binary_all;  /* binary_data_output */
+    int64_t                 target;      /* parameters.target: explain */
+    json_t                 *outputs;     /* requested, or NULL: all */
+    size_t                  ninputs;
+    ts_kserve_v2_input_t    inputs[TS_SCHEMA_MAX_ARGS];
+    size_t                  nargs;
+    int                     input_of[TS_SCHEMA_MAX_ARGS];
+    int64_t                 rows;
+    ts_value_t             *row_args;    /* rows x nargs */
+
+    /* big numeric "data" arrays, cut out of the JSON before jansson */
+    size_t                  nslices;
+    const unsigned char    *slice[TS_SCHEMA_MAX_ARGS];
+    size_t                  slice_len[TS_SCHEMA_MAX_ARGS];
+};
+
 
 /*
  * Decodes a v2 request (JSON, or JSON then binary tensors) into *out: the

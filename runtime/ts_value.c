@@ -9,7 +9,6 @@
 #include "ts_value.h"
 
 
-static float ts_half_to_float(uint16_t h);
 static int ts_value_copy_items(ts_value_t **dst, const ts_value_t *src,
     size_t n);
 static void ts_value_free_items(ts_value_t *items, size_t n);
@@ -226,7 +225,7 @@ ts_tensor_get_double(const ts_tensor_t *t, int64_t i)
 
 /* IEEE 754 binary16 to binary32; exact, every half is a float */
 
-static float
+float
 ts_half_to_float(uint16_t h)
 {
     float     f;
@@ -450,4 +449,61 @@ ts_value_free_items(ts_value_t *items, size_t n)
     }
 
     free(items);
+}
+
+
+/* IEEE 754 binary32 to binary16, round to nearest even */
+
+uint16_t
+ts_half_from_float(float f)
+{
+    int32_t   exp;
+    uint32_t  x, sign, mant, half, rem, halfway, shift;
+
+    memcpy(&x, &f, sizeof(float));
+
+    sign = (x >> 16) & 0x8000;
+    exp = (int32_t) ((x >> 23) & 0xff);
+    mant = x & 0x7fffff;
+
+    if (exp == 0xff) {
+        /* infinity, or a quiet NaN */
+        return (uint16_t) (sign | 0x7c00 | (mant ? 0x200 : 0));
+    }
+
+    exp = exp - 127 + 15;
+
+    if (exp >= 0x1f) {
+        return (uint16_t) (sign | 0x7c00);
+    }
+
+    if (exp <= 0) {
+        /* a half subnormal, or zero when below half of the smallest one */
+        if (exp < -10) {
+            return (uint16_t) sign;
+        }
+
+        mant |= 0x800000;
+        shift = (uint32_t) (14 - exp);
+        half = mant >> shift;
+        rem = mant & ((1u << shift) - 1);
+        halfway = 1u << (shift - 1);
+
+        /* a carry into the exponent field gives the right normal half */
+        if (rem > halfway || (rem == halfway && (half & 1))) {
+            half++;
+        }
+
+        return (uint16_t) (sign | half);
+    }
+
+    half = sign | ((uint32_t) exp << 10) | (mant >> 13);
+    rem = mant & 0x1fff;
+
+    /* a carry may reach the infinity encoding, which is right */
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) {
+        half++;
+    }
+
+    return (uint16_t) half;
 }

@@ -95,6 +95,11 @@ void ts_tensor_clear(ts_tensor_t *t);
 /* element at flat index i, converted to double */
 double ts_tensor_get_double(const ts_tensor_t *t, int64_t i);
 
+/* float16 (IEEE 754 binary16, as torch stores it) to and from float:
+ * exact one way, rounded to nearest even the other, as torch converts */
+uint16_t ts_half_from_float(float f);
+float ts_half_to_float(uint16_t h);
+
 /* releases everything the value owns and leaves it TS_VAL_NONE */
 void ts_value_clear(ts_value_t *v);
 /* deep copy; 0 on success */

@@ -17,7 +17,7 @@ our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
                  fan_out $ApiLocations python_expected put_location
-                 vision_expected probe_close close_to_data);
+                 vision_expected probe_close close_to_data free_port);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -155,6 +155,17 @@ sub post_location {
         proxy_set_body '$body';$extra
     }
 _EOC_
+}
+
+# a TCP port of 127.0.0.1 that nothing listens on (for the t/nginx-t files
+# that start servers of their own)
+sub free_port {
+    require IO::Socket::INET;
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp') or die $!;
+    my $port = $s->sockport;
+    close $s;
+    return $port;
 }
 
 my $samples;

@@ -10,7 +10,6 @@ use warnings;
 use File::Temp qw(tempdir);
 use FindBin;
 use HTTP::Tiny;
-use IO::Socket::INET;
 use JSON::PP ();
 use Test::More;
 
@@ -27,14 +26,6 @@ my $fixtures = $ENV{TEST_NGINX_FIXTURES}
 my $dir = tempdir(CLEANUP => 1);
 chmod 0755, $dir;
 mkdir "$dir/logs";
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp') or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
 
 my %port = map { $_ => free_port() } qw(inference management metrics);
 my $keyfile = "$dir/key_file.json";

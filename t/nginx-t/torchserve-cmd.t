@@ -11,7 +11,6 @@ use File::Path qw(make_path);
 use File::Temp qw(tempdir);
 use FindBin;
 use HTTP::Tiny;
-use IO::Socket::INET;
 use IO::Socket::UNIX;
 use Socket qw(SOCK_STREAM);
 use Test::More;
@@ -30,14 +29,6 @@ my $fixtures = $ENV{TEST_NGINX_FIXTURES};
 plan skip_all => "$cmd not built (make all)" unless -x $cmd;
 
 my $http = HTTP::Tiny->new(timeout => 30);
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp') or die $!;
-    my $port = $s->sockport;
-    close $s;
-    return $port;
-}
 
 # a fresh current directory with a config.properties on free ports
 sub workdir {
