@@ -263,10 +263,32 @@ if VISION in models and VISION in floor:
         + "\n".join(vlines) + "\n")
     print(vision_text)
 
+# paired runs (run.sh PAIR_SERVERS): each server run beside a floor run made
+# just before it; the median of those ratios is robust to the machine's drift
+paired_text = ""
+pfile = os.path.join(res, "paired.tsv")
+if os.path.exists(pfile):
+    pairs = {}
+    for r in csv.DictReader(open(pfile), delimiter="\t"):
+        if r["floor_rps"] and r["server_rps"] and float(r["floor_rps"]) > 0:
+            pairs.setdefault((r["server"], r["model"], r["conns"]), []).append(
+                float(r["server_rps"]) / float(r["floor_rps"]))
+    if pairs:
+        plines = ["| server | model | conns | ratio to the floor run before it, median [min-max] | rounds |",
+                  "|---|---|---|---|---|"]
+        for (s, m, c), v in pairs.items():
+            plines.append("| %s | %s | %s | %.2f [%.2f-%.2f] | %d |"
+                          % (s, m, c, statistics.median(v), min(v), max(v), len(v)))
+        paired_text = ("\nPaired runs: each run below followed a floor run of the same"
+                       " model and length, and its ratio is to that floor (the machine's"
+                       " speed drifts between a round's floor and its later runs):\n\n"
+                       + "\n".join(plines) + "\n")
+        print(paired_text)
+
 with open(os.path.join(res, "latest.md"), "w") as f:
     f.write("# bench: latest run\n\n```\n" + machine + "\n```\n\n"
             + "req/s median (ratio to the floor):\n\n" + floor_line + "\n\n" + stext
-            + "\n" + vision_text
+            + "\n" + vision_text + paired_text
             + "\n\nEvery run, medians [min-max] over rounds:\n\n" + text + "\n" + split_text
             + notes)
     if shutil.which("gnuplot"):

@@ -51,7 +51,10 @@
 #      ONLY_MODELS=REGEX (only the models whose name matches, e.g. '_v2');
 #      ONLY=REGEX (only the servers whose name matches, e.g. 'tp2|flask';
 #      '^py': only the Python handler, '^vis': only the vision group),
-#      FIXTURES=DIR (build/fixtures)
+#      FIXTURES=DIR (build/fixtures),
+#      PAIR_SERVERS=REGEX PAIR_MODELS=REGEX (default '^ts_wp[12]_tp2(_b8)?$'
+#      and '^resnet18': these runs at the first connection count get a floor
+#      run right before them, paired.tsv; empty: none)
 set -euo pipefail
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -70,6 +73,8 @@ LOAD_MAX=${LOAD_MAX:-1.0}
 LOAD_WAIT=${LOAD_WAIT:-600}
 WRK_TIMEOUT=${WRK_TIMEOUT:-20s}
 SETTLE=${SETTLE:-1}
+PAIR_SERVERS=${PAIR_SERVERS-'^ts_wp[12]_tp2(_b8)?$'}
+PAIR_MODELS=${PAIR_MODELS-'^resnet18'}
 NCPU=$(nproc)
 
 PIDS=()
@@ -488,6 +493,7 @@ printf 'round\tserver\tmodel\tconns\tqueue_ms\tthread_ms\trequest_ms\n' > "$SPLI
 
 run_wrk() {  # round server model conns
     local r=$1 s=$2 m=$3 c=$4 t=2 out d before=""
+    WRK_RPS=""
     d=$(dur "$m")
     [ "$c" -lt 2 ] && t=1
     [[ $s =~ ^(ts|pyts|vis)_ ]] && before=$(split_now "${PORT[$s]}" "${URLNAME[$m]}")
@@ -500,6 +506,7 @@ run_wrk() {  # round server model conns
     if [ -z "$out" ]; then echo "run.sh: wrk failed on $s $m c=$c" >&2; return; fi
     # RESULT requests=N seconds=S rps=R p50_ms=A p99_ms=B errors=E
     eval "local ${out#RESULT }"
+    WRK_RPS=$rps
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors" "$(load1)" >> "$RAW"
     printf '  %-12s %-9s c=%-3s %9s req/s  p50 %8s ms  p99 %8s ms  errors %s\n' "$s" "$m" "$c" "$rps" "$p50_ms" "$p99_ms" "$errors"
     if [ -n "$before" ]; then
@@ -509,6 +516,23 @@ run_wrk() {  # round server model conns
         printf '  %-12s %-9s c=%-3s means: queue %s ms, in the thread %s ms, routing to answer %s ms\n' \
             "" "" "$c" "$q" "$th" "$rq"
     fi
+}
+
+# paired runs: this machine's speed drifts by 5-10% within minutes, more
+# than the gaps the targets are about; for the servers and models matched
+# by PAIR_SERVERS / PAIR_MODELS the floor also runs right before each run at
+# the first connection count, and paired.tsv keeps the two side by side
+PAIRED=$RES/paired.tsv
+printf 'round\tserver\tmodel\tconns\tfloor_rps\tserver_rps\n' > "$PAIRED"
+paired() {  # server model conns
+    [ "$3" = "${CONNS%% *}" ] && [ -n "$PAIR_SERVERS" ] && [[ $1 =~ $PAIR_SERVERS ]] \
+        && [ -n "$PAIR_MODELS" ] && [[ $2 =~ $PAIR_MODELS ]] && [ -n "${PT[$2]:-}" ] \
+        && [ "$2" != resnet18_vision ]
+}
+pair_floor() {  # model -> PAIR_RPS
+    local line
+    line=$("$RES/floor" "$MODELS/${PT[$1]}.pt" "${SHAPE[$1]}" "$(dur "$1")" "$NCPU")
+    PAIR_RPS=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$line")
 }
 
 record_floor() {  # round name model "floor's line" -> a raw.tsv row; sets rps p50 p99
@@ -588,7 +612,14 @@ for r in $(seq "$ROUNDS"); do
         fi
         for s in "${SERVERS[@]}"; do
             serves "$s" "$m" || continue
-            for c in $CONNS; do run_wrk "$r" "$s" "$m" "$c"; done
+            for c in $CONNS; do
+                if paired "$s" "$m" "$c"; then
+                    pair_floor "$m"; run_wrk "$r" "$s" "$m" "$c"
+                    printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$s" "$m" "$c" "$PAIR_RPS" "$WRK_RPS" >> "$PAIRED"
+                else
+                    run_wrk "$r" "$s" "$m" "$c"
+                fi
+            done
         done
     done
 done
