@@ -422,12 +422,14 @@ ngx_http_torchserve_resize_thread(void *data, ngx_log_t *log)
 static void
 ngx_http_torchserve_resize_done(ngx_event_t *ev)
 {
-    ngx_thread_task_t             *task = ev->data;
-    ngx_http_torchserve_model_t   *m;
-    ngx_http_torchserve_resize_t  *rs;
+    ngx_thread_task_t                *task = ev->data;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_resize_t     *rs;
+    ngx_http_torchserve_main_conf_t  *tmcf;
 
     rs = task->ctx;
     m = rs->model;
+    tmcf = rs->tmcf;
 
     if (rs->count < 0) {
         ngx_log_error(NGX_LOG_ERR, ngx_cycle->log, 0,
@@ -442,13 +444,15 @@ ngx_http_torchserve_resize_done(ngx_event_t *ev)
     }
 
     free(rs->detail);
+
+    /* rs lives in the task's allocation: nothing reads it after this */
     ngx_free(task);
 
     /* a synchronous scale answers now */
     m->resizing = 0;
     ngx_http_torchserve_wake_waiters(m);
 
-    ngx_http_torchserve_model_release(rs->tmcf, m);
+    ngx_http_torchserve_model_release(tmcf, m);
 }
 
 
