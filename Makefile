@@ -15,6 +15,9 @@ BUILD      := $(TOP)/build
 NGX_SRC    := $(BUILD)/nginx-src
 PYTHON     := /usr/bin/python3
 NGINX      := /usr/sbin/nginx
+# the nginx the tests start (make test-asan: t/asan-nginx); not NGINX,
+# which make would export and nginx reads as its inherited sockets
+TEST_NGINX_BIN ?= $(NGINX)
 MODULE_SO  := $(BUILD)/ngx_http_torchserve_module.so
 RUNTIME_A  := $(BUILD)/libts_runtime.a
 FIXTURES   := $(BUILD)/fixtures
@@ -33,6 +36,14 @@ CFLAGS_RT  := -std=gnu11 -O2 -g -fPIC -Wall -Wextra -Wno-unused-parameter \
 	-I$(PYTHON_INC) -DTS_PYTHON_DIR='"$(TOP)/runtime/python"'
 CXXFLAGS_RT := -std=c++17 -O2 -g -fPIC -Wall -Wno-unused-parameter \
 	-I$(TOP)/runtime -I/usr/include/torch/csrc/api/include
+# SAN=1 (make test-asan, in build-asan): the sanitizers, in our code only
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+	-fno-omit-frame-pointer
+ifneq ($(SAN),)
+CFLAGS_RT   += $(SAN_FLAGS)
+CXXFLAGS_RT += $(SAN_FLAGS)
+NGX_SAN_OPTS := --with-cc-opt='$(SAN_FLAGS)' --with-ld-opt='$(SAN_FLAGS)'
+endif
 RUNTIME_LIBS := -lyaml -ljansson -larchive -ljpeg -lspng -ltorch -ltorch_cpu -lc10 -lstdc++ \
 	-lpython3.11 -lm -lpthread
 
@@ -105,8 +116,8 @@ $(NGX_SRC)/objs/Makefile: config
 	@rm -rf $(NGX_SRC)
 	@mkdir -p $(BUILD)
 	cp -r /usr/share/nginx/src $(NGX_SRC)
-	cd $(NGX_SRC) && . ./conf_flags && \
-	    ./configure "$${NGX_CONF_FLAGS[@]}" --add-dynamic-module=$(TOP) \
+	cd $(NGX_SRC) && . ./conf_flags && TS_RUNTIME_LIB=$(RUNTIME_A) \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" $(NGX_SAN_OPTS) --add-dynamic-module=$(TOP) \
 	    > $(BUILD)/configure.log 2>&1 \
 	    || { tail -30 $(BUILD)/configure.log; exit 1; }
 
@@ -228,12 +239,12 @@ test-nginx: $(MODULE_SO) fixtures
 	@if $(HAVE_TEST_NGINX); then inc=""; \
 	    echo "using CPAN's Test::Nginx"; \
 	else inc="-I$(TOP)/t/lib"; echo "using t/lib's Test::Nginx runner"; fi; \
-	TEST_NGINX_BINARY=$(NGINX) \
+	TEST_NGINX_BINARY=$(TEST_NGINX_BIN) \
 	TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
 	TEST_NGINX_FIXTURES=$(FIXTURES) \
 	prove $$inc t/*.t
 	@# real nginx -t runs that Test::Nginx's blocks cannot express
-	TEST_NGINX_BINARY=$(NGINX) TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
+	TEST_NGINX_BINARY=$(TEST_NGINX_BIN) TEST_NGINX_LOAD_MODULES=$(MODULE_SO) \
 	TEST_NGINX_FIXTURES=$(FIXTURES) \
 	prove t/nginx-t/
 	@# the runner's own tests, when it is ours that runs the suite
@@ -263,7 +274,45 @@ test-valgrind: $(MODULE_SO) fixtures
 	fi; echo "valgrind: no report from $$(ls $(BUILD)/valgrind | wc -l) processes"
 
 test: deps
-	$(MAKE) all unit test-archive-tool test-python test-nginx test-valgrind
+	$(MAKE) all unit test-archive-tool test-python fuzz-replay test-nginx test-valgrind
+
+# --- fuzzing (libFuzzer targets of every parser of untrusted bytes) --------
+#   make fuzz          each target for FUZZ_SECONDS (600) or FUZZ_RUNS (10M)
+#   make fuzz-replay   every corpus through its target built with gcc and
+#                      the sanitizers, no libFuzzer: part of make test
+# see fuzz/README.md
+-include fuzz/fuzz.mk fuzz/fuzz_ngx.mk
+
+.PHONY: fuzz fuzz-replay
+fuzz: $(if $(wildcard fuzz/fuzz.mk),fuzz-rt) fuzz-ngx
+fuzz-replay: $(if $(wildcard fuzz/fuzz.mk),fuzz-replay-rt) fuzz-replay-ngx
+
+# the whole suite again with AddressSanitizer and UBSan (build-asan): the
+# runtime, the module, archive_tool, the torchserve command and the unit
+# tests built with SAN_FLAGS; Debian's nginx started by t/asan-nginx (the
+# sanitizers' runtime preloaded); any report, from any process, fails
+ASAN_BUILD := $(TOP)/build-asan
+ASAN_LOGS  := $(ASAN_BUILD)/reports
+# (no suppression is needed: nothing outside our code trips a check)
+ASAN_ENV   := ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+
+.PHONY: test-asan test-asan-suite
+test-asan: deps
+	@rm -rf $(ASAN_LOGS) && mkdir -p $(ASAN_LOGS)
+	$(ASAN_ENV) $(MAKE) BUILD=$(ASAN_BUILD) SAN=1 all
+	$(ASAN_ENV) $(MAKE) BUILD=$(ASAN_BUILD) SAN=1 test-asan-suite
+	@if [ -n "$$(ls -A $(ASAN_LOGS))" ]; then \
+	    cat $(ASAN_LOGS)/*; echo "test-asan: the sanitizers' reports are above"; exit 1; \
+	fi; echo "test-asan: no report from the sanitizers"
+
+# (inside test-asan) nginx through t/asan-nginx; TEST_NGINX_TIMEOUT: our
+# code runs 2-3x slower sanitized (libtorch's does not), a block's
+# default 3 s is short for the image handlers' largest models
+test-asan-suite: unit test-archive-tool
+	TS_ASAN_LOG=$(ASAN_LOGS)/nginx TORCHSERVE_NGINX=$(TOP)/t/asan-nginx \
+	    TORCHSERVE_BINARY=$(TORCHSERVE) TEST_NGINX_TIMEOUT=9 \
+	    $(MAKE) TEST_NGINX_BIN=$(TOP)/t/asan-nginx test-nginx
 
 # --- benchmark (not part of `make test`) ------------------------------------
 
@@ -311,7 +360,7 @@ run: deps
 	@if [ -z "$(KEEP_STATE)" ]; then rm -f $(RUN)/state/registry.json; fi
 	@# worker processes write the registry snapshot
 	@chown nobody $(RUN)/state 2>/dev/null || true
-	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference), 127.0.0.1:8081 (management), 8082 (metrics)"
+	@echo "serving $(FIXTURES)/digits.mar on 8080 (inference), 127.0.0.1:8081 (management), 127.0.0.1:8082 (metrics)"
 	@echo "try: curl -T $(FIXTURES)/digits_input.json http://127.0.0.1:8080/predictions/digits"
 	@echo "reload: make reload (or $(RUN_NGX) -s reload); stop: make stop or Ctrl-C"
 	$(RUN_NGX) -g "daemon off;"

@@ -92,27 +92,27 @@ main(int argc, char **argv)
     tsc_settings_defaults(&s);
 
     rc = tsc_parse_args(argc, argv, &s);
-    if (rc != 0) {
-        return rc;
-    }
 
-    if (s.help) {
+    if (rc != 0) {
+        /* the usage error is printed */
+
+    } else if (s.help) {
         fputs(tsc_usage, stdout);
         fputs(tsc_help, stdout);
-        return 0;
-    }
 
-    if (s.version) {
+    } else if (s.version) {
         printf("TorchServe Version is %s\n", TSC_VERSION);
-        return 0;
+
+    } else if (s.stop) {
+        rc = tsc_instance_stop(TSC_RUN_DIR);
+
+    } else {
+        /* TorchServe starts when neither --start nor --stop is given, too */
+        rc = tsc_start(&s);
     }
 
-    if (s.stop) {
-        return tsc_instance_stop(TSC_RUN_DIR);
-    }
-
-    /* TorchServe starts when neither --start nor --stop is given, too */
-    return tsc_start(&s);
+    tsc_settings_free(&s);
+    return rc;
 }
 
 
@@ -187,7 +187,11 @@ tsc_parse_args(int argc, char **argv, tsc_settings_t *s)
                                        a);
             }
             v = argv[++i];
-            *opt = (char *) v;
+            free(*opt);                     /* the option given twice */
+            *opt = strdup(v);
+            if (*opt == NULL) {
+                return tsc_usage_error("argument %s: out of memory", a);
+            }
         }
 
         if (modes > 1) {
@@ -244,8 +248,9 @@ tsc_start(tsc_settings_t *s)
     }
 
     if (s->disable_token_auth) {
-        printf("--disable-token-auth: token authorization is not "
-               "implemented yet: the APIs take no token either way\n");
+        printf("--disable-token-auth: accepted; this command never turns "
+               "token authorization on (nginx.conf's torchserve_token_auth "
+               "does)\n");
     }
 
     if (s->model_store == NULL) {
@@ -264,7 +269,12 @@ tsc_start(tsc_settings_t *s)
         return 1;
     }
 
-    s->model_store = store;
+    free(s->model_store);
+    s->model_store = strdup(store);
+    if (s->model_store == NULL) {
+        printf("torchserve: out of memory\n");
+        return 1;
+    }
 
     if (tsc_find_module(module, sizeof(module)) != 0) {
         fprintf(stderr, "torchserve: ngx_http_torchserve_module.so not "

@@ -95,12 +95,15 @@ typedef struct {
 /* torchserve_props.c */
 int tsc_props_read(const char *path, tsc_props_t *p, char *err,
     size_t errlen);
+int tsc_props_parse(const char *text, size_t size, const char *path,
+    tsc_props_t *p, char *err, size_t errlen);
 void tsc_props_free(tsc_props_t *p);
 
 /* torchserve_settings.c */
 void tsc_settings_defaults(tsc_settings_t *s);
 int tsc_settings_from_props(tsc_settings_t *s, const tsc_props_t *p,
     char *err, size_t errlen);
+void tsc_settings_free(tsc_settings_t *s);
 int tsc_models_add(tsc_settings_t *s, const char *spec, char *err,
     size_t errlen);
 const tsc_model_settings_t *tsc_model_settings(const tsc_settings_t *s,

@@ -28,11 +28,10 @@ static int tsc_props_set(tsc_props_t *p, char *key, char *value, int line);
 int
 tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
 {
-    int      line, natural, rc;
-    char    *text, *logical, *k, *v, *key, *value;
+    int      rc;
+    char    *text;
     long     size;
     FILE    *f;
-    size_t   at, klen, vlen, n;
 
     memset(p, 0, sizeof(tsc_props_t));
 
@@ -62,6 +61,29 @@ tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
     fclose(f);
     text[size] = '\0';
 
+    rc = tsc_props_parse(text, size, path, p, err, errlen);
+
+    free(text);
+
+    return rc;
+}
+
+
+/*
+ * The properties of text (size bytes, not necessarily NUL-terminated)
+ * into p; path names the file in p and in err.  The fuzz target
+ * fuzz/targets/ngx_props.c calls it without a file.
+ */
+int
+tsc_props_parse(const char *text, size_t size, const char *path,
+    tsc_props_t *p, char *err, size_t errlen)
+{
+    int      line, natural, rc;
+    char    *logical, *k, *v, *key, *value;
+    size_t   at, klen, vlen, n;
+
+    memset(p, 0, sizeof(tsc_props_t));
+
     p->path = strdup(path);
     at = 0;
     natural = 0;
@@ -74,7 +96,6 @@ tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
         }
 
         if (rc < 0) {
-            free(text);
             tsc_props_free(p);
             snprintf(err, errlen, "%s: out of memory", path);
             return -1;
@@ -120,7 +141,6 @@ tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
             free(key);
             free(value);
             free(logical);
-            free(text);
             tsc_props_free(p);
             snprintf(err, errlen, "%s: out of memory", path);
             return -1;
@@ -133,14 +153,11 @@ tsc_props_read(const char *path, tsc_props_t *p, char *err, size_t errlen)
         free(logical);
 
         if (tsc_props_set(p, key, value, line) != 0) {
-            free(text);
             tsc_props_free(p);
             snprintf(err, errlen, "%s: out of memory", path);
             return -1;
         }
     }
-
-    free(text);
 
     return 0;
 }

@@ -135,6 +135,33 @@ tsc_settings_from_props(tsc_settings_t *s, const tsc_props_t *p, char *err,
 
 
 /* "--models" and load_models: all, PATH, NAME=PATH */
+/* what the command line and config.properties left on the heap */
+void
+tsc_settings_free(tsc_settings_t *s)
+{
+    size_t  i;
+
+    free(s->ts_config);
+    free(s->model_store);
+    free(s->workflow_store);
+    free(s->log_config);
+    free(s->allowed_urls);
+    free(s->certificate_file);
+    free(s->private_key_file);
+
+    for (i = 0; i < s->nmodels; i++) {
+        free(s->models[i].name);
+        free(s->models[i].path);
+    }
+
+    for (i = 0; i < s->nper_model; i++) {
+        free(s->per_model[i].name);
+    }
+
+    memset(s, 0, sizeof(tsc_settings_t));
+}
+
+
 int
 tsc_models_add(tsc_settings_t *s, const char *spec, char *err, size_t errlen)
 {
@@ -200,7 +227,7 @@ tsc_key_address(tsc_settings_t *s, const tsc_prop_t *p, char *err,
 {
     char           *end;
     long            port;
-    const char     *v, *colon;
+    const char     *v, *colon, *c;
     size_t          hlen;
     tsc_address_t  *a;
 
@@ -208,6 +235,20 @@ tsc_key_address(tsc_settings_t *s, const tsc_prop_t *p, char *err,
         : p->key[0] == 'm' && p->key[1] == 'a' ? &s->management : &s->metrics;
 
     v = p->value;
+
+    /*
+     * the address goes into nginx.conf's listen unquoted: a blank, a
+     * ';', a brace or a quote would end it or add directives of its own
+     */
+    for (c = v; *c != '\0'; c++) {
+        if (isspace((unsigned char) *c) || iscntrl((unsigned char) *c)
+            || strchr(";{}\"'\\", *c) != NULL)
+        {
+            return tsc_bad_value(p, "blanks, quotes, backslashes, control "
+                                 "characters, ';' and braces are not "
+                                 "allowed", err, errlen);
+        }
+    }
 
     if (strncmp(v, "unix:", 5) == 0) {
         if (v[5] != '/' || strlen(v + 5) >= sizeof(a->host)) {

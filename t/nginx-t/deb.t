@@ -17,6 +17,8 @@ my $fixtures = $ENV{TEST_NGINX_FIXTURES} || "$top/build/fixtures";
 my $snippet = '/etc/nginx/conf.d/zz-torchserve-deb-test.conf';
 
 plan skip_all => 'needs root' if $> != 0;
+plan skip_all => 'make test-asan: the sanitized build is not one to package'
+    if $ENV{TS_ASAN_LOG};
 plan skip_all => 'needs dpkg and Debian\'s /etc/nginx/nginx.conf'
     unless -x '/usr/bin/dpkg' && -f '/etc/nginx/nginx.conf';
 plan skip_all => "$pkg is installed on this machine: left alone"
