@@ -200,8 +200,9 @@ ngx_http_torchserve_check_args(ngx_http_request_t *r, json_t *body,
     ngx_uint_t   i, ok;
 
     iter = body ? json_object_iter(body) : NULL;
+    /* no query: r->args.data is NULL, and NULL + 0 is undefined */
     p = r->args.data;
-    last = body ? p : r->args.data + r->args.len;
+    last = (body || r->args.len == 0) ? p : r->args.data + r->args.len;
 
     while (iter != NULL || p < last) {
 

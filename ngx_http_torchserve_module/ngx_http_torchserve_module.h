@@ -326,6 +326,17 @@ struct ngx_http_torchserve_main_conf_s {
 };
 
 
+/*
+ * A timer that keeps an exiting worker until a wait ends, and says so.
+ * The event's data is the keep itself: nginx's timer debug lines read a
+ * connection's fd through it (ngx_event_ident), past a bare string.
+ */
+typedef struct {
+    ngx_event_t                      event;
+    const char                      *what;
+} ngx_http_torchserve_keep_t;
+
+
 typedef struct ngx_http_torchserve_waiter_s  ngx_http_torchserve_waiter_t;
 
 /* a request parked until this process has loaded (or failed) a model */
@@ -345,18 +356,18 @@ struct ngx_http_torchserve_waiter_s {
      * armed while parked: a worker process shutting down (reload) exits
      * once no timer is left, and would cut this request
      */
-    ngx_event_t                      keep;
+    ngx_http_torchserve_keep_t       keep;
     unsigned                         scaling:1;
     unsigned                         waiting:1;
 };
 
 
-/* a timer that keeps an exiting worker until a wait ends, and says so */
+/* how often a keep says that it still waits */
 #define NGX_HTTP_TORCHSERVE_KEEP_LOG  60000
 
-void ngx_http_torchserve_keep(ngx_event_t *ev, ngx_log_t *log,
-    const char *what);
-void ngx_http_torchserve_unkeep(ngx_event_t *ev);
+void ngx_http_torchserve_keep(ngx_http_torchserve_keep_t *keep,
+    ngx_log_t *log, const char *what);
+void ngx_http_torchserve_unkeep(ngx_http_torchserve_keep_t *keep);
 
 
 typedef struct {
@@ -487,6 +498,11 @@ void ngx_http_torchserve_registry_save(ngx_http_torchserve_main_conf_t *tmcf,
 ngx_int_t ngx_http_torchserve_state_check_dir(ngx_cycle_t *cycle,
     ngx_str_t *path);
 void ngx_http_torchserve_state_load_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf);
+ngx_int_t ngx_http_torchserve_state_restore_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *root, char *err,
+    size_t errlen);
+json_t *ngx_http_torchserve_state_json_locked(
     ngx_http_torchserve_main_conf_t *tmcf);
 
 /* _download.c: remote archives */

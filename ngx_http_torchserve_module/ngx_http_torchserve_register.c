@@ -35,7 +35,7 @@ typedef struct {
     size_t                            max_archive_size;
 
     ngx_http_torchserve_waiter_t      waiter;
-    ngx_event_t                       keep;      /* while in the pool */
+    ngx_http_torchserve_keep_t        keep;      /* while in the pool */
 } ngx_http_torchserve_register_t;
 
 

@@ -6,6 +6,7 @@
  */
 
 #include "ngx_http_torchserve_module.h"
+#include "ts_json.h"
 
 
 static ngx_str_t  ngx_http_torchserve_json_type =
@@ -80,18 +81,73 @@ ngx_http_torchserve_escape(u_char *p, u_char *s, size_t len)
 }
 
 
+/*
+ * s made valid UTF-8, JSON's encoding: a message may quote the request's
+ * bytes (a url, a model name).  Each byte that starts no valid sequence
+ * becomes U+FFFD, as Java's decoder turns it in TorchServe's messages;
+ * s is copied into pool only if it needs that.
+ */
+static ngx_int_t
+ngx_http_torchserve_utf8(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char    *p, *last, *d, *copy;
+    size_t     n, bad;
+    uint32_t   cp;
+
+    bad = 0;
+    last = s->data + s->len;
+
+    for (p = s->data; p < last; p += n ? n : 1) {
+        n = ts_json_utf8_decode(p, last - p, &cp);
+        bad += (n == 0);
+    }
+
+    if (bad == 0) {
+        return NGX_OK;
+    }
+
+    copy = ngx_pnalloc(pool, s->len + 2 * bad);
+    if (copy == NULL) {
+        return NGX_ERROR;
+    }
+
+    d = copy;
+
+    for (p = s->data; p < last; p += n ? n : 1) {
+        n = ts_json_utf8_decode(p, last - p, &cp);
+
+        d = n ? ngx_cpymem(d, p, n) : ngx_cpymem(d, "\xef\xbf\xbd", 3);
+    }
+
+    s->data = copy;
+    s->len = d - copy;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_torchserve_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *fmt, ...)
 {
-    u_char   *body, *p, msg[NGX_MAX_ERROR_STR];
-    size_t    msg_len, len;
-    va_list   args;
+    u_char     *body, *p, *msg, buf[NGX_MAX_ERROR_STR];
+    size_t      msg_len, len;
+    va_list     args;
+    ngx_str_t   text;
 
     va_start(args, fmt);
-    p = ngx_vslprintf(msg, msg + sizeof(msg), fmt, args);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
     va_end(args);
-    msg_len = p - msg;
+
+    text.data = buf;
+    text.len = p - buf;
+
+    if (ngx_http_torchserve_utf8(r->pool, &text) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    msg = text.data;
+    msg_len = text.len;
 
     if (ngx_http_torchserve_is_v2(r)) {
         /* the Open Inference Protocol's shape */
@@ -164,12 +220,19 @@ ngx_int_t
 ngx_http_torchserve_send_status(ngx_http_request_t *r, ngx_uint_t status,
     const char *text)
 {
-    u_char  *body, *p;
-    size_t   len, text_len;
+    u_char     *body, *p;
+    size_t      len;
+    ngx_str_t   t;
 
-    text_len = ngx_strlen(text);
+    t.data = (u_char *) text;
+    t.len = ngx_strlen(text);
+
+    if (ngx_http_torchserve_utf8(r->pool, &t) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     len = sizeof("{\n  \"status\": \"\"\n}\n")
-          + text_len + ngx_escape_json(NULL, (u_char *) text, text_len);
+          + t.len + ngx_escape_json(NULL, t.data, t.len);
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
@@ -177,7 +240,7 @@ ngx_http_torchserve_send_status(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     p = ngx_cpymem(body, "{\n  \"status\": \"", 15);
-    p = ngx_http_torchserve_escape(p, (u_char *) text, text_len);
+    p = ngx_http_torchserve_escape(p, t.data, t.len);
     p = ngx_cpymem(p, "\"\n}\n", 4);
 
     return ngx_http_torchserve_send(r, status, body, p - body);

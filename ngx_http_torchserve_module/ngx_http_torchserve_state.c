@@ -28,17 +28,16 @@ typedef struct {
     ngx_uint_t                        stale;        /* a newer one won */
     char                              err[256];
     /* keeps an exiting worker until the write is done */
-    ngx_event_t                       keep;
+    ngx_http_torchserve_keep_t        keep;
 } ngx_http_torchserve_save_t;
 
 
-static json_t *ngx_http_torchserve_state_json_locked(
-    ngx_http_torchserve_main_conf_t *tmcf);
 static void ngx_http_torchserve_save_thread(void *data, ngx_log_t *log);
 static void ngx_http_torchserve_save_done(ngx_event_t *ev);
 
 
-static json_t *
+/* the registry as the state file says it (a new reference, or NULL) */
+json_t *
 ngx_http_torchserve_state_json_locked(ngx_http_torchserve_main_conf_t *tmcf)
 {
     json_t                        *root, *models, *m, *shape;
@@ -576,18 +575,14 @@ ngx_http_torchserve_state_load_locked(ngx_log_t *log,
 {
     char                           err[256], aside[NGX_HTTP_TORCHSERVE_PATH_LEN
                                                    + 16];
-    json_t                        *root, *models;
-    size_t                         i, n;
+    json_t                        *root;
+    ngx_int_t                      rc;
     json_error_t                   jerr;
-    ngx_uint_t                     found;
-    ngx_str_t                      name, version;
-    ngx_http_torchserve_record_t  *recs, *rec;
 
     if (access((char *) tmcf->state_path.data, F_OK) != 0) {
         return;
     }
 
-    recs = NULL;
     root = json_load_file((char *) tmcf->state_path.data,
                           JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
@@ -596,26 +591,68 @@ ngx_http_torchserve_state_load_locked(ngx_log_t *log,
         goto corrupt;
     }
 
+    rc = ngx_http_torchserve_state_restore_locked(log, tmcf, root, err,
+                                                  sizeof(err));
+    if (rc == NGX_DECLINED) {
+        goto corrupt;
+    }
+
+    json_decref(root);
+    return;
+
+corrupt:
+
+    ngx_snprintf((u_char *) aside, sizeof(aside) - 1, "%V.corrupt%Z",
+                 &tmcf->state_path);
+
+    ngx_log_error(NGX_LOG_ERR, log, 0,
+                  "torchserve_state \"%V\" is refused: %s; starting without "
+                  "it, the file is kept as \"%s\"", &tmcf->state_path, err,
+                  aside);
+
+    (void) rename((char *) tmcf->state_path.data, aside);
+
+    json_decref(root);
+}
+
+
+/*
+ * The state file's JSON (root) into the zone: every model checked
+ * first, then added.  NGX_DECLINED: refused, err says why;
+ * NGX_ERROR: no memory.  fuzz/targets/ngx_state.c calls it on the
+ * fuzzer's JSON.
+ */
+ngx_int_t
+ngx_http_torchserve_state_restore_locked(ngx_log_t *log,
+    ngx_http_torchserve_main_conf_t *tmcf, json_t *root, char *err,
+    size_t errlen)
+{
+    json_t                        *models;
+    size_t                         i, n;
+    ngx_uint_t                     found;
+    ngx_str_t                      name, version;
+    ngx_http_torchserve_record_t  *recs, *rec;
+
     models = json_object_get(root, "models");
     if (!json_is_array(models)) {
-        snprintf(err, sizeof(err), "no \"models\" array");
-        goto corrupt;
+        snprintf(err, errlen, "no \"models\" array");
+        return NGX_DECLINED;
     }
 
     n = json_array_size(models);
     recs = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t), log);
     if (recs == NULL) {
-        json_decref(root);
-        return;
+        return NGX_ERROR;
     }
 
     /* check everything first: never half-applied */
     for (i = 0; i < n; i++) {
         if (ngx_http_torchserve_state_record(json_array_get(models, i),
-                                             &recs[i], err, sizeof(err))
+                                             &recs[i], err, errlen)
             != NGX_OK)
         {
-            goto corrupt;
+            ngx_free(recs);
+            return NGX_DECLINED;
         }
     }
 
@@ -653,26 +690,8 @@ ngx_http_torchserve_state_load_locked(ngx_log_t *log,
                   &tmcf->state_path, n);
 
     ngx_free(recs);
-    json_decref(root);
-    return;
 
-corrupt:
-
-    ngx_snprintf((u_char *) aside, sizeof(aside) - 1, "%V.corrupt%Z",
-                 &tmcf->state_path);
-
-    ngx_log_error(NGX_LOG_ERR, log, 0,
-                  "torchserve_state \"%V\" is refused: %s; starting without "
-                  "it, the file is kept as \"%s\"", &tmcf->state_path, err,
-                  aside);
-
-    (void) rename((char *) tmcf->state_path.data, aside);
-
-    if (recs != NULL) {
-        ngx_free(recs);
-    }
-
-    json_decref(root);
+    return NGX_OK;
 }
 
 

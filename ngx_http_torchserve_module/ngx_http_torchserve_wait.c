@@ -190,32 +190,34 @@ ngx_http_torchserve_waiter_cleanup(void *data)
 static void
 ngx_http_torchserve_keep_handler(ngx_event_t *ev)
 {
+    ngx_http_torchserve_keep_t  *keep = ev->data;
+
     ngx_log_error(NGX_LOG_WARN, ev->log, 0,
                   "torchserve: still waiting for %s after %M ms",
-                  (char *) ev->data,
-                  (ngx_msec_t) NGX_HTTP_TORCHSERVE_KEEP_LOG);
+                  keep->what, (ngx_msec_t) NGX_HTTP_TORCHSERVE_KEEP_LOG);
 
     ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_KEEP_LOG);
 }
 
 
 void
-ngx_http_torchserve_keep(ngx_event_t *ev, ngx_log_t *log,
+ngx_http_torchserve_keep(ngx_http_torchserve_keep_t *keep, ngx_log_t *log,
     const char *what)
 {
-    ev->handler = ngx_http_torchserve_keep_handler;
-    ev->data = (void *) what;
-    ev->log = log;
-    ev->cancelable = 0;
+    keep->what = what;
+    keep->event.handler = ngx_http_torchserve_keep_handler;
+    keep->event.data = keep;
+    keep->event.log = log;
+    keep->event.cancelable = 0;
 
-    ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_KEEP_LOG);
+    ngx_add_timer(&keep->event, NGX_HTTP_TORCHSERVE_KEEP_LOG);
 }
 
 
 void
-ngx_http_torchserve_unkeep(ngx_event_t *ev)
+ngx_http_torchserve_unkeep(ngx_http_torchserve_keep_t *keep)
 {
-    if (ev->timer_set) {
-        ngx_del_timer(ev);
+    if (keep->event.timer_set) {
+        ngx_del_timer(&keep->event);
     }
 }
