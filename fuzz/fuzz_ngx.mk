@@ -86,8 +86,9 @@ FZN_NGX_OBJS := $(addprefix src/core/,nginx.o ngx_array.o ngx_buf.o \
 # (--gc-sections), so that the runtime and libtorch stay out
 FZN_MOD := $(addprefix ngx_http_torchserve_,state registry index params \
 	reply wait download token model_conf kserve management register scale)
-# and of the runtime, plain C: the UTF-8 decoder the answers use
-FZN_RT := ts_pyjson ts_value ts_dtoa
+# and of the runtime, plain C: the UTF-8 decoder the answers use, the
+# device names the configuration checks
+FZN_RT := ts_pyjson ts_value ts_dtoa ts_device
 FZN_PROPS := torchserve_props torchserve_settings torchserve_conf \
 	torchserve_fetch
 

@@ -495,38 +495,6 @@ ts_torch_set_executor(int profiling, int optimize) noexcept
 
 
 int
-ts_device_valid(const char *dev, size_t len) noexcept
-{
-    size_t  i;
-
-    if (len == 3 && memcmp(dev, "cpu", 3) == 0) {
-        return 1;
-    }
-
-    if (len < 4 || memcmp(dev, "cuda", 4) != 0) {
-        return 0;
-    }
-
-    if (len == 4) {
-        return 1;
-    }
-
-    /* "cuda:N": an index of at most 4 digits */
-    if (dev[4] != ':' || len == 5 || len > 9) {
-        return 0;
-    }
-
-    for (i = 5; i < len; i++) {
-        if (dev[i] < '0' || dev[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-int
 ts_torch_cuda_available(void) noexcept
 {
     try {

@@ -24,7 +24,6 @@
  *                             manifest made up from the file's name
  *   ngx_http_torchserve_models_sync, _model_find   this process's model
  *                             table (loads): nothing loaded here
- *   ts_device_valid           a copy: the original is in the C++ shim
  *
  * The answers go through the module's real reply code into nginx's
  * ngx_http_send_header and ngx_http_output_filter, whose filter chain
@@ -419,37 +418,6 @@ ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
-/* a copy of runtime/ts_torch.cpp's, which is C++ beside libtorch */
-int
-ts_device_valid(const char *dev, size_t len)
-{
-    size_t  i;
-
-    if (len == 3 && memcmp(dev, "cpu", 3) == 0) {
-        return 1;
-    }
-
-    if (len < 4 || memcmp(dev, "cuda", 4) != 0) {
-        return 0;
-    }
-
-    if (len == 4) {
-        return 1;
-    }
-
-    /* "cuda:N": an index of at most 4 digits */
-    if (dev[4] != ':' || len == 5 || len > 9) {
-        return 0;
-    }
-
-    for (i = 5; i < len; i++) {
-        if (dev[i] < '0' || dev[i] > '9') {
-            return 0;
-        }
-    }
-
-    return 1;
-}
 
 
 /* model-config.yaml: the made-up manifests name none */
