@@ -281,11 +281,11 @@ test: deps
 #   make fuzz-replay   every corpus through its target built with gcc and
 #                      the sanitizers, no libFuzzer: part of make test
 # see fuzz/README.md
--include fuzz/fuzz.mk fuzz/fuzz_ngx.mk
+include fuzz/fuzz.mk fuzz/fuzz_ngx.mk
 
 .PHONY: fuzz fuzz-replay
-fuzz: $(if $(wildcard fuzz/fuzz.mk),fuzz-rt) fuzz-ngx
-fuzz-replay: $(if $(wildcard fuzz/fuzz.mk),fuzz-replay-rt) fuzz-replay-ngx
+fuzz: fuzz-rt fuzz-ngx
+fuzz-replay: fuzz-replay-rt fuzz-replay-ngx
 
 # the whole suite again with AddressSanitizer and UBSan (build-asan): the
 # runtime, the module, archive_tool, the torchserve command and the unit

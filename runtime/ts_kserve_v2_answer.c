@@ -115,29 +115,48 @@ ts_kserve_v2_outputs(ts_request_t *req, ts_value_t *values, size_t rows,
         goto unsupported;
     }
 
-    /* the rows are joined back: each must match the first */
+    /*
+     * the rows are joined back: each must match the first, in its number
+     * of outputs and their types too (a list as long as the batch gives
+     * each row its own item: an Optional[Tensor] may be None in one row)
+     */
     for (r = 1; r < rows; r++) {
-        for (i = 0; i < n; i++) {
-            v = &values[r];
-            t = v->type == TS_VAL_TENSOR ? &v->u.tensor
-                : v->type == TS_VAL_DICT ? &v->u.dict.values[i].u.tensor
-                : &v->u.list.items[i].u.tensor;
+        v = &values[r];
 
-            if (v->type != values[0].type || t->dtype != outs[i].tensor.dtype
+        if (v->type != values[0].type
+            || ((v->type == TS_VAL_TUPLE || v->type == TS_VAL_LIST)
+                && v->u.list.n != n)
+            || (v->type == TS_VAL_DICT && v->u.dict.n != n))
+        {
+            goto differ;
+        }
+
+        for (i = 0; i < n; i++) {
+            item = v->type == TS_VAL_TENSOR ? v
+                   : v->type == TS_VAL_DICT ? &v->u.dict.values[i]
+                   : &v->u.list.items[i];
+            t = &item->u.tensor;
+
+            if (item->type != TS_VAL_TENSOR
+                || t->dtype != outs[i].tensor.dtype
                 || t->ndim != outs[i].tensor.ndim
                 || memcmp(t->shape, outs[i].tensor.shape,
                           t->ndim * sizeof(int64_t)) != 0)
             {
-                snprintf(req->error, TS_ERROR_LEN,
-                         "the model's outputs differ in shape from row to "
-                         "row: they cannot be joined into one tensor");
-                req->status = TS_STATUS_INTERNAL;
-                return 0;
+                goto differ;
             }
         }
     }
 
     return n;
+
+differ:
+
+    snprintf(req->error, TS_ERROR_LEN,
+             "the model's outputs differ in shape from row to row: they "
+             "cannot be joined into one tensor");
+    req->status = TS_STATUS_INTERNAL;
+    return 0;
 
 unsupported:
 
