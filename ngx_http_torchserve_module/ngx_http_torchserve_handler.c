@@ -39,48 +39,6 @@ ngx_http_torchserve_now_us(void)
 }
 
 
-/*
- * The path split on "/", a trailing slash ignored, as TorchServe routes;
- * returns the number of segments (up to max are stored).
- */
-ngx_uint_t
-ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
-    ngx_uint_t max)
-{
-    u_char      *p, *last, *start;
-    ngx_uint_t   n;
-
-    p = uri->data;
-    last = uri->data + uri->len;
-    n = 0;
-
-    while (p < last) {
-        while (p < last && *p == '/') {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        start = p;
-
-        while (p < last && *p != '/') {
-            p++;
-        }
-
-        if (n < max) {
-            segs[n].data = start;
-            segs[n].len = p - start;
-        }
-
-        n++;
-    }
-
-    return n;
-}
-
-
 ngx_int_t
 ngx_http_torchserve_inference_handler(ngx_http_request_t *r)
 {

@@ -1,7 +1,8 @@
 /*
  * ngx_http_torchserve_params.c: a model's numeric parameters and the
  * rules for names and versions, in one place for nginx.conf, the
- * Management API, model-config.yaml and the state file.
+ * Management API, model-config.yaml and the state file; and the split
+ * of a request path into the names its routes take.
  *
  * Each parameter has one range, in TorchServe's unit (ms for
  * max_batch_delay, s for response_timeout).  The API and
@@ -219,4 +220,46 @@ const char *
 ngx_http_torchserve_batch_policy_name(ngx_uint_t policy)
 {
     return policy == NGX_HTTP_TORCHSERVE_BATCH_DELAY ? "delay" : "adaptive";
+}
+
+
+/*
+ * The path split on "/", a trailing slash ignored, as TorchServe routes;
+ * returns the number of segments (up to max are stored).
+ */
+ngx_uint_t
+ngx_http_torchserve_split_path(ngx_str_t *uri, ngx_str_t *segs,
+    ngx_uint_t max)
+{
+    u_char      *p, *last, *start;
+    ngx_uint_t   n;
+
+    p = uri->data;
+    last = uri->data + uri->len;
+    n = 0;
+
+    while (p < last) {
+        while (p < last && *p == '/') {
+            p++;
+        }
+
+        if (p == last) {
+            break;
+        }
+
+        start = p;
+
+        while (p < last && *p != '/') {
+            p++;
+        }
+
+        if (n < max) {
+            segs[n].data = start;
+            segs[n].len = p - start;
+        }
+
+        n++;
+    }
+
+    return n;
 }

@@ -35,42 +35,6 @@
 #define NGX_MGMT_MAX_SEGS  4
 
 
-/* the management handler's split of the path (_handler.c's) */
-static ngx_uint_t
-ngx_mgmt_split(u_char *p, u_char *last, ngx_str_t *segs)
-{
-    u_char      *start;
-    ngx_uint_t   n;
-
-    n = 0;
-
-    while (p < last) {
-        while (p < last && *p == '/') {
-            p++;
-        }
-
-        if (p == last) {
-            break;
-        }
-
-        start = p;
-
-        while (p < last && *p != '/') {
-            p++;
-        }
-
-        if (n < NGX_MGMT_MAX_SEGS) {
-            segs[n].data = start;
-            segs[n].len = p - start;
-        }
-
-        n++;
-    }
-
-    return n;
-}
-
-
 /* the body in up to three buffers, as nginx may read it */
 static void
 ngx_mgmt_body(ngx_http_request_t *r, u_char *body, size_t len)
@@ -227,7 +191,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
 
-    n = ngx_mgmt_split(r->uri.data, r->uri.data + r->uri.len, segs);
+    n = ngx_http_torchserve_split_path(&r->uri, segs, NGX_MGMT_MAX_SEGS);
 
     if (n == 0 || n > 4 || segs[0].len != 6
         || ngx_strncmp(segs[0].data, "models", 6) != 0)
