@@ -28,7 +28,8 @@ typedef enum {
     NGX_HTTP_TORCHSERVE_HOST_COUNTER = 0,   /* one sample, the zone's */
     NGX_HTTP_TORCHSERVE_MODEL_COUNTER,      /* a sample per model label */
     NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM,
-    NGX_HTTP_TORCHSERVE_MODEL_GAUGE         /* a sample per registered model */
+    NGX_HTTP_TORCHSERVE_MODEL_GAUGE,        /* a sample per registered model */
+    NGX_HTTP_TORCHSERVE_HOST_GAUGE          /* one sample: the zone's pages */
 } ngx_http_torchserve_family_kind_e;
 
 
@@ -76,6 +77,14 @@ static const ngx_http_torchserve_family_t  ngx_http_torchserve_families[] = {
     { "ts_model_workers",
       "Workers of a model (its batches at once) in each worker process",
       NGX_HTTP_TORCHSERVE_MODEL_GAUGE, 0 },
+
+    /* ours: the registry's shared zone, to see it fill or leak */
+    { "ts_shm_pages",
+      "Pages of the torchserve_zone slab pool",
+      NGX_HTTP_TORCHSERVE_HOST_GAUGE, 0 },
+    { "ts_shm_free_pages",
+      "Free pages of the torchserve_zone slab pool",
+      NGX_HTTP_TORCHSERVE_HOST_GAUGE, 1 },
 
     { NULL, NULL, 0, 0 }
 };
@@ -472,9 +481,12 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
                          f->kind == NGX_HTTP_TORCHSERVE_MODEL_HISTOGRAM
                          ? "histogram"
                          : f->kind == NGX_HTTP_TORCHSERVE_MODEL_GAUGE
+                           || f->kind == NGX_HTTP_TORCHSERVE_HOST_GAUGE
                          ? "gauge" : "counter");
 
-        if (f->kind == NGX_HTTP_TORCHSERVE_HOST_COUNTER) {
+        if (f->kind == NGX_HTTP_TORCHSERVE_HOST_COUNTER
+            || f->kind == NGX_HTTP_TORCHSERVE_HOST_GAUGE)
+        {
             p = ngx_http_torchserve_host_sample(p, end, tmcf, f);
             continue;
         }
@@ -496,13 +508,31 @@ ngx_http_torchserve_metrics_handler(ngx_http_request_t *r)
 }
 
 
-/* Requests2XX/4XX/5XX: the zone's counter */
+/*
+ * Requests2XX/4XX/5XX: the zone's counter; ts_shm_pages and
+ * ts_shm_free_pages: its slab pool (read under its mutex)
+ */
 static u_char *
 ngx_http_torchserve_host_sample(u_char *p, u_char *end,
     ngx_http_torchserve_main_conf_t *tmcf,
     const ngx_http_torchserve_family_t *f)
 {
+    uint64_t       v;
     ngx_atomic_t  *host[3];
+
+    if (f->kind == NGX_HTTP_TORCHSERVE_HOST_GAUGE) {
+        v = f->index == 0
+            ? (uint64_t) (tmcf->shpool->end - tmcf->shpool->start)
+              / ngx_pagesize
+            : (uint64_t) tmcf->shpool->pfree;
+
+        p = ngx_slprintf(p, end, "%s{Level=\"Host\",Hostname=\"%V\",} ",
+                         f->name, &ngx_cycle->hostname);
+        p = ngx_http_torchserve_java_double(p, v);
+        *p++ = '\n';
+
+        return p;
+    }
 
     host[0] = &tmcf->sh->requests_2xx;
     host[1] = &tmcf->sh->requests_4xx;

@@ -9,7 +9,7 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4 + 3 * 4 + 5 + 1);
+plan tests => repeat_each() * (3 * 8 + 4 + 5 + 4 + 3 * 4 + 5 + 1 + 15);
 
 no_shuffle();
 no_root_location();
@@ -36,6 +36,22 @@ our @DashboardMetrics = do {
     sort keys %seen;
 };
 our $DashboardRe = '\A' . CORE::join('', map { "(?=(?s:.*)^\Q$_\E\{)" } @DashboardMetrics);
+
+# ts_shm_pages / ts_shm_free_pages as "pages P, free F<+-d from the first>"
+our $ZoneFree0;
+sub zone_pages {
+    my $b = shift;
+    my ($pages) = $b =~ /^ts_shm_pages\{Level="Host",Hostname="[^"]+",\} (\d+)\.0$/m;
+    my ($free) = $b =~ /^ts_shm_free_pages\{Level="Host",Hostname="[^"]+",\} (\d+)\.0$/m;
+    return "other" unless defined $pages && defined $free;
+    my $gauges = $b =~ /^# TYPE ts_shm_pages gauge$/m
+                 && $b =~ /^# TYPE ts_shm_free_pages gauge$/m;
+    $ZoneFree0 = $free unless defined $ZoneFree0;
+    return sprintf "pages %s%s, free %s%+d",
+        ($pages > 200 && $pages < 256 ? "200-255" : $pages),
+        ($gauges ? " gauges" : ""),
+        ($free < $pages ? "below" : "not below"), $free - $ZoneFree0;
+}
 
 run_tests();
 
@@ -167,5 +183,30 @@ qr/\A# HELP ts_inference_seconds [^\n]+\n# TYPE ts_inference_seconds histogram\n
 --- response_body_like eval
 [ qr/^\[\n  0\.99968/,
   qr/$::DashboardRe(?s:.*)^ts_model_workers\{model_name="digits",model_version="1\.0",hostname="[^"]+",\} 3\.0$/m ]
+--- no_error_log
+[error]
+
+
+
+=== TEST 7: the shared zone's pages (ours): two a registered model, back when it goes
+--- http_config
+    torchserve_zone torchserve:1m;
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+--- config
+    location /models { torchserve_management; }
+    location /metrics { torchserve_metrics; }
+--- request eval
+["GET /metrics?name[]=ts_shm_pages&name[]=ts_shm_free_pages",
+ "POST /models?url=digits_v2.mar&model_name=extra&initial_workers=0",
+ "GET /metrics?name[]=ts_shm_pages&name[]=ts_shm_free_pages",
+ "DELETE /models/extra",
+ "GET /metrics?name[]=ts_shm_pages&name[]=ts_shm_free_pages"]
+--- response_body_filters eval
+\&main::zone_pages
+--- response_body eval
+["pages 200-255 gauges, free below+0", "other",
+ "pages 200-255 gauges, free below-2", "other",
+ "pages 200-255 gauges, free below+0"]
 --- no_error_log
 [error]
