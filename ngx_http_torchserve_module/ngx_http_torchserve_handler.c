@@ -105,7 +105,7 @@ ngx_http_torchserve_ping(ngx_http_request_t *r)
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
-    if (!ngx_http_torchserve_healthy(tmcf)) {
+    if (!ngx_http_torchserve_healthy(tmcf, 0)) {
         return ngx_http_torchserve_send_status(r,
                    NGX_HTTP_INTERNAL_SERVER_ERROR, "Unhealthy");
     }
@@ -115,16 +115,19 @@ ngx_http_torchserve_ping(ngx_http_request_t *r)
 
 
 /*
- * /ping's and v2's readiness: every model with workers is loaded in this
- * process (TorchServe: no model short of its minWorkers)
+ * /ping: no model with workers failed to load in this process; one still
+ * loading counts as healthy, as TorchServe's starting workers do (a load
+ * balancer must not drop a server at each reload). v2's readiness (ready)
+ * also waits for the loads.
  */
 ngx_uint_t
-ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf)
+ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t ready)
 {
     ngx_queue_t                  *q;
     ngx_http_torchserve_model_t  *m;
 
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     for (q = ngx_queue_head(&tmcf->local);
          q != ngx_queue_sentinel(&tmcf->local);
@@ -132,11 +135,14 @@ ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf)
     {
         m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
 
-        if (!m->removed && m->workers > 0
-            && m->status != NGX_HTTP_TORCHSERVE_READY)
+        if (m->removed || m->workers == 0
+            || m->status == NGX_HTTP_TORCHSERVE_READY
+            || (m->status == NGX_HTTP_TORCHSERVE_LOADING && !ready))
         {
-            return 0;
+            continue;
         }
+
+        return 0;
     }
 
     return 1;
@@ -167,7 +173,7 @@ ngx_http_torchserve_predictions(ngx_http_request_t *r, ngx_str_t *name,
 
     r->connection->log->action = "routing a prediction";
 
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     m = ngx_http_torchserve_model_find(tmcf, name, version, &name_found);
 

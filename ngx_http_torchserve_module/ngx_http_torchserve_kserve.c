@@ -189,7 +189,7 @@ ngx_http_torchserve_kserve_v2(ngx_http_request_t *r, ngx_str_t *segs,
         }
 
         if (ngx_http_torchserve_seg_is(&segs[2], "ready")) {
-            if (ngx_http_torchserve_healthy(tmcf)) {
+            if (ngx_http_torchserve_healthy(tmcf, 1)) {
                 return ngx_http_torchserve_send_json(r, NGX_HTTP_OK,
                            json_pack("{s:b}", "ready", 1));
             }
@@ -259,7 +259,7 @@ ngx_http_torchserve_kserve_model(ngx_http_request_t *r, ngx_str_t *name,
 
     tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
 
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     m = ngx_http_torchserve_model_find(tmcf, name, version, &name_found);
 

@@ -88,7 +88,7 @@ ngx_http_torchserve_management_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     n = ngx_http_torchserve_split_path(&r->uri, segs, 4);
 

@@ -2,10 +2,11 @@
  * ngx_http_torchserve_models.c: this worker process's table of models,
  * reconciled with the registry (_registry.c).
  *
- * New records are loaded in the thread pool (synchronously while the
- * process starts, so that no request sees a half-loaded model), removed
- * ones are freed once their requests are done, scale changes applied; a
- * failed load is tried again with a back-off.
+ * New records are loaded in the thread pool, also while the process
+ * starts: the event loop answers /ping, management and metrics at once
+ * after a reload, and predictions for a model still loading wait for it
+ * (_wait.c); removed ones are freed once their requests are done, scale
+ * changes applied; a failed load is tried again with a back-off.
  */
 
 #include "ngx_http_torchserve_module.h"
@@ -47,14 +48,12 @@ typedef struct {
 
 
 static void ngx_http_torchserve_model_load(
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
-    ngx_uint_t at_start);
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
 static void ngx_http_torchserve_load_failed(ngx_http_torchserve_model_t *m,
     const char *err);
 static void ngx_http_torchserve_load_thread(void *data, ngx_log_t *log);
 static uint64_t ngx_http_torchserve_private_memory(void);
 static void ngx_http_torchserve_load_done(ngx_event_t *ev);
-static void ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld);
 static void ngx_http_torchserve_model_idle(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m);
 static void ngx_http_torchserve_model_resize(
@@ -68,7 +67,7 @@ static void ngx_http_torchserve_models_drop_gone(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf);
 static void ngx_http_torchserve_model_update(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
-    ngx_http_torchserve_record_t *rec, ngx_uint_t at_start);
+    ngx_http_torchserve_record_t *rec);
 
 
 static ngx_int_t
@@ -188,13 +187,12 @@ ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
 
 /*
  * Brings this process's table to the registry's generation: new records
- * are loaded (in the thread pool; synchronously while the process
- * starts, so that no request sees a half-loaded model), removed ones are
- * dropped once their requests are done, scale changes applied.
+ * are loaded in the thread pool, removed ones are dropped once their
+ * requests are done, scale changes applied.
  */
 void
 ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start)
+    ngx_http_torchserve_main_conf_t *tmcf)
 {
     size_t                         n, i;
     ngx_uint_t                     generation;
@@ -228,7 +226,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
             }
 
             if (m->workers > 0) {
-                ngx_http_torchserve_model_load(tmcf, m, at_start);
+                ngx_http_torchserve_model_load(tmcf, m);
             } else {
                 ngx_http_torchserve_set_proc_status(tmcf, m);
             }
@@ -236,7 +234,7 @@ ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
             continue;
         }
 
-        ngx_http_torchserve_model_update(tmcf, m, &snap[i], at_start);
+        ngx_http_torchserve_model_update(tmcf, m, &snap[i]);
     }
 
     ngx_free(snap);
@@ -328,8 +326,7 @@ ngx_http_torchserve_models_drop_gone(ngx_cycle_t *cycle,
 /* a model this process has: its record's settings and scale */
 static void
 ngx_http_torchserve_model_update(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_http_torchserve_model_t *m, ngx_http_torchserve_record_t *rec,
-    ngx_uint_t at_start)
+    ngx_http_torchserve_model_t *m, ngx_http_torchserve_record_t *rec)
 {
     m->is_default = rec->is_default;
     m->batch_size = rec->batch_size;
@@ -350,7 +347,7 @@ ngx_http_torchserve_model_update(ngx_http_torchserve_main_conf_t *tmcf,
         && (m->status == NGX_HTTP_TORCHSERVE_UNLOADED
             || m->status == NGX_HTTP_TORCHSERVE_FAILED))
     {
-        ngx_http_torchserve_model_load(tmcf, m, at_start);
+        ngx_http_torchserve_model_load(tmcf, m);
 
     } else if (m->workers == 0) {
         ngx_http_torchserve_model_idle(tmcf, m);
@@ -539,14 +536,14 @@ ngx_http_torchserve_models_retry(ngx_http_torchserve_main_conf_t *tmcf)
                       "its load, %M ms after it failed", &m->name,
                       &m->version, m->retry_delay);
 
-        ngx_http_torchserve_model_load(tmcf, m, 0);
+        ngx_http_torchserve_model_load(tmcf, m);
     }
 }
 
 
 static void
 ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
-    ngx_http_torchserve_model_t *m, ngx_uint_t at_start)
+    ngx_http_torchserve_model_t *m)
 {
     ngx_thread_task_t           *task;
     ngx_http_torchserve_load_t  *ld;
@@ -571,16 +568,9 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
 
     m->status = NGX_HTTP_TORCHSERVE_LOADING;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
-                   "torchserve: loading model \"%V\" version \"%V\"%s",
-                   &m->name, &m->version, at_start ? " at start" : "");
-
-    if (at_start) {
-        ngx_http_torchserve_load_thread(ld, ngx_cycle->log);
-        ngx_http_torchserve_load_finish(ld);
-        ngx_free(task);
-        return;
-    }
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "torchserve: loading model \"%V\" version \"%V\"",
+                   &m->name, &m->version);
 
     task->handler = ngx_http_torchserve_load_thread;
     task->event.handler = ngx_http_torchserve_load_done;
@@ -596,7 +586,7 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
 }
 
 
-/* in a pool thread (or in init_process): no nginx state touched */
+/* in a pool thread: no nginx state touched */
 static void
 ngx_http_torchserve_load_thread(void *data, ngx_log_t *log)
 {
@@ -670,19 +660,14 @@ ngx_http_torchserve_private_memory(void)
 static void
 ngx_http_torchserve_load_done(ngx_event_t *ev)
 {
-    ngx_thread_task_t  *task = ev->data;
+    ngx_thread_task_t                *task = ev->data;
+    ngx_http_torchserve_load_t       *ld;
+    ngx_http_torchserve_model_t      *m;
+    ngx_http_torchserve_main_conf_t  *tmcf;
 
-    ngx_http_torchserve_load_finish(task->ctx);
-    ngx_free(task);
-}
-
-
-static void
-ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
-{
-    ngx_http_torchserve_model_t  *m;
-
+    ld = task->ctx;
     m = ld->model;
+    tmcf = ld->tmcf;
 
     if (ts_python_started() && !ngx_http_torchserve_python_logged) {
         /* once: a TorchScript-only server never prints this */
@@ -719,7 +704,7 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
         if (m->servable->kind == TS_SERVABLE_PYTHON && m->workers > 0
             && m->workers != ld->instances && !m->removed)
         {
-            ngx_http_torchserve_model_resize(ld->tmcf, m);
+            ngx_http_torchserve_model_resize(tmcf, m);
         }
 
         if (ts_servable_requirements(m->servable) != NULL) {
@@ -735,13 +720,37 @@ ngx_http_torchserve_load_finish(ngx_http_torchserve_load_t *ld)
     m->memory = ld->memory;
 
     if (!m->removed) {
-        ngx_http_torchserve_set_proc_status(ld->tmcf, m);
+        ngx_http_torchserve_set_proc_status(tmcf, m);
     }
 
     ngx_http_torchserve_wake_waiters(m);
 
+    /* ld lives in the task's allocation: nothing reads it after this */
+    ngx_free(task);
+
     /* removed or scaled to 0 while it loaded */
-    ngx_http_torchserve_model_idle(ld->tmcf, m);
+    ngx_http_torchserve_model_idle(tmcf, m);
+}
+
+
+/*
+ * At a worker process's start, before its event loop: the private
+ * folders of Python models whose process was killed (SIGKILL, a crash)
+ * would stay forever. A readdir and, rarely, a few unlinks.
+ */
+void
+ngx_http_torchserve_models_clean_stale(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    int  removed;
+
+    removed = ts_archive_remove_stale((char *) tmcf->python_temp.data,
+                                      TS_UNPACK_PREFIX);
+    if (removed > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "torchserve: removed %d unpack folder(s) of worker "
+                      "processes that no longer run from \"%V\"", removed,
+                      &tmcf->python_temp);
+    }
 }
 
 

@@ -594,7 +594,10 @@ ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
                                    &tmcf->local_sentinel);
     tmcf->local_generation = 0;
 
-    ngx_http_torchserve_models_sync(cycle, tmcf, 1);
+    ngx_http_torchserve_models_clean_stale(tmcf);
+
+    /* loaded in the thread pool: the event loop answers meanwhile */
+    ngx_http_torchserve_models_sync(cycle, tmcf);
 
     /* idle processes follow the registry too */
     tmcf->sync_timer.handler = ngx_http_torchserve_sync_handler;
@@ -616,7 +619,7 @@ ngx_http_torchserve_sync_handler(ngx_event_t *ev)
         return;
     }
 
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
     ngx_http_torchserve_models_retry(tmcf);
 
     ngx_add_timer(ev, NGX_HTTP_TORCHSERVE_SYNC_INTERVAL);

@@ -440,8 +440,10 @@ ngx_int_t ngx_http_torchserve_archive_defaults(const ts_archive_t *a,
     ngx_http_torchserve_settings_t *d, ngx_log_t *log, char *err,
     size_t errlen);
 void ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start);
+    ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_models_unload(ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_models_clean_stale(
+    ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_models_retry(ngx_http_torchserve_main_conf_t *tmcf);
 ngx_http_torchserve_model_t *ngx_http_torchserve_model_by_id(
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t id);
@@ -613,7 +615,8 @@ void ngx_http_torchserve_waiter_cleanup(void *data);
 
 /* _handler.c */
 ngx_int_t ngx_http_torchserve_inference_handler(ngx_http_request_t *r);
-ngx_uint_t ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf);
+ngx_uint_t ngx_http_torchserve_healthy(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t ready);
 ngx_int_t ngx_http_torchserve_predictions(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *version, ts_protocol_e protocol,
     ngx_uint_t explain);

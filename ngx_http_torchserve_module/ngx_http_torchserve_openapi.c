@@ -221,7 +221,7 @@ ngx_http_torchserve_api_description(ngx_http_request_t *r, ngx_uint_t api)
                && ngx_strncmp(segs[0].data, "predictions", segs[0].len) == 0)
     {
         tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
-        ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+        ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
         m = ngx_http_torchserve_model_find(tmcf, &segs[1],
                                            n == 3 ? &segs[2] : &none,

@@ -679,7 +679,7 @@ ngx_http_torchserve_register_record(ngx_http_request_t *r,
                   &reg->url, reg->workers);
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     return NGX_DECLINED;
 }

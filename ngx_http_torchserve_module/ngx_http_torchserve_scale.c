@@ -85,7 +85,7 @@ ngx_http_torchserve_scale(ngx_http_request_t *r,
                   min);
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     if (!sync) {
         return ngx_http_torchserve_send_status(r, NGX_HTTP_ACCEPTED,
@@ -174,7 +174,7 @@ ngx_http_torchserve_unregister(ngx_http_request_t *r,
     }
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     ngx_snprintf(msg, sizeof(msg) - 1, "Model \"%V\" unregistered%Z", name);
 
@@ -224,7 +224,7 @@ ngx_http_torchserve_set_default(ngx_http_request_t *r,
     ngx_shmtx_unlock(&tmcf->shpool->mutex);
 
     ngx_http_torchserve_registry_save(tmcf, r->connection->log);
-    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf, 0);
+    ngx_http_torchserve_models_sync((ngx_cycle_t *) ngx_cycle, tmcf);
 
     ngx_snprintf(msg, sizeof(msg) - 1, "Default version successfully "
                  "updated for model \"%V\" to \"%V\"%Z", name, version);

@@ -119,6 +119,12 @@ int ts_archive_unpack(const ts_archive_t *a, const char *parent,
 /* removes a folder made by ts_archive_unpack, never following links */
 void ts_archive_remove_tree(const char *dir);
 
+/*
+ * Removes "parent/prefix<pid>[-...]" of pids that no longer run (a
+ * SIGKILLed process's folders); the number removed. Does I/O: a thread.
+ */
+int ts_archive_remove_stale(const char *parent, const char *prefix);
+
 /* parses MANIFEST.json text; non-zero with a message on error */
 int ts_manifest_parse(const char *json, size_t len, ts_manifest_t *m,
     char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /*
  * ts_archive_unpack.c: an archive read into memory, written out into a
  * private folder (0700, files 0600) for the Python servable, whose
- * handlers import and open files by path; and that folder's removal.
+ * handlers import and open files by path; and that folder's removal,
+ * also of the folders a killed process left behind.
  * Names were made safe when the archive was read (no "..", no absolute
  * path, no link); the folder is new, so nothing in it can be a planted
  * link either.
@@ -9,8 +10,10 @@
 
 #define _GNU_SOURCE           /* nftw's FTW_PHYS, mkdtemp */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,4 +169,62 @@ ts_archive_remove_entry(const char *path, const struct stat *st, int flag,
     }
 
     return 0;
+}
+
+
+/*
+ * "parent/prefix<pid>" and "parent/prefix<pid>-..." of processes that no
+ * longer exist: a process killed with SIGKILL never removes its folders.
+ * A live pid's folders stay, whoever owns them; so do those a process
+ * cannot see the pid of (another PID namespace sharing parent: do not).
+ */
+int
+ts_archive_remove_stale(const char *parent, const char *prefix)
+{
+    DIR            *d;
+    int             removed;
+    char            path[4096], *end;
+    long            pid;
+    size_t          len;
+    struct dirent  *e;
+
+    d = opendir(parent);
+    if (d == NULL) {
+        return 0;
+    }
+
+    len = strlen(prefix);
+    removed = 0;
+
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, len) != 0
+            || e->d_name[len] < '0' || e->d_name[len] > '9')
+        {
+            continue;
+        }
+
+        errno = 0;
+        pid = strtol(e->d_name + len, &end, 10);
+
+        if ((*end != '\0' && *end != '-') || errno != 0 || pid <= 0
+            || pid != (long) (pid_t) pid
+            || kill((pid_t) pid, 0) == 0 || errno != ESRCH)
+        {
+            continue;
+        }
+
+        if ((size_t) snprintf(path, sizeof(path), "%s/%s", parent,
+                              e->d_name)
+            >= sizeof(path))
+        {
+            continue;
+        }
+
+        ts_archive_remove_tree(path);
+        removed++;
+    }
+
+    closedir(d);
+
+    return removed;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -325,12 +326,15 @@ ts_servable_load_python(const ts_archive_t *a, const char *handler,
     const ts_load_options_t *options, char **detail, char *err,
     size_t errlen)
 {
-    char                  dir[4096];
+    char                  dir[4096], prefix[64];
     ts_servable_t        *s;
     ts_python_options_t   po;
 
+    /* the pid tells a killed process's folders (ts_archive_remove_stale) */
+    snprintf(prefix, sizeof(prefix), TS_UNPACK_PREFIX "%ld", (long) getpid());
+
     if (ts_archive_unpack(a, options->temp_dir ? options->temp_dir : "/tmp",
-                          "torchserve-model", dir, sizeof(dir), err, errlen)
+                          prefix, dir, sizeof(dir), err, errlen)
         != 0)
     {
         return NULL;

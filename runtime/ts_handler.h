@@ -26,6 +26,9 @@ extern "C" {
 
 #define TS_ERROR_LEN  512
 
+/* a Python model's private folder: temp_dir/torchserve-model-<pid>-XXXXXX */
+#define TS_UNPACK_PREFIX  "torchserve-model-"
+
 
 /* how the request's body and answer are framed */
 typedef enum {

@@ -5,7 +5,7 @@ use TorchServeTest;
 use Test::Nginx::Socket;
 
 repeat_each(1);
-plan tests => repeat_each() * blocks() * 3;
+plan tests => repeat_each() * (blocks() * 3 + 9);
 
 no_shuffle();
 no_root_location();
@@ -82,7 +82,34 @@ failed to load: warm-up forward on a zero input of shape [1, 63]
 
 
 
-=== TEST 5: unknown path
+=== TEST 5: a model still loading at start: ping healthy, v2 ready not yet, a prediction waits
+One pool thread: slow_load (warmed up 6 times, a few seconds) loads first,
+then digits. The event loop answers meanwhile; /ping counts a loading
+model as healthy (TorchServe's starting workers), v2 readiness does not.
+--- main_config
+    thread_pool tsone threads=1;
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_thread_pool tsone;
+    torchserve_model slow_load slow_load.mar input_shape=1 warmup=6;
+    torchserve_model digits digits.mar;
+--- config
+    location / { torchserve_inference; }
+--- request eval
+["GET /ping", "GET /v2/health/ready",
+ "POST /predictions/digits\n" . main::sample(0), "GET /v2/health/ready"]
+--- error_code eval
+[200, 503, 200, 200]
+--- response_body_like eval
+[qr/"status": "Healthy"/, qr/"ready": false/, qr/^\[\n  0\.99968/,
+ qr/"ready": true/]
+--- no_error_log
+[error]
+--- timeout: 30
+
+
+
+=== TEST 6: unknown path
 --- config
     location / { torchserve_inference; }
 --- request

@@ -59,19 +59,22 @@ reconfiguring
 
 
 === TEST 2: a prediction parked on a loading model across a reload gets its answer
-The scale at 0.2 s starts a load that waits behind the slow forward (to
-2.4 s); the prediction at about 1 s parks on it; the reload comes at
-1.6 s.  (The block's own request may start up to the worker's start-up
-time before the background ones: hence the margins.)
+A model registered through the API with 0 workers (a reload keeps its
+scale; nginx.conf's own models go back to their workers= at a reload) is
+scaled at 0.2 s: its load waits behind the slow forward (to 2.4 s); the
+prediction at about 1 s parks on it; the reload comes at 1.6 s.  (The
+block's own request may start up to the worker's start-up time before
+the background ones: hence the margins.)
 --- init
 main::requests_in_background(
+    [0.05, "POST /models?url=digits.mar&model_name=parked&initial_workers=0 HTTP/1.0\r\n\r\n"],
     [0.1, $main::Slow],
-    [0.2, "PUT /models/digits?min_worker=1 HTTP/1.0\r\n\r\n"],
+    [0.2, "PUT /models/parked?min_worker=1 HTTP/1.0\r\n\r\n"],
     [1.6, "HUP"],
 );
 --- raw_request eval
 [
-"POST /predictions/digits HTTP/1.1\r\n",
+"POST /predictions/parked HTTP/1.1\r\n",
 "Host: localhost\r\nConnection: close\r\nContent-Length: $::Len\r\n\r\n$::S0",
 ]
 --- raw_request_middle_delay: 1.2

@@ -11,7 +11,7 @@ use Test::Nginx::Socket;
 
 repeat_each(1);
 
-plan tests => repeat_each() * (blocks() * 3 + 33);
+plan tests => repeat_each() * (blocks() * 3 + 34);
 
 no_shuffle();
 no_root_location();
@@ -206,14 +206,42 @@ kept
 ["", "", "Content-Type: application/json", "", ""]
 --- response_body_like eval
 [qr/registered with 1 initial workers/,
- qr/"name":"torchserve-model-\w{6}", "type":"directory"/,
+ qr/"name":"torchserve-model-\d+-\w{6}", "type":"directory"/,
  qr/^\Q${\ main::python_expected("iso_b", "body")}\E$/,
  qr/unregistered/,
  qr/^(?!.*torchserve-model).*"name":"keep\.txt"/s]
 
 
 
-=== TEST 13: another ts package on torchserve_python_path (TorchServe's, say) is shadowed by ours, and says so
+=== TEST 13: unpack folders of worker processes that no longer run are removed at start
+A killed (SIGKILL) worker process never removes its folders; the pid in
+their names tells them. A live pid's folder (1) and names that are not
+ours stay.
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_temp_path html/unpacked;
+--- config
+    location /unpacked/ { autoindex on; autoindex_format json; }
+    location / { torchserve_inference; }
+--- user_files
+>>> unpacked/keep.txt
+kept
+>>> unpacked/torchserve-model-999999999-abcdef/handler.py
+x = 1
+>>> unpacked/torchserve-model-1-abcdef/handler.py
+x = 1
+>>> unpacked/torchserve-model-x1-abcdef/handler.py
+x = 1
+--- request
+GET /unpacked/
+--- response_body_like eval
+qr/^(?!.*999999999)(?=.*"name":"torchserve-model-1-abcdef")(?=.*"name":"torchserve-model-x1-abcdef")(?=.*"name":"keep\.txt")/s
+--- error_log
+removed 1 unpack folder(s) of worker processes that no longer run
+
+
+
+=== TEST 14: another ts package on torchserve_python_path (TorchServe's, say) is shadowed by ours, and says so
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_python_path $TEST_NGINX_FIXTURES/other_ts;
@@ -229,7 +257,7 @@ qr/the embedded Python interpreter started in this worker process for model "iso
 
 
 
-=== TEST 14: scaling a loaded Python model scales its handler instances
+=== TEST 15: scaling a loaded Python model scales its handler instances
 A synchronous scale answers once the new instances are initialized (or
 the extra ones retired); the four steps run one after the other.
 --- http_config eval
@@ -255,7 +283,7 @@ model "iso_a" version "1.0": handler instances now 1
 
 
 
-=== TEST 15: a handler stuck past response_timeout: 504, its instance takes no new batch until it returns
+=== TEST 16: a handler stuck past response_timeout: 504, its instance takes no new batch until it returns
 The first request sleeps 5 s in the one instance: 504 at 2 s. The second
 waits in the queue behind it: 504 at 4 s. The third arrives then, runs
 once the instance is back (5 s), and is answered. The requirementsFile is

@@ -402,7 +402,7 @@ __wrap_ts_servable_check(const ts_archive_t *a, const char *handler,
 
 void
 ngx_http_torchserve_models_sync(ngx_cycle_t *cycle,
-    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t at_start)
+    ngx_http_torchserve_main_conf_t *tmcf)
 {
     /* this process loads nothing */
 }
