@@ -47,9 +47,11 @@
 #    warmed up as in step 1 and compared with step 1's (fd count, USS within
 #    LIMIT_MB, 5), the master too; folders left in the temp path.
 # 4. Memory over time: no faults, the same worker processes throughout:
-#    WARMUP requests, then REQUESTS (200000) in 10 steps, to each model in
-#    turn; USS and fds of each worker process after each step; growth after
-#    the warm-up <= LIMIT_MB.
+#    WARMUP requests, then REQUESTS (200000) in 10 steps, to each handler
+#    kind in turn: digits (tensor), vision_cls (the C image classifier, a
+#    JPEG body; loaded from nginx.conf but left out of the faults' load),
+#    $PY_MODEL (Python); USS and fds of each worker process after each
+#    step; growth after the warm-up <= LIMIT_MB.
 #
 # Output: the summary (markdown) on stdout and in $RESULTS/summary.md
 # (default bench/results/faults/, ignored by git), every figure as JSON
@@ -90,7 +92,6 @@ RESULTS=${RESULTS:-$HERE/results/faults}
 SEED=${SEED:-16}
 LIMIT_MB=${LIMIT_MB:-5}
 KEEP=${KEEP:-0}
-ZONE_MB=11            # a size no other zone has: faults_proc.py finds it so
 CLIENTS="$PY $HERE/faults_clients.py"
 CHECK="$PY $HERE/faults_check.py"
 LUA=$HERE/faults.lua
@@ -102,13 +103,15 @@ case $PY_MODEL in
     *) echo "PY_MODEL: greedy_time or mnist" >&2; exit 2 ;;
 esac
 DIGITS_BODY=$FIXTURES/digits_input.json
+IMG_MODEL=vision_cls
+IMG_BODY=$FIXTURES/vision/kitten.jpg
 
 log() { printf '[faults %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "$*"; exit 2; }
 
-for f in "$MODULE" "$NGINX" "$PY" "$DIGITS_BODY" "$PY_BODY" \
+for f in "$MODULE" "$NGINX" "$PY" "$DIGITS_BODY" "$PY_BODY" "$IMG_BODY" \
          "$FIXTURES/digits.mar" "$FIXTURES/digits_v2.mar" \
-         "$FIXTURES/$PY_MODEL.mar"; do
+         "$FIXTURES/$PY_MODEL.mar" "$FIXTURES/$IMG_MODEL.mar"; do
     [ -e "$f" ] || die "missing $f (make all fixtures)"
 done
 command -v wrk >/dev/null || die "wrk is not installed (apt-get install wrk)"
@@ -156,7 +159,7 @@ trap 'exit 130' INT TERM
 
 # the store: the two models, the third, the two that must fail
 cp "$FIXTURES/digits.mar" "$FIXTURES/digits_v2.mar" "$FIXTURES/$PY_MODEL.mar" \
-   "$P/store/"
+   "$FIXTURES/$IMG_MODEL.mar" "$P/store/"
 $CLIENTS make-archives "$P/store" --digits "$FIXTURES/digits.mar" \
     --seed "$SEED" || die "make-archives failed"
 if [ "$(id -u)" = 0 ]; then
@@ -197,10 +200,10 @@ http {
     torchserve_model_store $P/store;
     torchserve_thread_pool torchserve;
     torchserve_temp_path $P/tmp;
-    torchserve_zone torchserve:${ZONE_MB}m;
     torchserve_state $P/state/registry.json;
     torchserve_model digits digits.mar workers=2;
     torchserve_model $PY_MODEL $PY_MODEL.mar workers=2;
+    torchserve_model $IMG_MODEL $IMG_MODEL.mar workers=2;
 
     server {
         listen 127.0.0.1:$PORT;
@@ -225,7 +228,7 @@ log "nginx started in $P"
 settle() {    # $1: the JSON file to write, or empty
     local ws
     if ws=$(timeout 100 $CHECK settle --prefix "$P" --mgmt "$MGMT" \
-              --models digits "$PY_MODEL" --timeout 90); then
+              --models digits "$PY_MODEL" "$IMG_MODEL" --timeout 90); then
         [ -n "$1" ] && printf '{"ok": true, "workers": [%s]}\n' \
             "$(echo $ws | tr ' ' ',')" > "$1"
         return 0
@@ -242,23 +245,25 @@ wrk_count() {   # $1 model path, $2 body, $3 content type, $4 requests
 warm() {
     wrk_count /predictions/digits "$DIGITS_BODY" application/json "$WARM" >/dev/null
     wrk_count "/predictions/$PY_MODEL" "$PY_BODY" "$PY_CTYPE" "$WARM" >/dev/null
+    wrk_count "/predictions/$IMG_MODEL" "$IMG_BODY" image/jpeg "$WARM" >/dev/null
 }
 
 health() {      # $1 the JSON file
     timeout 120 $CHECK health --inf "$PORT" --metrics "$METRICS" \
         --predict "digits:$DIGITS_BODY:application/json" \
-        "$PY_MODEL:$PY_BODY:$PY_CTYPE" --out "$1"
+        "$PY_MODEL:$PY_BODY:$PY_CTYPE" "$IMG_MODEL:$IMG_BODY:image/jpeg" \
+        --out "$1"
 }
 
 registry() {    # $1 the JSON file
     timeout 120 $CHECK registry --prefix "$P" --mgmt "$MGMT" \
-        --expect digits "$PY_MODEL" --absent third garbage badload \
+        --expect digits "$PY_MODEL" "$IMG_MODEL" --absent third garbage badload \
         --state "$P/state/registry.json" --out "$1"
 }
 
 snapshot() {    # $1 the JSON file
-    $CHECK snapshot --prefix "$P" --tmp "$P/tmp" \
-        --zone-size $((ZONE_MB * 1024 * 1024)) --out "$1"
+    $CHECK snapshot --prefix "$P" --tmp "$P/tmp" --metrics "$METRICS" \
+        --out "$1"
 }
 
 settle "" || die "the worker processes did not load their models"
@@ -319,9 +324,12 @@ warm
 snapshot "$RESULTS/end_warm.json"
 
 # ---------------------------------------------------------------- 4. memory
-for m in digits "$PY_MODEL"; do
-    if [ "$m" = digits ]; then body=$DIGITS_BODY ctype=application/json
-    else body=$PY_BODY ctype=$PY_CTYPE; fi
+for m in digits "$IMG_MODEL" "$PY_MODEL"; do
+    case $m in
+        digits) body=$DIGITS_BODY ctype=application/json ;;
+        "$IMG_MODEL") body=$IMG_BODY ctype=image/jpeg ;;
+        *) body=$PY_BODY ctype=$PY_CTYPE ;;
+    esac
     log "memory over time: $m, $WARMUP + $REQUESTS requests"
     timeout -k 5 1500 $CLIENTS memphase --prefix "$P" --port "$PORT" --model "$m" \
         --path "/predictions/$m" --body "$body" --ctype "$ctype" --lua "$LUA" \
@@ -341,6 +349,7 @@ json.dump({
                   open("/proc/loadavg").read().split()[0]),
     "duration": $DURATION, "requests": $REQUESTS, "warmup": $WARMUP,
     "models": ["digits", "$PY_MODEL"], "py_models": 1,
+    "mem_models": ["digits", "$IMG_MODEL", "$PY_MODEL"],
     "third": "digits_v2.mar as third", "probe_conns": 4,
     "ports": {"$PORT": "inference", "$MGMT": "management",
               "$METRICS": "metrics"},

@@ -294,9 +294,11 @@ def failing_load(res, call, turn):
     """A registration that must fail cleanly, the name never listed."""
     url, mname, status = (("garbage.mar", "garbage", 400) if turn % 2
                           else ("badload.mar", "badload", 500))
+    t_start = time.time()
     reply, err = call("POST", "/models?url=%s&initial_workers=1"
                       "&synchronous=true" % url)
-    rec = {"url": url, "expected": status, "t": time.time()}
+    rec = {"url": url, "expected": status, "t_start": t_start,
+           "t": time.time()}
     if reply is None:
         rec.update(status="cut", error=err)
     else:

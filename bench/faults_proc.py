@@ -1,9 +1,10 @@
 """What bench/faults_*.py read in /proc (standard library only): nginx's
 worker processes, their memory and file descriptors, their connections,
-and the slab pool header of the module's shared zone."""
+and the module's shared zone as its metrics say."""
 
 import os
-import struct
+import re
+import urllib.request
 
 
 def master_pid(prefix):
@@ -127,53 +128,19 @@ def established(pid, ports):
     return n
 
 
-# ngx_slab_pool_t of nginx 1.22 on x86_64 (src/core/ngx_slab.h):
-#   ngx_shmtx_sh_t lock (lock, wait: 16 bytes), size_t min_size,
-#   size_t min_shift, pages, last, ngx_slab_page_t free (24 bytes),
-#   ngx_slab_stat_t *stats (at 72), ngx_uint_t pfree (80), start (88),
-#   end (96); the slab stats are {total, used, reqs, fails} per slot.
-SLAB_STATS_OFF = 72
-PAGE = 4096
-
-
-def shm_slab(master, size):
-    """The module's zone as its slab pool header says, read from the
-    master's memory (the zone is the one MAP_SHARED /dev/zero mapping of
-    exactly `size` bytes: faults.sh gives the zone a size no other zone
-    has). None when it cannot be read (not root, no such mapping)."""
+def shm_pages(metrics_port):
+    """The module's zone as /metrics says it (ts_shm_pages,
+    ts_shm_free_pages); None when the metrics do not answer."""
+    url = "http://127.0.0.1:%d/metrics?name[]=ts_shm_pages" \
+          "&name[]=ts_shm_free_pages" % metrics_port
     try:
-        with open("/proc/%d/maps" % master) as f:
-            maps = f.readlines()
-    except OSError:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            text = r.read().decode()
+    except (OSError, ValueError):
         return None
-    for line in maps:
-        fields = line.split()
-        if len(fields) < 6 or fields[1] != "rw-s" or "/dev/zero" not in line:
-            continue
-        lo, hi = (int(x, 16) for x in fields[0].split("-"))
-        if hi - lo != size:
-            continue
-        try:
-            with open("/proc/%d/mem" % master, "rb") as mem:
-                mem.seek(lo)
-                head = mem.read(128)
-                min_shift = struct.unpack_from("<Q", head, 24)[0]
-                stats, pfree, start, end = struct.unpack_from(
-                    "<QQQQ", head, SLAB_STATS_OFF)
-                slots = 12 - min_shift        # ngx_pagesize_shift - min
-                if not (lo <= stats < hi and 0 < slots < 16
-                        and lo <= start < end <= hi):
-                    return None
-                mem.seek(stats)
-                raw = mem.read(32 * slots)
-        except OSError:
-            return None
-        slab = []
-        for i in range(slots):
-            total, used, reqs, fails = struct.unpack_from("<QQQQ", raw,
-                                                          32 * i)
-            slab.append({"size": 1 << (min_shift + i), "total": total,
-                         "used": used, "reqs": reqs, "fails": fails})
-        return {"free_pages": pfree, "pages": (end - start) // PAGE,
-                "slots": slab}
-    return None
+    got = dict(re.findall(r"^(ts_shm_pages|ts_shm_free_pages)\{[^}]*\} "
+                          r"(\d+)\.0$", text, re.M))
+    if len(got) != 2:
+        return None
+    return {"pages": int(got["ts_shm_pages"]),
+            "free_pages": int(got["ts_shm_free_pages"])}
