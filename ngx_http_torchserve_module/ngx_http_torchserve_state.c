@@ -616,6 +616,70 @@ corrupt:
 }
 
 
+static int ngx_libc_cdecl
+ngx_http_torchserve_state_by_name(const void *one, const void *two)
+{
+    const ngx_http_torchserve_record_t  *a, *b;
+
+    a = *(ngx_http_torchserve_record_t * const *) one;
+    b = *(ngx_http_torchserve_record_t * const *) two;
+
+    return ngx_strcmp(a->name, b->name);
+}
+
+
+/* no name with two default versions (our writer never gives one) */
+static ngx_int_t
+ngx_http_torchserve_state_defaults(ngx_http_torchserve_record_t *recs,
+    size_t n, ngx_log_t *log, char *err, size_t errlen)
+{
+    size_t                          i, j;
+    ngx_http_torchserve_record_t  **sorted;
+
+    if (n < 2) {
+        return NGX_OK;
+    }
+
+    sorted = ngx_alloc(n * sizeof(ngx_http_torchserve_record_t *), log);
+    if (sorted == NULL) {
+        snprintf(err, errlen, "no memory");
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        sorted[i] = &recs[i];
+    }
+
+    ngx_qsort(sorted, n, sizeof(ngx_http_torchserve_record_t *),
+              ngx_http_torchserve_state_by_name);
+
+    for (i = 0; i < n; i = j) {
+        for (j = i + 1;
+             j < n && ngx_strcmp(sorted[i]->name, sorted[j]->name) == 0;
+             j++)
+        {
+            /* sorted[i] is the first default of the run, if any */
+            if (!sorted[i]->is_default) {
+                sorted[i] = sorted[j];
+                continue;
+            }
+
+            if (sorted[j]->is_default) {
+                snprintf(err, errlen, "model \"%s\" has two default "
+                         "versions, \"%s\" and \"%s\"", sorted[i]->name,
+                         sorted[i]->version, sorted[j]->version);
+                ngx_free(sorted);
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    ngx_free(sorted);
+
+    return NGX_OK;
+}
+
+
 /*
  * The state file's JSON (root) into the zone: every model checked
  * first, then added.  NGX_DECLINED: refused, err says why;
@@ -640,6 +704,15 @@ ngx_http_torchserve_state_restore_locked(ngx_log_t *log,
     }
 
     n = json_array_size(models);
+
+    /* a record takes two pages: what cannot fit is refused unallocated */
+    if (n > tmcf->shpool->pfree / 2) {
+        snprintf(err, errlen, "%zu models, more than the zone "
+                 "(torchserve_zone) can hold (%zu)", n,
+                 (size_t) tmcf->shpool->pfree / 2);
+        return NGX_DECLINED;
+    }
+
     recs = ngx_alloc((n + 1) * sizeof(ngx_http_torchserve_record_t), log);
     if (recs == NULL) {
         return NGX_ERROR;
@@ -654,6 +727,13 @@ ngx_http_torchserve_state_restore_locked(ngx_log_t *log,
             ngx_free(recs);
             return NGX_DECLINED;
         }
+    }
+
+    if (ngx_http_torchserve_state_defaults(recs, n, log, err, errlen)
+        != NGX_OK)
+    {
+        ngx_free(recs);
+        return NGX_DECLINED;
     }
 
     for (i = 0; i < n; i++) {

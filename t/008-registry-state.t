@@ -12,7 +12,7 @@ master_on();
 workers(2);
 repeat_each(1);
 
-plan tests => repeat_each() * (4 * (1 + 2 + 1) + 1);
+plan tests => repeat_each() * (6 * (1 + 2 + 1) + 1);
 
 no_shuffle();
 no_root_location();
@@ -37,6 +37,29 @@ our $S0 = sample(0);
         responseTimeout => 120, jobQueueSize => 100, warmup => 3,
         isDefault => JSON::PP::true, loadedAtStartup => JSON::PP::false,
         inputDtype => -1, inputShape => [] }] });
+    close $fh;
+}
+
+# TEST 5's state file: two versions of one name, each the default
+{
+    my %m = (modelName => "twice", modelUrl => "digits.mar",
+        path => fixture_path("digits.mar"), handler => "tensor",
+        runtime => "python", device => "", minWorkers => 1,
+        maxWorkers => 1, batchSize => 1, maxBatchDelay => 100,
+        responseTimeout => 120, jobQueueSize => 100, warmup => 3,
+        isDefault => JSON::PP::true, loadedAtStartup => JSON::PP::false,
+        inputDtype => -1, inputShape => []);
+    open my $fh, '>', "$ENV{TEST_NGINX_STATE_DIR}/defaults.json" or die $!;
+    print $fh JSON::PP::encode_json({ generation => 3, models => [
+        { %m, modelVersion => "1.0" }, { %m, modelVersion => "2.0" } ] });
+    close $fh;
+}
+
+# TEST 6's state file: more models than a 1m zone holds
+{
+    open my $fh, '>', "$ENV{TEST_NGINX_STATE_DIR}/many.json" or die $!;
+    print $fh JSON::PP::encode_json({ generation => 3,
+                                      models => [ map { {} } 1 .. 200 ] });
     close $fh;
 }
 
@@ -113,3 +136,32 @@ GET /models/big
 --- response_body_like: "message": "Model not found: big"
 --- error_log eval
 qr/torchserve_state "\S+range\.json" is refused: model "big" version "1\.0": "batchSize" is out of range; starting without it/
+
+
+
+=== TEST 5: a state file giving one name two default versions is refused whole
+--- http_config
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/defaults.json;
+--- request
+GET /models/twice
+--- error_code: 404
+--- response_body_like: "message": "Model not found: twice"
+--- error_log eval
+qr/torchserve_state "\S+defaults\.json" is refused: model "twice" has two default versions, "1\.0" and "2\.0"; starting without it/
+
+
+
+=== TEST 6: a state file with more models than the zone holds is refused before anything is allocated for them
+--- http_config
+    torchserve_zone torchserve:1m;
+    torchserve_model_store $TEST_NGINX_FIXTURES;
+    torchserve_model digits digits.mar;
+    torchserve_state $TEST_NGINX_STATE_DIR/many.json;
+--- request
+GET /models
+--- error_code: 200
+--- response_body_like: "modelName": "digits"
+--- error_log eval
+qr/torchserve_state "\S+many\.json" is refused: 200 models, more than the zone \(torchserve_zone\) can hold \(\d+\); starting without it/
