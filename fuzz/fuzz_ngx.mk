@@ -87,10 +87,10 @@ FZN_NGX_OBJS := $(addprefix src/core/,nginx.o ngx_array.o ngx_buf.o \
 FZN_MOD := $(addprefix ngx_http_torchserve_,state registry index params \
 	reply wait download token model_conf kserve management register scale)
 # and of the runtime, plain C: the UTF-8 decoder the answers use, the
-# device names the configuration checks
-FZN_RT := ts_pyjson ts_value ts_dtoa ts_device
+# device names the configuration checks, the stale-folder sweep
+FZN_RT := ts_pyjson ts_value ts_dtoa ts_device ts_archive_unpack
 FZN_PROPS := torchserve_props torchserve_settings torchserve_conf \
-	torchserve_fetch
+	torchserve_fetch ts_archive_unpack
 
 # see fuzz/targets/ngx_harness.c for what each stands in for
 FZN_WRAPS := -Wl,--wrap=ngx_thread_task_post \

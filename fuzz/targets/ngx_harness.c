@@ -37,7 +37,6 @@
 #include <ngx_http.h>
 
 #include <jansson.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -511,53 +510,6 @@ ngx_fuzz_cleanup(void)
 }
 
 
-static int
-ngx_fuzz_remove(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-    (void) remove(path);
-    return 0;
-}
-
-
-/* earlier runs' folders: libFuzzer ends with _Exit(), atexit never runs */
-static void
-ngx_fuzz_clean_stale(const char *tmp, const char *prefix)
-{
-    DIR            *d;
-    char            path[512], *end;
-    long            pid;
-    size_t          len;
-    struct dirent  *e;
-
-    d = opendir(tmp);
-    if (d == NULL) {
-        return;
-    }
-
-    len = strlen(prefix);
-
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, len) != 0) {
-            continue;
-        }
-
-        pid = strtol(e->d_name + len, &end, 10);
-
-        if (*end != '\0' || pid <= 0 || kill((pid_t) pid, 0) == 0
-            || errno != ESRCH)
-        {
-            continue;
-        }
-
-        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
-        (void) nftw(path, ngx_fuzz_remove, 8, FTW_DEPTH | FTW_PHYS);
-    }
-
-    closedir(d);
-}
-
-
 /* a directive's arguments, as nginx.conf's parser hands them */
 static ngx_conf_t *
 ngx_fuzz_conf(ngx_uint_t n, ...)
@@ -713,7 +665,8 @@ ngx_fuzz_init(void)
 
     /* the model store: the archives above (empty files) */
     tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    ngx_fuzz_clean_stale(tmp, "ngx_fuzz.");
+    /* earlier runs' folders: libFuzzer ends with _Exit(), atexit never runs */
+    (void) ts_archive_remove_stale(tmp, "ngx_fuzz.");
 
     snprintf(ngx_fuzz_dir, sizeof(ngx_fuzz_dir), "%s/ngx_fuzz.%ld", tmp,
              (long) ngx_pid);

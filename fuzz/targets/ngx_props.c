@@ -21,10 +21,7 @@
 #define _GNU_SOURCE
 
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,53 +312,6 @@ ngx_props_enabled(const tsc_props_t *p, const char *key)
 }
 
 
-static int
-ngx_props_remove(const char *path, const struct stat *st, int flag,
-    struct FTW *ftw)
-{
-    (void) remove(path);
-    return 0;
-}
-
-
-/* earlier runs' folders: libFuzzer ends with _Exit(), atexit never runs */
-static void
-ngx_props_clean_stale(const char *tmp, const char *prefix)
-{
-    DIR            *d;
-    char            path[512], *end;
-    long            pid;
-    size_t          len;
-    struct dirent  *e;
-
-    d = opendir(tmp);
-    if (d == NULL) {
-        return;
-    }
-
-    len = strlen(prefix);
-
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, len) != 0) {
-            continue;
-        }
-
-        pid = strtol(e->d_name + len, &end, 10);
-
-        if (*end != '\0' || pid <= 0 || kill((pid_t) pid, 0) == 0
-            || errno != ESRCH)
-        {
-            continue;
-        }
-
-        snprintf(path, sizeof(path), "%s/%s", tmp, e->d_name);
-        (void) nftw(path, ngx_props_remove, 8, FTW_DEPTH | FTW_PHYS);
-    }
-
-    closedir(d);
-}
-
-
 static void
 ngx_props_cleanup(void)
 {
@@ -380,7 +330,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
     tmp = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
 
-    ngx_props_clean_stale(tmp, "ngx_props.");
+    /* earlier runs' folders: libFuzzer ends with _Exit(), atexit never runs */
+    (void) ts_archive_remove_stale(tmp, "ngx_props.");
 
     snprintf(ngx_props_run_dir, sizeof(ngx_props_run_dir),
              "%s/ngx_props.%ld", tmp, (long) getpid());
