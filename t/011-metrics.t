@@ -35,7 +35,7 @@ our @DashboardMetrics = do {
         if keys %seen < 10;
     sort keys %seen;
 };
-our $DashboardRe = '\A' . CORE::join('', map { "(?=(?s:.*)^\Q$_\E\{)" } @DashboardMetrics);
+our $DashboardRe = '\A' . CORE::join('', map { "(?=(?s:.*)^\Q$_\E\\{)" } @DashboardMetrics);
 
 # ts_shm_pages / ts_shm_free_pages as "pages P, free F<+-d from the first>"
 our $ZoneFree0;
