@@ -238,14 +238,15 @@ tsc_key_address(tsc_settings_t *s, const tsc_prop_t *p, char *err,
 
     /*
      * the address goes into nginx.conf's listen unquoted: a blank, a
-     * ';', a brace or a quote would end it or add directives of its own
+     * ';', a brace or a quote would end it or add directives of its own,
+     * a '#' would comment out the rest of the line
      */
     for (c = v; *c != '\0'; c++) {
         if (isspace((unsigned char) *c) || iscntrl((unsigned char) *c)
-            || strchr(";{}\"'\\", *c) != NULL)
+            || strchr(";{}\"'\\#", *c) != NULL)
         {
             return tsc_bad_value(p, "blanks, quotes, backslashes, control "
-                                 "characters, ';' and braces are not "
+                                 "characters, ';', '#' and braces are not "
                                  "allowed", err, errlen);
         }
     }
