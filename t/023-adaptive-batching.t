@@ -213,7 +213,7 @@ torchserve: model "slow": a batch (1) is done
 torchserve: model "slow": a batch (1) is done
 --- error_log
 no answer within response_timeout (1000 ms)
---- wait: 1
+--- wait: 2
 --- timeout: 5
 
 
