@@ -100,7 +100,7 @@ fuzz_kserve_json_len(const ts_request_t *req)
  * is the request's, or the request id when it has none.
  */
 static void
-fuzz_kserve_check_answer(const ts_request_t *req)
+fuzz_kserve_check_answer(const ts_request_t *req, fuzz_serve_kind_e kind)
 {
     size_t         jlen;
     json_t        *answer, *body, *id;
@@ -146,43 +146,22 @@ fuzz_kserve_check_answer(const ts_request_t *req)
 }
 
 
+/* KServe's requests through ts_kserve_infer, TorchServe's as they are */
+static void
+fuzz_kserve_batch(ts_servable_t *s, ts_request_t *reqs, size_t n)
+{
+    if (ts_kserve_any(reqs, n)) {
+        ts_kserve_infer(s, reqs, n, fuzz_serve_infer);
+
+    } else {
+        fuzz_serve_infer(s, reqs, n);
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int             kind;
-    size_t          i, n, lens[FUZZ_SERVE_MAX_REQUESTS];
-    uint8_t        *pieces[FUZZ_SERVE_MAX_REQUESTS];
-    ts_request_t    reqs[FUZZ_SERVE_MAX_REQUESTS];
-    ts_servable_t   s;
-
-    n = fuzz_serve_split(data, size, pieces, lens);
-
-    for (kind = 0; kind < FUZZ_SERVE_KINDS; kind++) {
-        fuzz_serve_servable(&s, (fuzz_serve_kind_e) kind);
-
-        memset(reqs, 0, sizeof(reqs));
-
-        for (i = 0; i < n; i++) {
-            fuzz_kserve_request(&reqs[i], pieces[i], lens[i]);
-        }
-
-        if (ts_kserve_any(reqs, n)) {
-            ts_kserve_infer(&s, reqs, n, fuzz_serve_infer);
-
-        } else {
-            fuzz_serve_infer(&s, reqs, n);
-        }
-
-        for (i = 0; i < n; i++) {
-            fuzz_kserve_check_answer(&reqs[i]);
-        }
-
-        fuzz_serve_check(reqs, n);
-    }
-
-    for (i = 0; i < n; i++) {
-        free(pieces[i]);
-    }
-
-    return 0;
+    return fuzz_serve_run(data, size, fuzz_kserve_request, fuzz_kserve_batch,
+                          fuzz_kserve_check_answer);
 }

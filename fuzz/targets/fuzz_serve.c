@@ -403,3 +403,41 @@ fuzz_serve_check(ts_request_t *reqs, size_t n)
         ts_request_clear(&reqs[i]);
     }
 }
+
+
+int
+fuzz_serve_run(const uint8_t *data, size_t size, fuzz_serve_fill_pt fill,
+    fuzz_serve_batch_pt batch, fuzz_serve_answer_pt answer)
+{
+    int             kind;
+    size_t          i, n, lens[FUZZ_SERVE_MAX_REQUESTS];
+    uint8_t        *pieces[FUZZ_SERVE_MAX_REQUESTS];
+    ts_request_t    reqs[FUZZ_SERVE_MAX_REQUESTS];
+    ts_servable_t   s;
+
+    n = fuzz_serve_split(data, size, pieces, lens);
+
+    for (kind = 0; kind < FUZZ_SERVE_KINDS; kind++) {
+        fuzz_serve_servable(&s, (fuzz_serve_kind_e) kind);
+
+        memset(reqs, 0, sizeof(reqs));
+
+        for (i = 0; i < n; i++) {
+            fill(&reqs[i], pieces[i], lens[i]);
+        }
+
+        batch(&s, reqs, n);
+
+        for (i = 0; i < n; i++) {
+            answer(&reqs[i], (fuzz_serve_kind_e) kind);
+        }
+
+        fuzz_serve_check(reqs, n);
+    }
+
+    for (i = 0; i < n; i++) {
+        free(pieces[i]);
+    }
+
+    return 0;
+}

@@ -59,4 +59,22 @@ size_t fuzz_serve_split(const uint8_t *data, size_t size, uint8_t **pieces,
 /* every request answered, an answer where OK; then ts_request_clear'ed */
 void fuzz_serve_check(ts_request_t *reqs, size_t n);
 
+
+/* what a request target does with one input, in the order called */
+typedef void (*fuzz_serve_fill_pt)(ts_request_t *req, const uint8_t *body,
+    size_t len);
+typedef void (*fuzz_serve_batch_pt)(ts_servable_t *s, ts_request_t *reqs,
+    size_t n);
+typedef void (*fuzz_serve_answer_pt)(const ts_request_t *req,
+    fuzz_serve_kind_e kind);
+
+/*
+ * A request target's LLVMFuzzerTestOneInput: data split into the
+ * requests of one batch (fuzz_serve_split), then for each servable kind:
+ * the requests filled from their pieces, the batch served, each answer
+ * checked by the target, then by fuzz_serve_check.
+ */
+int fuzz_serve_run(const uint8_t *data, size_t size, fuzz_serve_fill_pt fill,
+    fuzz_serve_batch_pt batch, fuzz_serve_answer_pt answer);
+
 #endif /* FUZZ_SERVE_H */

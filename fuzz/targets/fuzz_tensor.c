@@ -59,40 +59,18 @@ fuzz_tensor_check_answer(const ts_request_t *req, fuzz_serve_kind_e kind)
 }
 
 
+static void
+fuzz_tensor_request(ts_request_t *req, const uint8_t *body, size_t len)
+{
+    req->body = body;
+    req->len = len;
+    req->content_type = "application/json";
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int             kind;
-    size_t          i, n, lens[FUZZ_SERVE_MAX_REQUESTS];
-    uint8_t        *pieces[FUZZ_SERVE_MAX_REQUESTS];
-    ts_request_t    reqs[FUZZ_SERVE_MAX_REQUESTS];
-    ts_servable_t   s;
-
-    n = fuzz_serve_split(data, size, pieces, lens);
-
-    for (kind = 0; kind < FUZZ_SERVE_KINDS; kind++) {
-        fuzz_serve_servable(&s, (fuzz_serve_kind_e) kind);
-
-        memset(reqs, 0, sizeof(reqs));
-
-        for (i = 0; i < n; i++) {
-            reqs[i].body = pieces[i];
-            reqs[i].len = lens[i];
-            reqs[i].content_type = "application/json";
-        }
-
-        fuzz_serve_infer(&s, reqs, n);
-
-        for (i = 0; i < n; i++) {
-            fuzz_tensor_check_answer(&reqs[i], (fuzz_serve_kind_e) kind);
-        }
-
-        fuzz_serve_check(reqs, n);
-    }
-
-    for (i = 0; i < n; i++) {
-        free(pieces[i]);
-    }
-
-    return 0;
+    return fuzz_serve_run(data, size, fuzz_tensor_request, fuzz_serve_infer,
+                          fuzz_tensor_check_answer);
 }
