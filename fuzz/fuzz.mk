@@ -17,10 +17,11 @@
 #
 # Each target links only the runtime's C objects it needs, compiled for it
 # (never build/runtime's, nor libtorch or Python); -ffunction-sections and
-# --gc-sections drop what they do not reach of a file they need for one
-# function (ts_handler.c's ts_request_clear and ts_batch_clear; that file
-# is built without ASan's registry of globals, see FZR_OBJ_FLAGS).  With
-# libFuzzer's coverage sections that takes lld: hence lld-14.
+# --gc-sections drop what they do not reach of a file they need for a few
+# functions (ts_handler.c's batch loop, ts_request_clear and
+# ts_batch_clear; that file is built without ASan's registry of globals,
+# see FZR_OBJ_FLAGS).  With libFuzzer's coverage sections that takes lld:
+# hence lld-14.
 
 .PHONY: fuzz-rt fuzz-replay-rt fuzz-rt-deps fuzz-rt-clean
 
@@ -109,9 +110,10 @@ FZR_replay_LD     := -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 FZR_replay_DRIVER := $(FZR)/replay/targets/replay_main.o
 
-# ts_handler.c is linked for ts_request_clear and ts_batch_clear alone: its
-# table of handlers would keep the others (and libtorch) if ASan registered
-# its globals, whose descriptors --gc-sections cannot drop
+# ts_handler.c is linked for its batch loop (ts_servable_infer_batches),
+# ts_request_clear and ts_batch_clear alone: its table of handlers would
+# keep the others (and libtorch) if ASan registered its globals, whose
+# descriptors --gc-sections cannot drop
 $(FZR)/rt/runtime/ts_handler.o: FZR_OBJ_FLAGS := -mllvm -asan-globals=0
 $(FZR)/replay/runtime/ts_handler.o: FZR_OBJ_FLAGS := --param asan-globals=0
 
@@ -163,37 +165,14 @@ $(foreach f,rt replay,$(foreach t,$(FUZZ_RT_ALL),\
 
 # --- fuzzing ----------------------------------------------------------------
 
-# one target's run, a shell fragment: the work corpus seeded from the
-# repo's (which only minimized reproducers join, by hand), the summary line
-define FZR_RUN
-	mkdir -p $(FZR)/work/$(1) $(FZR_REPORT)/$(1); \
-	cp -n $(TOP)/fuzz/corpus/$(1)/* $(FZR)/work/$(1)/ 2>/dev/null; \
-	dict=; [ -f $(TOP)/fuzz/dict/$(1).dict ] \
-	    && dict=-dict=$(TOP)/fuzz/dict/$(1).dict; \
-	start=$$(date +%s); \
-	$(FZR_RUN_ENV) $(FZR)/rt/$(1) $$dict -max_len=$(FZR_MAX_$(1)) \
-	    -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=10 \
-	    -print_final_stats=1 -artifact_prefix=$(FZR_REPORT)/$(1)/ \
-	    $(FZR)/work/$(1) > $(FZR_REPORT)/$(1).log 2>&1 || rc=1; \
-	execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-	    $(FZR_REPORT)/$(1).log | tail -1); \
-	cov=$$(grep -o 'cov: [0-9]*' $(FZR_REPORT)/$(1).log | tail -1 \
-	    | cut -d' ' -f2); \
-	found=$$(ls $(FZR_REPORT)/$(1) | grep -cE '^(crash|leak|timeout|oom)-'); \
-	line="$$(date -u +%FT%TZ) $(1): $${execs:-?} executions in \
-$$(( $$(date +%s) - start )) s, cov $${cov:-?} edges, $$found crashes, \
-corpus $$(ls $(FZR)/work/$(1) | wc -l) inputs"; \
-	echo "$$line" | tee -a $(FZR_REPORT)/summary.txt; \
-	if [ $$found -gt 0 ]; then tail -40 $(FZR_REPORT)/$(1).log; \
-	    ls $(FZR_REPORT)/$(1)/; fi;
-endef
-
 fuzz-rt: fuzz-rt-deps
 	@mkdir -p $(FZR_REPORT)
 	@$(FZR_MAKE) $(addprefix $(FZR)/rt/,$(FUZZ_RT_SEL)) \
 	    > $(FZR_REPORT)/build-rt.log 2>&1 \
 	    || { tail -40 $(FZR_REPORT)/build-rt.log; exit 1; }
-	@rc=0; $(foreach t,$(FUZZ_RT_SEL),$(call FZR_RUN,$(t))) exit $$rc
+	@rc=0; $(foreach t,$(FUZZ_RT_SEL),$(TOP)/fuzz/run_target.sh $(t) \
+	    $(FZR)/rt/$(t) $(FZR)/work/$(t) $(FZR_REPORT) $(FUZZ_SECONDS) \
+	    $(FUZZ_RUNS) $(FZR_MAX_$(t)) || rc=1;) exit $$rc
 
 
 # --- replay (make test) -----------------------------------------------------

@@ -31,6 +31,8 @@ FUZZ_NGX_ALL      := ngx_props ngx_state ngx_mgmt_args
 FUZZ_NGX_PACKAGES := clang-14 libfuzzer-14-dev lld-14
 FUZZ_SECONDS      ?= 600
 FUZZ_RUNS         ?= 10000000
+# libFuzzer's -max_len where its default (4096) is too small: a state file
+FZN_MAX_ngx_state := 16384
 
 # FUZZ_TARGETS from the command line or the environment selects; a
 # default another .mk file gives it does not
@@ -250,30 +252,9 @@ fuzz-ngx: fuzz-ngx-deps
 	@$(FZN_MAKE) $(addprefix $(FZN)/clang/,$(FUZZ_NGX_SEL)) \
 	    > $(FZN_REPORT)/build-clang.log 2>&1 \
 	    || { tail -40 $(FZN_REPORT)/build-clang.log; exit 1; }
-	@rc=0; for t in $(FUZZ_NGX_SEL); do \
-	    mkdir -p $(FZN)/work/$$t $(FZN_REPORT)/$$t; \
-	    cp -n $(TOP)/fuzz/corpus/$$t/* $(FZN)/work/$$t/ 2>/dev/null; \
-	    dict=$(TOP)/fuzz/dict/$$t.dict; \
-	    [ -f $$dict ] && dict="-dict=$$dict" || dict=; \
-	    max=; [ $$t = ngx_state ] && max=-max_len=16384; \
-	    start=$$(date +%s); \
-	    $(FZN_RUN_ENV) $(FZN)/clang/$$t $$dict $$max \
-	        -max_total_time=$(FUZZ_SECONDS) -runs=$(FUZZ_RUNS) -timeout=10 \
-	        -print_final_stats=1 -artifact_prefix=$(FZN_REPORT)/$$t/ \
-	        $(FZN)/work/$$t $(TOP)/fuzz/corpus/$$t \
-	        > $(FZN_REPORT)/$$t.log 2>&1 || rc=1; \
-	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' \
-	        $(FZN_REPORT)/$$t.log | tail -1); \
-	    cov=$$(grep -o 'cov: [0-9]*' $(FZN_REPORT)/$$t.log | tail -1 \
-	        | cut -d' ' -f2); \
-	    found=$$(ls $(FZN_REPORT)/$$t | grep -cE '^(crash|leak|timeout|oom)-'); \
-	    line="$$(date -u +%FT%TZ) $$t: $${execs:-?} executions in \
-	$$(( $$(date +%s) - start )) s, cov $${cov:-?} edges, $$found crashes, \
-	corpus $$(ls $(FZN)/work/$$t | wc -l) inputs"; \
-	    echo "$$line" | tee -a $(FZN_REPORT)/summary.txt; \
-	    if [ $$found -gt 0 ]; then tail -40 $(FZN_REPORT)/$$t.log; \
-	        ls $(FZN_REPORT)/$$t/; fi; \
-	done; exit $$rc
+	@rc=0; $(foreach t,$(FUZZ_NGX_SEL),$(TOP)/fuzz/run_target.sh $(t) \
+	    $(FZN)/clang/$(t) $(FZN)/work/$(t) $(FZN_REPORT) $(FUZZ_SECONDS) \
+	    $(FUZZ_RUNS) $(FZN_MAX_$(t)) || rc=1;) exit $$rc
 
 
 # --- replay (make test) -----------------------------------------------------

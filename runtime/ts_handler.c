@@ -42,6 +42,8 @@ static int ts_servable_check_python(const ts_archive_t *a,
 static ts_servable_t *ts_servable_load_torchscript(const ts_archive_t *a,
     const ts_handler_t *handler, const ts_load_options_t *options,
     char *err, size_t errlen);
+static ts_status_e ts_forward_model(ts_servable_t *s,
+    const ts_batch_t *batch, ts_value_t *out, char *err, size_t errlen);
 static ts_servable_t *ts_servable_load_python(const ts_archive_t *a,
     const char *handler, const ts_load_options_t *options, char **detail,
     char *err, size_t errlen);
@@ -523,12 +525,6 @@ ts_infer_python_pending(ts_servable_t *s, ts_request_t *reqs, size_t n)
 void
 ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
 {
-    size_t       i, pending;
-    ts_batch_t   batch;
-    ts_value_t   out;
-    ts_status_e  status;
-    char         msg[TS_ERROR_LEN];
-
     if (s->kind == TS_SERVABLE_TORCHSCRIPT && ts_kserve_any(reqs, n)) {
         ts_kserve_infer(s, reqs, n, ts_servable_infer);
         return;
@@ -548,6 +544,29 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
     if (ts_explain_any(reqs, n)) {
         ts_explain_infer(s, reqs, n);
     }
+
+    ts_servable_infer_batches(s, reqs, n, ts_forward_model);
+}
+
+
+static ts_status_e
+ts_forward_model(ts_servable_t *s, const ts_batch_t *batch, ts_value_t *out,
+    char *err, size_t errlen)
+{
+    return ts_model_run(s->model, "forward", batch->args, batch->nargs, out,
+                        err, errlen);
+}
+
+
+void
+ts_servable_infer_batches(ts_servable_t *s, ts_request_t *reqs, size_t n,
+    ts_forward_pt forward)
+{
+    size_t       i, pending;
+    ts_batch_t   batch;
+    ts_value_t   out;
+    ts_status_e  status;
+    char         msg[TS_ERROR_LEN];
 
     for ( ;; ) {
         pending = ts_infer_pending(reqs, n);
@@ -580,15 +599,14 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
             /* preprocess must answer or batch something each round */
             if (ts_infer_pending(reqs, n) == pending) {
                 ts_infer_fail_pending(reqs, n, TS_STATUS_INTERNAL,
-                                      "the handler made no progress");
+                                      TS_NO_PROGRESS);
                 return;
             }
 
             continue;
         }
 
-        status = ts_model_run(s->model, "forward", batch.args, batch.nargs,
-                              &out, msg, sizeof(msg));
+        status = forward(s, &batch, &out, msg, sizeof(msg));
 
         if (status != TS_STATUS_OK) {
             if (batch.nrows > 1) {
@@ -597,7 +615,7 @@ ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
                     ts_request_t  *r = &reqs[batch.rows[i]];
 
                     r->status = TS_STATUS_PENDING;
-                    ts_servable_infer(s, r, 1);
+                    ts_servable_infer_batches(s, r, 1, forward);
                 }
 
             } else {

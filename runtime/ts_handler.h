@@ -196,6 +196,24 @@ const char *ts_servable_requirements(ts_servable_t *s);
  */
 void ts_servable_infer(ts_servable_t *s, ts_request_t *reqs, size_t n);
 
+/* the error of requests a handler's preprocess neither answered nor batched */
+#define TS_NO_PROGRESS  "the handler made no progress"
+
+/* a TorchScript servable's forward over a batch's arguments */
+typedef ts_status_e (*ts_forward_pt)(ts_servable_t *s,
+    const ts_batch_t *batch, ts_value_t *out, char *err, size_t errlen);
+
+/*
+ * ts_servable_infer's predictions loop for TorchScript: the handler's
+ * preprocess batches what stacks, forward runs it (a failed batch of
+ * several rows is retried one row at a time), postprocess answers, until
+ * no request is pending.  forward is ts_model_run's "forward" in the
+ * server; the fuzz targets pass their own, to run this loop without
+ * libtorch.
+ */
+void ts_servable_infer_batches(ts_servable_t *s, ts_request_t *reqs,
+    size_t n, ts_forward_pt forward);
+
 /*
  * Explanations (ts_explain.c): 1 if a pending request of reqs asks for
  * one; answers each such request of a TorchScript servable (Integrated

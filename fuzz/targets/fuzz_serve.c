@@ -218,91 +218,29 @@ fuzz_serve_forward(ts_servable_t *s, const ts_batch_t *batch,
 }
 
 
-static size_t
-fuzz_serve_pending(const ts_request_t *reqs, size_t n)
+/* ts_servable_infer_batches' forward: the stand-in, failing as libtorch */
+static ts_status_e
+fuzz_serve_forward_batch(ts_servable_t *s, const ts_batch_t *batch,
+    ts_value_t *out, char *err, size_t errlen)
 {
-    size_t  i, pending;
+    FUZZ_CHECK(batch->nargs >= 1 && batch->nrows >= 1,
+               "a batch of %zu rows, %zu arguments", batch->nrows,
+               batch->nargs);
 
-    pending = 0;
-
-    for (i = 0; i < n; i++) {
-        pending += (reqs[i].status == TS_STATUS_PENDING);
+    if (fuzz_serve_forward(s, batch, out) != 0) {
+        ts_value_clear(out);
+        snprintf(err, errlen, "no memory");
+        return TS_STATUS_NO_RESOURCES;
     }
 
-    return pending;
-}
-
-
-static void
-fuzz_serve_fail(ts_request_t *reqs, size_t n, ts_status_e status,
-    const char *msg)
-{
-    size_t  i;
-
-    for (i = 0; i < n; i++) {
-        if (reqs[i].status == TS_STATUS_PENDING) {
-            reqs[i].status = status;
-            snprintf(reqs[i].error, TS_ERROR_LEN, "%s", msg);
-        }
-    }
+    return TS_STATUS_OK;
 }
 
 
 void
 fuzz_serve_infer(ts_servable_t *s, ts_request_t *reqs, size_t n)
 {
-    char         msg[TS_ERROR_LEN];
-    size_t       pending;
-    ts_batch_t   batch;
-    ts_value_t   out;
-
-    for ( ;; ) {
-        pending = fuzz_serve_pending(reqs, n);
-        if (pending == 0) {
-            return;
-        }
-
-        memset(&batch, 0, sizeof(ts_batch_t));
-        batch.rows = calloc(n, sizeof(size_t));
-        if (batch.rows == NULL) {
-            fuzz_serve_fail(reqs, n, TS_STATUS_NO_RESOURCES, "no memory");
-            return;
-        }
-
-        msg[0] = '\0';
-
-        if (s->handler->preprocess(s, reqs, n, &batch, msg, sizeof(msg))
-            != 0)
-        {
-            fuzz_serve_fail(reqs, n, TS_STATUS_INTERNAL, msg);
-            ts_batch_clear(&batch);
-            return;
-        }
-
-        if (batch.nrows == 0) {
-            ts_batch_clear(&batch);
-
-            /* as ts_servable_infer: preprocess answers or batches */
-            FUZZ_CHECK(fuzz_serve_pending(reqs, n) < pending,
-                       "the tensor handler made no progress");
-            continue;
-        }
-
-        FUZZ_CHECK(batch.nargs >= 1 && batch.nrows <= pending,
-                   "a batch of %zu rows, %zu arguments", batch.nrows,
-                   batch.nargs);
-
-        if (fuzz_serve_forward(s, &batch, &out) != 0
-            || s->handler->postprocess(s, &out, reqs, &batch, msg,
-                                       sizeof(msg))
-               != 0)
-        {
-            fuzz_serve_fail(reqs, n, TS_STATUS_INTERNAL, "no memory");
-        }
-
-        ts_value_clear(&out);
-        ts_batch_clear(&batch);
-    }
+    ts_servable_infer_batches(s, reqs, n, fuzz_serve_forward_batch);
 }
 
 
@@ -381,6 +319,10 @@ fuzz_serve_check(ts_request_t *reqs, size_t n)
             FUZZ_CHECK(reqs[i].error[0] != '\0',
                        "request %zu refused (%d) without a message", i,
                        (int) reqs[i].status);
+
+            /* the loop's guard against a preprocess that loops forever */
+            FUZZ_CHECK(strcmp(reqs[i].error, TS_NO_PROGRESS) != 0,
+                       "request %zu: the tensor handler made no progress", i);
         }
 
         /* v2 binary: the JSON part's length, within the response */

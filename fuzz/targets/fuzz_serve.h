@@ -1,9 +1,9 @@
 /*
  * fuzz_serve.h: the request targets' model server without a model
  * (fuzz_tensor.c, fuzz_kserve.c): servables of the "tensor" handler with
- * a few forward() schemas, and the batch loop of ts_servable_infer's
- * TorchScript path (runtime/ts_handler.c) with forward played by the
- * harness: it returns its own arguments (a tensor, a tuple, a dict, or a
+ * a few forward() schemas, served by ts_servable_infer's own batch loop
+ * for TorchScript (ts_servable_infer_batches, runtime/ts_handler.c) with
+ * forward played by the harness: it returns its own arguments (a tensor, a tuple, a dict, or a
  * list of a row each, as TorchScript types allow), so that postprocess
  * and the KServe answers get values to split and join.
  */
@@ -44,7 +44,7 @@ typedef enum {
 /* a servable of that kind, its handler's init run */
 void fuzz_serve_servable(ts_servable_t *s, fuzz_serve_kind_e kind);
 
-/* ts_servable_infer's batch loop for TorchScript (see above) */
+/* ts_servable_infer_batches with the harness's forward (see above) */
 void fuzz_serve_infer(ts_servable_t *s, ts_request_t *reqs, size_t n);
 
 /*
