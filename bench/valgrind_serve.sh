@@ -1,22 +1,28 @@
 #!/bin/bash
 # bench/valgrind_serve.sh: one nginx worker process under valgrind's
 # memcheck (leak-check=full) serving requests of each handler kind
-# (issue #16): digits (TorchScript, the C tensor handler), vision_mnist
-# (the C image classifier: a PNG decoded, transformed, the MNIST CNN),
-# mnist (a Python handler.py on an eager model.py, the same CNN: the
-# embedded interpreter), then a graceful stop, so that the worker frees
-# its models at exit. Bounded, loopback only; not part of make test.
-# Under valgrind on 2 cores digits takes ~2 ms a request, the CNN's
-# models ~0.6 s (libtorch's convolutions): 10,000 of those would take
-# ~100 minutes each, hence N_CNN.
+# (issue #16), then a graceful stop, so that the worker frees its models
+# at exit. Bounded, loopback only; not part of make test. The models:
+#   digits             TorchScript, the C tensor handler (JSON in)
+#   vision_mnist_tiny  the C image classifier: a PNG decoded, transformed,
+#                      a linear net
+#   mnist_tiny         the MNIST tutorial's handler.py (ImageClassifier,
+#                      Pillow, torchvision) on an eager linear model.py:
+#                      the embedded interpreter
+#   greedy_time        a Python handler on a JSON body (numpy), no weights
+#   vision_mnist, mnist   the same two image paths on the tutorial's CNN
+# Under valgrind on 2 cores the first four take a few milliseconds a
+# request; the CNN's ~0.6 s (libtorch's convolutions under memcheck), so
+# N requests go to each of the first four and N_CNN to the CNN models.
 #
-#   bench/valgrind_serve.sh               # N=10000 digits, N_CNN=1000 others
-#   N=10000 N_CNN=10000 bench/valgrind_serve.sh   # ~3.5 hours
+#   bench/valgrind_serve.sh               # N=10000, N_CNN=1000 (~40 min)
 #   N=200 N_CNN=20 bench/valgrind_serve.sh        # a quick look
 #   REPORT_ONLY=1 bench/valgrind_serve.sh         # the report of the last run
 #
 # Every answer must be 200 and the same bytes as the first one of its
-# model. Output: $RESULTS (default bench/results/valgrind/, ignored by
+# model, and the first the answer the fixtures computed without us
+# (digits: each number within 1e-4). Output: $RESULTS (default
+# bench/results/valgrind/, ignored by
 # git): valgrind's log of each process (vg.PID), the error log, and
 # summary.md: per process the errors and the leak summary, then every
 # "definitely lost" record: its size, its blocks (one per request would
@@ -28,8 +34,9 @@
 # failed, valgrind reported an error, a record is ours, or one has 100
 # blocks or more.
 #
-# Environment: N, N_CNN, REPORT_ONLY, PORT (18920), MODULE, FIXTURES, NGINX, PYTHON, RESULTS,
-# MODELS (of "digits vision_mnist vision_cls mnist"), KEEP=1 keeps the prefix.
+# Environment: N, N_CNN, REPORT_ONLY, PORT (18920), MODULE, FIXTURES, NGINX,
+# PYTHON, RESULTS, MODELS (of the above and vision_cls), KEEP=1 keeps the
+# prefix.
 set -u
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -41,7 +48,7 @@ PY=${PYTHON:-/usr/bin/python3}
 PORT=${PORT:-18920}
 N=${N:-10000}
 N_CNN=${N_CNN:-1000}
-MODELS=${MODELS:-digits vision_mnist mnist}
+MODELS=${MODELS:-digits vision_mnist_tiny mnist_tiny greedy_time vision_mnist mnist}
 RESULTS=${RESULTS:-$HERE/results/valgrind}
 KEEP=${KEEP:-0}
 
@@ -136,10 +143,40 @@ port, n_tensor, n_cnn, fixtures, models = int(sys.argv[1]), \
     int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5:]
 bodies = {
     "digits": ("digits_input.json", "application/json"),
+    "vision_mnist_tiny": ("mnist_digit.png", "image/png"),
+    "mnist_tiny": ("mnist_digit.png", "image/png"),
+    "greedy_time": ("greedy_time.json", "application/json"),
     "vision_mnist": ("mnist_digit.png", "image/png"),
     "vision_cls": ("vision/kitten.jpg", "image/jpeg"),
     "mnist": ("mnist_digit.png", "image/png"),
 }
+cnn = {"vision_mnist", "mnist", "vision_cls"}
+
+
+def fixture_json(name):
+    with open("%s/%s" % (fixtures, name)) as f:
+        return json.load(f)
+
+
+# the answers the fixture scripts computed with plain torch/torchvision
+python_expected = fixture_json("python_expected.json")
+vision_expected = fixture_json("vision_expected.json")
+digits_expected = fixture_json("expected.json")["digits"][0]
+expected = {
+    "vision_mnist_tiny": vision_expected["mnist_tiny"]["mnist_digit.png"],
+    "vision_mnist": vision_expected["mnist"]["mnist_digit.png"],
+    "vision_cls": vision_expected["cls"]["kitten.jpg"],
+}
+for m in ("mnist_tiny", "greedy_time", "mnist"):
+    expected[m] = python_expected[m]["body"]
+
+
+def expected_answer(m, answer):
+    if m == "digits":
+        got = json.loads(answer)
+        return len(got) == len(digits_expected) and all(
+            abs(a - b) <= 1e-4 for a, b in zip(got, digits_expected))
+    return answer == expected[m].encode()
 
 
 def ask(conn, method, path, body=None, ctype=None):
@@ -168,7 +205,7 @@ while True:
 
 failed = 0
 for m in models:
-    n = n_tensor if m == "digits" else n_cnn
+    n = n_cnn if m in cnn else n_tensor
     name, ctype = bodies[m]
     body = open("%s/%s" % (fixtures, name), "rb").read()
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
@@ -182,6 +219,10 @@ for m in models:
             c = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         if first is None and status == 200:
             first = answer
+            if not expected_answer(m, answer):
+                print("%s: the first answer is not the fixtures' %r" % (
+                    m, answer[:200]))
+                bad += 1
         if status != 200 or answer != first:
             bad += 1
             if bad <= 3:

@@ -8,12 +8,14 @@ computes for them, written here directly with PIL, torchvision and torch
 
     /usr/bin/python3 t/images/make_vision_fixtures.py DIR ARCHIVE_TOOL
 
-DIR gets vision_cls.mar, vision_probe.mar, vision_mnist.mar, vision_seg.mar,
-vision_det.mar, vision_limit.mar (max_image_pixels: 1000), vision_badcfg.mar
-(a handler section we refuse); DIR/vision/ the images (bad_* are hostile
+DIR gets vision_cls.mar, vision_probe.mar, vision_mnist.mar,
+vision_mnist_tiny.mar (a linear net, for bench/valgrind_serve.sh),
+vision_seg.mar, vision_det.mar, vision_limit.mar (max_image_pixels: 1000),
+vision_badcfg.mar (a handler section we refuse); DIR/vision/ the images (bad_* are hostile
 ones); DIR/vision_expected.json:
   images                      the image files, in the order of the answers
-  cls[image], mnist[image], seg[image], det[image]   an answer's text
+  cls[image], mnist[image], mnist_tiny[image], seg[image], det[image]
+                              an answer's text
   probe[image]                vision/probe_<image>.f32: the preprocessed
                               tensor (float32, little-endian, C order)
 Images that TorchServe itself cannot classify (grey, RGBA, palette, CMYK:
@@ -39,6 +41,7 @@ from torchvision import transforms
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(REPO, "archive_tool", "tests"))
+sys.path.insert(0, os.path.join(REPO, "t", "python"))
 
 IMAGENET = transforms.Compose([
     transforms.Resize(256),
@@ -302,11 +305,23 @@ def main():
          "--serialized-file", os.path.join(work, "mnist.pt"),
          "--handler", "image_classifier",
          "--config-file", os.path.join(work, "mnist.yaml"))
+    # the same on the Python flow's linear net (bench/valgrind_serve.sh)
+    from mnist_tiny_model import Net as TinyNet
+    tiny = TinyNet()
+    tiny.load_state_dict(torch.load(os.path.join(
+        out, "py_src", "mnist_tiny", "mnist_tiny_sd.pt")))
+    tiny = scripted(tiny, os.path.join(work, "mnist_tiny.pt"))
+    pack("--model-name", "vision_mnist_tiny", "--version", "1.0",
+         "--serialized-file", os.path.join(work, "mnist_tiny.pt"),
+         "--handler", "image_classifier",
+         "--config-file", os.path.join(work, "mnist.yaml"))
     with torch.inference_mode():
         digit = transforms.ToTensor()(Image.open(
             os.path.join(out, "mnist_digit.png"))).unsqueeze(0)
         expected["mnist"]["mnist_digit.png"] = dumps(
             mnist(digit).argmax(1).tolist()[0])
+        expected["mnist_tiny"] = {"mnist_digit.png": dumps(
+            tiny(digit).argmax(1).tolist()[0])}
 
     # image_segmenter: torchvision's LR-ASPP, random weights; a 64x64 crop
     # keeps its per-pixel answer small

@@ -7,8 +7,8 @@ through our ts package).
 
     /usr/bin/python3 t/python/make_python_fixtures.py DIR ARCHIVE_TOOL
 
-DIR gets the archives (mnist.mar, greedy_time.mar, densenet.mar, ner.mar,
-iso_a.mar, iso_b.mar, py_raise.mar, py_mismatch.mar, py_import_error.mar,
+DIR gets the archives (mnist.mar, mnist_tiny.mar, greedy_time.mar,
+densenet.mar, ner.mar, iso_a.mar, iso_b.mar, py_raise.mar, py_mismatch.mar, py_import_error.mar,
 py_status.mar), the inputs (mnist_digit.png, densenet_input.jpg,
 greedy_time.json, ner_sentence.txt, iso_input.json) and
 python_expected.json; what the archives are made from goes to DIR/py_src/.
@@ -40,6 +40,7 @@ from torchvision import transforms
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 MNIST_MODEL = os.path.join(REPO, "archive_tool", "tests", "mnist_model.py")
+MNIST_TINY_MODEL = os.path.join(HERE, "mnist_tiny_model.py")
 
 IMAGENET = transforms.Compose([
     transforms.Resize(256),
@@ -121,24 +122,30 @@ def digit_png(path):
     image.save(path, "PNG")
 
 
-def mnist(packer):
-    work = packer.work("mnist")
-    mnist_model = module_from(MNIST_MODEL, "mnist_model")
+def mnist_flow(packer, name, model_file):
+    """The MNIST tutorial's command line on model_file's Net; answers the
+    net and the input tensor."""
+    work = packer.work(name)
     torch.manual_seed(0)
-    net = mnist_model.Net().eval()
-    weights = os.path.join(work, "mnist_sd.pt")
+    net = module_from(model_file, name + "_model").Net().eval()
+    weights = os.path.join(work, name + "_sd.pt")
     torch.save(net.state_dict(), weights)
     png = os.path.join(packer.out, "mnist_digit.png")
     digit_png(png)
 
-    packer.pack("--model-name", "mnist", "--version", "1.0",
-                "--model-file", MNIST_MODEL, "--serialized-file", weights,
+    packer.pack("--model-name", name, "--version", "1.0",
+                "--model-file", model_file, "--serialized-file", weights,
                 "--handler", os.path.join(HERE, "mnist_handler.py"))
     x = transforms.ToTensor()(Image.open(png)).unsqueeze(0)
     with torch.no_grad():
         digit = net(x).argmax(1).tolist()[0]
-    packer.flow("mnist", "mnist", "mnist_handler.py",
+    packer.flow(name, name, "mnist_handler.py",
                 **ok(answer(digit), "image/png", "mnist_digit.png"))
+    return net, x
+
+
+def mnist(packer):
+    net, x = mnist_flow(packer, "mnist", MNIST_MODEL)
     # /explanations/mnist: Integrated Gradients for class 0, Captum's way
     packer.expected["mnist"]["explanation"] = \
         integrated_gradients(net, x, 0)[0].tolist()
@@ -324,7 +331,12 @@ def main():
     shutil.rmtree(os.path.join(out, "py_src"), ignore_errors=True)
     torch.set_num_threads(1)
     packer = Packer(out, tool)
-    for make in (mnist, greedy_time, densenet, ner, isolation, failures):
+    # the same handler on a linear net, for bench/valgrind_serve.sh
+    def mnist_tiny(packer):
+        mnist_flow(packer, "mnist_tiny", MNIST_TINY_MODEL)
+
+    for make in (mnist, mnist_tiny, greedy_time, densenet, ner, isolation,
+                 failures):
         make(packer)
     write_json(os.path.join(out, "python_expected.json"), packer.expected)
 
