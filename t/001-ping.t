@@ -5,7 +5,7 @@ use TorchServeTest;
 use Test::Nginx::Socket;
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 3 + 9);
+plan tests => repeat_each() * (blocks() * 3 + 10);
 
 no_shuffle();
 no_root_location();
@@ -65,20 +65,22 @@ GET /ping/
 
 
 === TEST 4: a model that failed to load makes ping unhealthy
+The model loads in the thread pool after nginx starts (a loading model
+is healthy): a prediction first, which waits for the load and gets its
+failure, then /ping.
 --- http_config
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar input_shape=63;
 --- config
     location / { torchserve_inference; }
---- request
-GET /ping
---- error_code: 500
---- response_body
-{
-  "status": "Unhealthy"
-}
---- error_log
-failed to load: warm-up forward on a zero input of shape [1, 63]
+--- request eval
+["POST /predictions/digits\n" . main::sample(0), "GET /ping"]
+--- error_code eval
+[500, 500]
+--- response_body_like eval
+[qr/failed to load: warm-up forward on a zero input of shape \[1, 63\]/,
+ qr/\A\{\n  "status": "Unhealthy"\n\}\n?\z/]
+--- timeout: 30
 
 
 

@@ -16,7 +16,7 @@ repeat_each(1);
 # per request: its status, its body, and the checks its block adds
 plan tests => repeat_each() * (4 + 4 * 2 + 2 * 4 + 2 * 5 + 5 * 3 + 8 * 2
                                + 2 * 3 + 3 + 3 + 2 * 3 + 10 * 2 + 3 * 2
-                               + 3 + 2 * 2);
+                               + 3 + 2 * 2 + 3);
 
 no_shuffle();
 no_root_location();
@@ -254,16 +254,18 @@ main::models_config("vision_cls vision_cls.mar")
 
 
 === TEST 9: GET /v1/models/{m} on the management API too, where TorchServe serves it
+A prediction first waits for the model's load (in the thread pool, after
+nginx starts).
 --- http_config eval: $::Models
 --- config
     location /v1/ { torchserve_management; }
---- request
-GET /v1/models/digits
---- response_body
-{
-  "name": "digits",
-  "ready": true
-}
+    location /predictions/ { torchserve_inference; }
+--- request eval
+["POST /predictions/digits\n" . main::sample(0), "GET /v1/models/digits"]
+--- error_code eval
+[200, 200]
+--- response_body_like eval
+[qr/^\[\n  0\./, qr/\A\{\n  "name": "digits",\n  "ready": true\n\}\n?\z/]
 --- no_error_log
 [error]
 
