@@ -568,6 +568,9 @@ ngx_http_torchserve_model_load(ngx_http_torchserve_main_conf_t *tmcf,
 
     m->status = NGX_HTTP_TORCHSERVE_LOADING;
 
+    /* describe shows this process's worker as LOADING until the load ends */
+    ngx_http_torchserve_set_proc_status(tmcf, m);
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "torchserve: loading model \"%V\" version \"%V\"",
                    &m->name, &m->version);

@@ -5,7 +5,7 @@ use TorchServeTest;
 use Test::Nginx::Socket;
 
 repeat_each(1);
-plan tests => repeat_each() * (blocks() * 3 + 10);
+plan tests => repeat_each() * (blocks() * 3 + 13);
 
 no_shuffle();
 no_root_location();
@@ -84,7 +84,7 @@ failure, then /ping.
 
 
 
-=== TEST 5: a model still loading at start: ping healthy, v2 ready not yet, a prediction waits
+=== TEST 5: a model still loading at start: ping healthy, v2 ready not yet, describe LOADING, a prediction waits
 One pool thread: slow_load (warmed up 6 times, a few seconds) loads first,
 then digits. The event loop answers meanwhile; /ping counts a loading
 model as healthy (TorchServe's starting workers), v2 readiness does not.
@@ -96,15 +96,17 @@ model as healthy (TorchServe's starting workers), v2 readiness does not.
     torchserve_model slow_load slow_load.mar input_shape=1 warmup=6;
     torchserve_model digits digits.mar;
 --- config
+    location /models { torchserve_management; }
     location / { torchserve_inference; }
 --- request eval
-["GET /ping", "GET /v2/health/ready",
+["GET /ping", "GET /v2/health/ready", "GET /models/slow_load",
  "POST /predictions/digits\n" . main::sample(0), "GET /v2/health/ready"]
 --- error_code eval
-[200, 503, 200, 200]
+[200, 503, 200, 200, 200]
 --- response_body_like eval
-[qr/"status": "Healthy"/, qr/"ready": false/, qr/^\[\n  0\.99968/,
- qr/"ready": true/]
+[qr/"status": "Healthy"/, qr/"ready": false/,
+ qr/"workers": \[\n      \{\n(?:[^}]*\n)*?        "status": "LOADING",\n        "memoryUsage": 0,/,
+ qr/^\[\n  0\.99968/, qr/"ready": true/]
 --- no_error_log
 [error]
 --- timeout: 30

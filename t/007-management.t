@@ -11,7 +11,7 @@ worker_connections(1024);
 repeat_each(1);
 
 # every request is checked for its status, its body and the error log
-plan tests => repeat_each() * 3 * (6 + 9 + 17 + 4 + 7 + 3 + 2);
+plan tests => repeat_each() * 3 * (6 + 9 + 17 + 4 + 7 + 3 + 2 + 1);
 
 no_shuffle();
 no_root_location();
@@ -211,20 +211,24 @@ qr/"message": "Model not found: digits"/,
 
 
 === TEST 6: a full zone: a clear 507, and nothing registered is harmed
+A prediction first waits for digits' load (in the thread pool, after
+nginx starts).
 --- http_config
     torchserve_zone small:32k;
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar input_shape=64;
 --- request eval
 [
+"POST /predictions/digits\n$::S0",
 "POST /models?url=digits_v2.mar&model_name=a",
 "POST /models?url=digits_v2.mar&model_name=b",
 "GET /models/digits",
 ]
 --- error_code eval
-[200, 507, 200]
+[200, 200, 507, 200]
 --- response_body_like eval
 [
+qr/^\[\n  0\./,
 qr/"status": "Model \\"a\\" Version: 2\.0 registered/,
 qr/"code": 507,\n  "type": "InternalServerException",\n  "message": "torchserve zone \\"small\\" is full: raise its size with torchserve_zone"/,
 qr/"modelName": "digits",(?s:.*)"loadedAtStartup": true,(?s:.*)"status": "READY",\n        "memoryUsage": [1-9]\d*,/,
