@@ -58,17 +58,24 @@ def workers(master, serving_only=False):
     return out
 
 
-def uss_kb(pid):
-    """Private_Clean + Private_Dirty, in kB (smaps_rollup)."""
-    total = 0
+def private_kb(pid):
+    """(Private_Clean, Private_Dirty) in kB (smaps_rollup), or None."""
+    kb = {"Private_Clean:": 0, "Private_Dirty:": 0}
     try:
         with open("/proc/%d/smaps_rollup" % pid) as f:
             for line in f:
-                if line.startswith(("Private_Clean:", "Private_Dirty:")):
-                    total += int(line.split()[1])
+                key = line.split(" ", 1)[0]
+                if key in kb:
+                    kb[key] += int(line.split()[1])
     except OSError:
         return None
-    return total
+    return kb["Private_Clean:"], kb["Private_Dirty:"]
+
+
+def uss_kb(pid):
+    """Private_Clean + Private_Dirty, in kB (smaps_rollup)."""
+    private = private_kb(pid)
+    return None if private is None else sum(private)
 
 
 def rss_kb(pid):

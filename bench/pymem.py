@@ -23,22 +23,17 @@ import tempfile
 import time
 import tracemalloc
 
+import faults_proc
 import pyfloor
 
 
 def memory_mb():
-    """(USS, private dirty) in MB. USS also counts a shared library's
-    pages once the last other process mapping them has gone (another
-    torch process exiting adds ~115 MB of libtorch's to it); the dirty
-    pages are this process's own writes alone."""
-    kb = {"Private_Clean:": 0, "Private_Dirty:": 0}
-    with open("/proc/self/smaps_rollup") as f:
-        for line in f:
-            key = line.split(" ", 1)[0]
-            if key in kb:
-                kb[key] += int(line.split()[1])
-    return ((kb["Private_Clean:"] + kb["Private_Dirty:"]) / 1024.0,
-            kb["Private_Dirty:"] / 1024.0)
+    """(USS, private dirty) of this process in MB. USS also counts a
+    shared library's pages once the last other process mapping them has
+    gone (another torch process exiting adds ~115 MB of libtorch's to
+    it); the dirty pages are this process's own writes alone."""
+    clean, dirty = faults_proc.private_kb(os.getpid())
+    return (clean + dirty) / 1024.0, dirty / 1024.0
 
 
 def main():

@@ -22,8 +22,8 @@
 # Every answer must be 200 and the same bytes as the first one of its
 # model, and the first the answer the fixtures computed without us
 # (digits: each number within 1e-4). Output: $RESULTS (default
-# bench/results/valgrind/, ignored by
-# git): valgrind's log of each process (vg.PID), the error log, and
+# bench/results/valgrind/, ignored by git): valgrind's log of each
+# process (vg.PID), the error log, and
 # summary.md: per process the errors and the leak summary, then every
 # "definitely lost" record: its size, its blocks (one per request would
 # be a leak on the request path) and the first frames under the
