@@ -174,7 +174,10 @@ bench/pyfloor.py: the handler's handle() through our ts._embed in a loop,
 one python3 process per core, torch.set_num_threads(1). pyts_wpW_tpT = this
 module serving it alone, worker_processes W (cores), threads=T,
 `workers=2T` handler instances per process (_rp: `listen ... reuseport`,
-one listening socket per process); pyflask and pyfastapi call the same
+one listening socket per process; _nho: `torchserve_handoff off`, each
+process runs the predictions of the connections it accepted, else a
+process whose interpreter is busy hands a prediction to an idle one);
+pyflask and pyfastapi call the same
 handler through ts._embed. USS is the private memory (Private_* of
 /proc/PID/smaps_rollup) of each worker process after the run, with every
 model it serves loaded (tiny and resnet18, or pymnist and its interpreter).

@@ -25,6 +25,8 @@
 #   pyts_wpW_tpT   this module: worker_processes W (= cores), thread pool T
 #                  threads, torchserve_model mnist mnist.mar workers=2T
 #   pyts_wpW_tpT_rp  the same with listen ... reuseport
+#   pyts_wpW_tpT_nho the same as pyts_wpW_tpT with torchserve_handoff off
+#                  (each process runs the predictions it accepted)
 #   pyflask        Flask + ts._embed, gunicorn, 2 sync workers
 #   pyfastapi      FastAPI + ts._embed, uvicorn, 2 workers
 # and, on the C image_classifier (model resnet18_vision: resnet18.pt behind
@@ -174,10 +176,11 @@ if any_wanted "${VIS_NAMES[@]}"; then
 fi
 
 # the Python handler: the MNIST tutorial's, on the fixtures' archive
-PY_TP="1 2 4"; PY_TP_RP="1 2"
+PY_TP="1 2"; PY_TP_RP="1 2"; PY_TP_NHO="1 2"
 PY_NAMES=(pyflask pyfastapi)
 for tp in $PY_TP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}"); done
 for tp in $PY_TP_RP; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}_rp"); done
+for tp in $PY_TP_NHO; do PY_NAMES+=("pyts_wp${NCPU}_tp${tp}_nho"); done
 if any_wanted "${PY_NAMES[@]}"; then
     if [ -f "$FIXTURES/mnist.mar" ] && [ -f "$FIXTURES/mnist_digit.png" ]; then
         MODEL_NAMES+=(pymnist); URLNAME[pymnist]=mnist
@@ -211,7 +214,7 @@ wait_port() {   # port pid
     echo "run.sh: nothing listens on $1" >&2; return 1
 }
 
-nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py|vis) [batch params [listen params]]
+nginx_conf() {  # prefix port workers threads(0 = return 200) models(ts|py|vis) [batch params (py: http directives) [listen params]]
     local prefix=$1 port=$2 wp=$3 tp=$4 kind=$5 batch=${6:-} listen="127.0.0.1:$2${7:+ $7}"
     mkdir -p "$prefix"/{logs,tmp}
     # the worker processes (nobody, under a root master) write the state
@@ -247,6 +250,8 @@ CONF
             echo "    torchserve_zone torchserve:16m;"
             echo "    torchserve_state state/registry.json;"
             echo "    torchserve_model mnist mnist.mar workers=$((2 * tp));"
+            # for a Python server, the batch argument is an http directive
+            [ -z "$batch" ] || echo "    $batch"
             # /metrics: where a request's time goes (split.tsv)
             echo "    server { listen $listen; location /metrics { torchserve_metrics; }"
             echo "             location / { torchserve_inference; } }"
@@ -349,6 +354,13 @@ if has_model pymnist; then
     port=18545
     for tp in $PY_TP_RP; do
         start_nginx "pyts_wp${NCPU}_tp${tp}_rp" $port "$NCPU" $tp py "" reuseport
+        port=$((port + 1))
+    done
+    # without handing predictions over: where the connections land decides
+    port=18547
+    for tp in $PY_TP_NHO; do
+        start_nginx "pyts_wp${NCPU}_tp${tp}_nho" $port "$NCPU" $tp py \
+            "torchserve_handoff off;"
         port=$((port + 1))
     done
     if have_flask; then

@@ -402,6 +402,10 @@ ngx_http_torchserve_batch_flush(ngx_http_torchserve_model_t *m,
         m->inflight++;
         m->batches++;
 
+        if (b->servable->kind == TS_SERVABLE_PYTHON) {
+            ngx_http_torchserve_handoff_busy(m->tmcf, 1);
+        }
+
         b->running.handler = ngx_http_torchserve_batch_running;
         b->running.data = b;
         b->running.log = ngx_cycle->log;
@@ -807,6 +811,10 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
     m = b->model;
     m->batches--;
     m->last_batch = b->n;
+
+    if (b->servable->kind == TS_SERVABLE_PYTHON) {
+        ngx_http_torchserve_handoff_busy(m->tmcf, -1);
+    }
 
     ngx_http_torchserve_batch_unlist(b);
 

@@ -366,6 +366,11 @@ ngx_http_torchserve_body_ready(ngx_http_request_t *r)
                    "torchserve: model \"%V\": body of %uz bytes in %ui "
                    "part(s)", &ctx->model->name, ctx->body_len, ctx->nparts);
 
+    /* a Python model's interpreter busy here, idle in a sibling */
+    if (ngx_http_torchserve_handoff(r, ctx) == NGX_DONE) {
+        return;
+    }
+
     /* joins the model's queue; answered when its batch is done */
     rc = ngx_http_torchserve_batch_enqueue(r, ctx);
 
@@ -524,8 +529,11 @@ ngx_http_torchserve_free_infer(void *data)
     /* out of the queue, and a batch still running drops its result */
     ngx_http_torchserve_batch_detach(ctx);
 
-    /* never answered (the client left, or reading its body failed) */
-    if (ctx->done_us == 0) {
+    /*
+     * never answered (the client left, or reading its body failed); one
+     * a sibling ran is counted there
+     */
+    if (ctx->done_us == 0 && !ctx->handed) {
         ngx_http_torchserve_count_request(ctx->model,
                                           ctx->versioned);
     }

@@ -124,6 +124,13 @@ static ngx_command_t  ngx_http_torchserve_commands[] = {
       offsetof(ngx_http_torchserve_main_conf_t, python_temp),
       NULL },
 
+    { ngx_string("torchserve_handoff"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_torchserve_main_conf_t, handoff),
+      NULL },
+
     { ngx_string("torchserve_allowed_urls"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_torchserve_allowed_urls,
@@ -222,6 +229,7 @@ ngx_http_torchserve_create_main_conf(ngx_conf_t *cf)
     tmcf->intra_op_threads = NGX_CONF_UNSET;
     tmcf->max_archive_size = NGX_CONF_UNSET_SIZE;
     tmcf->malloc_keep = NGX_CONF_UNSET;
+    tmcf->handoff = NGX_CONF_UNSET;
 
     return tmcf;
 }
@@ -234,6 +242,7 @@ ngx_http_torchserve_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_value(tmcf->intra_op_threads, 1);
     ngx_conf_init_value(tmcf->malloc_keep, NGX_HTTP_TORCHSERVE_MALLOC_KEEP);
+    ngx_conf_init_value(tmcf->handoff, 1);
 
     tmcf->cycle = cf->cycle;
     ngx_conf_init_size_value(tmcf->max_archive_size,
@@ -553,6 +562,14 @@ ngx_http_torchserve_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_torchserve_log_handler;
 
+    /* a handed-over prediction's client, before any access check */
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_POST_READ_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_torchserve_handoff_client;
+
     return ngx_http_torchserve_headers_init(cf);
 }
 
@@ -596,6 +613,9 @@ ngx_http_torchserve_init_process(ngx_cycle_t *cycle)
 
     ngx_http_torchserve_models_clean_stale(tmcf);
 
+    /* after the event module's: our sockets join the event loop */
+    ngx_http_torchserve_handoff_init(cycle, tmcf);
+
     /* loaded in the thread pool: the event loop answers meanwhile */
     ngx_http_torchserve_models_sync(cycle, tmcf);
 
@@ -616,6 +636,8 @@ ngx_http_torchserve_sync_handler(ngx_event_t *ev)
     ngx_http_torchserve_main_conf_t  *tmcf = ev->data;
 
     if (ngx_exiting) {
+        /* shutting down (reload): siblings keep their predictions */
+        ngx_http_torchserve_handoff_close(tmcf);
         return;
     }
 
@@ -636,6 +658,8 @@ ngx_http_torchserve_exit_process(ngx_cycle_t *cycle)
     if (tmcf == NULL) {
         return;
     }
+
+    ngx_http_torchserve_handoff_close(tmcf);
 
     /* the thread pools have finished their tasks by now */
     ngx_http_torchserve_models_unload(tmcf);

@@ -225,6 +225,21 @@ typedef struct {
 } ngx_http_torchserve_keys_t;
 
 
+/*
+ * A worker process, as the others see it for handing Python predictions
+ * over (_handoff.c): its sockets' folder, and how busy its interpreter is
+ */
+#define NGX_HTTP_TORCHSERVE_PEER_DIR_LEN   104
+#define NGX_HTTP_TORCHSERVE_HANDOFF_PREFIX  "torchserve-handoff-"
+
+typedef struct {
+    ngx_atomic_t                     pid;       /* 0: none */
+    ngx_atomic_t                     busy;      /* Python batches, pool */
+    ngx_atomic_t                     reserved;  /* handed to it, pending */
+    u_char                           dir[NGX_HTTP_TORCHSERVE_PEER_DIR_LEN];
+} ngx_http_torchserve_peer_t;
+
+
 typedef struct {
     ngx_atomic_t                     generation;
     ngx_atomic_t                     state_written;
@@ -238,6 +253,7 @@ typedef struct {
     ngx_rbtree_node_t                ids_sentinel;
     ngx_uint_t                       next_id;
     ngx_http_torchserve_keys_t       keys;
+    ngx_http_torchserve_peer_t       peers[NGX_HTTP_TORCHSERVE_MAX_PROCESSES];
 } ngx_http_torchserve_shctx_t;
 
 
@@ -316,6 +332,7 @@ struct ngx_http_torchserve_main_conf_s {
     unsigned                         save_busy:1;   /* a write in the pool */
     unsigned                         save_again:1;  /* changed meanwhile */
     ngx_array_t                      allowed_urls;  /* ngx_regex_t * */
+    ngx_flag_t                       handoff;       /* torchserve_handoff */
 
     /* this worker process */
     ngx_queue_t                      local;    /* _model_t */
@@ -323,6 +340,13 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_rbtree_node_t                local_sentinel;
     ngx_atomic_uint_t                local_generation;
     ngx_event_t                      sync_timer;
+
+    /* this worker process's sockets for predictions handed to it */
+    u_char                          *handoff_dir;   /* NULL: none */
+    ngx_listening_t                 *listening;     /* cycle->listening */
+    ngx_uint_t                       nlistening;
+    ngx_listening_t                 *twins;         /* by its index */
+    ngx_int_t                       *twin_index;    /* the socket's, or -1 */
 };
 
 
@@ -408,6 +432,7 @@ typedef struct {
     ts_protocol_e                     protocol;     /* KServe's, or not */
     size_t                            header_len;   /* v2 binary's JSON */
     unsigned                          explain:1;
+    unsigned                          handed:1;     /* a sibling runs it */
 
     /* batching: waiting in model->waiting, then a slot of a batch */
     ngx_queue_t                       queue;
@@ -681,6 +706,19 @@ const char *ngx_http_torchserve_error_type(ngx_uint_t status);
 ngx_uint_t ngx_http_torchserve_http_status(ts_status_e status);
 ngx_int_t ngx_http_torchserve_send_answer(ngx_http_request_t *r,
     ngx_uint_t status, ts_request_t *req);
+
+/* _handoff.c: Python predictions to a worker process whose GIL is free */
+void ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_handoff_busy(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_int_t delta);
+ngx_uint_t ngx_http_torchserve_handed_over(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_handoff_client(ngx_http_request_t *r);
+ngx_int_t ngx_http_torchserve_handoff(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx);
+ngx_int_t ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *body, size_t len);
 
 
 #endif /* _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_ */

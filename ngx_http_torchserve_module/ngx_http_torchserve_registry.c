@@ -183,6 +183,7 @@ ngx_http_torchserve_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     tmcf->sh->state_written = 0;
     tmcf->sh->next_id = 1;
     ngx_memzero(&tmcf->sh->keys, sizeof(ngx_http_torchserve_keys_t));
+    ngx_memzero(tmcf->sh->peers, sizeof(tmcf->sh->peers));
 
     len = sizeof(" in torchserve zone \"\"") + shm_zone->shm.name.len;
 

@@ -35,6 +35,11 @@ ngx_http_torchserve_send_typed(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* a sibling worker process relays it as it is (_handoff.c) */
+    if (ngx_http_torchserve_handed_over(r)) {
+        return ngx_http_torchserve_handoff_wrap(r, status, type, body, len);
+    }
+
     r->headers_out.status = status;
     r->headers_out.content_type = *type;
     r->headers_out.content_type_len = type->len;

@@ -214,7 +214,7 @@ qr/"message": "Model not found: digits"/,
 A prediction first waits for digits' load (in the thread pool, after
 nginx starts).
 --- http_config
-    torchserve_zone small:32k;
+    torchserve_zone small:40k;
     torchserve_model_store $TEST_NGINX_FIXTURES;
     torchserve_model digits digits.mar input_shape=64;
 --- request eval

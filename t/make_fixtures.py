@@ -444,6 +444,20 @@ def main():
               "requirements.txt": b"transformers==4.30\n"},
              json.dumps(sleep_man, indent=2))
 
+    # a Python handler that says which worker process ran it, after
+    # sleeping as long as its body says (handing predictions over)
+    who_man = json.loads(manifest("whoami", "1.0", None, "whoami.py"))
+    del who_man["model"]["serializedFile"]
+    pack_mar(os.path.join(out, "whoami.mar"),
+             {"whoami.py": b"import os\nimport time\n\n\n"
+                           b"def handle(data, context):\n"
+                           b"    if data is None:\n"
+                           b"        return None\n"
+                           b"    time.sleep(float(data[0]['body']))\n"
+                           b"    return ['pid %d\\n' % os.getpid()\n"
+                           b"            for row in data]\n"},
+             json.dumps(who_man, indent=2))
+
     # a "ts" package that is not ours (TorchServe's, say): ours must win
     fake = os.path.join(out, "other_ts", "ts")
     os.makedirs(fake, exist_ok=True)

@@ -419,6 +419,22 @@ ngx_http_torchserve_model_find(ngx_http_torchserve_main_conf_t *tmcf,
 
 
 
+/* the harness's requests never come from a sibling process (_handoff.c) */
+ngx_uint_t
+ngx_http_torchserve_handed_over(ngx_http_request_t *r)
+{
+    return 0;
+}
+
+
+ngx_int_t
+ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *body, size_t len)
+{
+    ngx_fuzz_fail("ngx_http_torchserve_handoff_wrap: no sibling here");
+}
+
+
 /* model-config.yaml: the made-up manifests name none */
 
 const ts_archive_file_t *

@@ -1,0 +1,1404 @@
+/*
+ * ngx_http_torchserve_handoff.c: a Python prediction that would wait for
+ * its worker process's interpreter goes to a sibling process whose
+ * interpreter is idle.
+ *
+ * An interpreter runs one handler call at a time (the GIL), and nginx
+ * gives connections to worker processes without knowing which one is
+ * busy: two connections in one process wait on each other while another
+ * process idles.  So each worker process also listens on a unix socket
+ * per HTTP listening socket, in its own folder (0700) of
+ * torchserve_temp_path, and the registry's zone holds, per process, how
+ * many Python batches it has in its thread pool.  A process that has one
+ * there and gets a Python prediction (its body in memory) sends it, as
+ * HTTP/1.0 with the client's method, URI and headers, to a process that
+ * has none and has the model loaded.  That process serves it as any
+ * prediction, never hands it on, and answers in a frame of its own
+ * (_handoff_wrap): the module's status, reason, type, headers and body,
+ * past its header filters; the first process relays it and is the one
+ * that logs and counts the request.  A connect or a send that fails (the
+ * sibling exits) runs the prediction here after all.
+ */
+
+#include "ngx_http_torchserve_module.h"
+
+#include <sys/un.h>
+
+
+#define NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC  "TSH1"
+#define NGX_HTTP_TORCHSERVE_HANDOFF_TYPE   "application/x-torchserve-handoff"
+
+/*
+ * what the first process tells its sibling: its client's address (for
+ * allow/deny, limits and logs there) and the request id it answers with
+ */
+#define NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT  "X-Torchserve-Handoff-Client"
+
+/* an answer relayed, at most: as large as a body nginx would buffer */
+#define NGX_HTTP_TORCHSERVE_HANDOFF_MAX    (256 * 1024 * 1024)
+
+/* past response_timeout, the sibling's own 504 should have come */
+#define NGX_HTTP_TORCHSERVE_HANDOFF_GRACE  5000
+
+
+typedef struct {
+    ngx_http_request_t              *request;
+    ngx_http_torchserve_infer_t     *ctx;
+    ngx_http_torchserve_peer_t      *peer;
+    ngx_pid_t                        pid;
+    ngx_peer_connection_t            pc;
+    struct sockaddr_un               sun;
+    ngx_str_t                        name;
+    ngx_buf_t                       *out;
+    ngx_buf_t                       *in;
+    ngx_msec_t                       timeout;
+    unsigned                         reserved:1;
+} ngx_http_torchserve_handoff_t;
+
+
+static ngx_int_t ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t i);
+static ngx_uint_t ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls);
+static ngx_int_t ngx_http_torchserve_handoff_pick(
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_http_torchserve_model_t *m,
+    ngx_pid_t *pid);
+static ngx_buf_t *ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx);
+static void ngx_http_torchserve_handoff_write(ngx_event_t *wev);
+static void ngx_http_torchserve_handoff_read(ngx_event_t *rev);
+static void ngx_http_torchserve_handoff_relay(
+    ngx_http_torchserve_handoff_t *h);
+static ngx_int_t ngx_http_torchserve_handoff_unwrap(ngx_http_request_t *r,
+    u_char *p, u_char *end);
+static void ngx_http_torchserve_handoff_here(ngx_http_torchserve_handoff_t *h);
+static void ngx_http_torchserve_handoff_fail(ngx_http_torchserve_handoff_t *h,
+    ngx_uint_t status, const char *what);
+static void ngx_http_torchserve_handoff_end(ngx_http_torchserve_handoff_t *h);
+static void ngx_http_torchserve_handoff_cleanup(void *data);
+static void ngx_http_torchserve_handoff_idle(ngx_event_t *ev);
+static void ngx_http_torchserve_handoff_decrement(
+    ngx_http_torchserve_peer_t *slot, ngx_pid_t pid, ngx_atomic_t *count);
+
+
+/* --- this process's sockets, at its start and end ------------------------ */
+
+void
+ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf)
+{
+    size_t                       len;
+    ngx_uint_t                   i, n;
+    ngx_core_conf_t             *ccf;
+    ngx_http_torchserve_peer_t  *self;
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (!tmcf->handoff || ngx_process != NGX_PROCESS_WORKER
+        || ccf->worker_processes < 2
+        || ngx_worker >= NGX_HTTP_TORCHSERVE_MAX_PROCESSES)
+    {
+        return;
+    }
+
+    len = tmcf->python_temp.len + sizeof("/torchserve-handoff-") - 1
+          + NGX_INT64_LEN + sizeof("/65535.sock");
+
+    if (len > sizeof(((struct sockaddr_un *) 0)->sun_path)
+        || len > NGX_HTTP_TORCHSERVE_PEER_DIR_LEN)
+    {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, 0,
+                      "torchserve: torchserve_temp_path \"%V\" is too long "
+                      "for a unix socket: Python predictions stay in the "
+                      "worker process that receives them",
+                      &tmcf->python_temp);
+        return;
+    }
+
+    tmcf->handoff_dir = ngx_pnalloc(cycle->pool,
+                                    NGX_HTTP_TORCHSERVE_PEER_DIR_LEN);
+    if (tmcf->handoff_dir == NULL) {
+        return;
+    }
+
+    ngx_sprintf(tmcf->handoff_dir, "%V/%s%P%Z", &tmcf->python_temp,
+                NGX_HTTP_TORCHSERVE_HANDOFF_PREFIX, ngx_pid);
+
+    /* those of processes that crashed (a reused pid's too) */
+    (void) ts_archive_remove_stale((char *) tmcf->python_temp.data,
+                                   NGX_HTTP_TORCHSERVE_HANDOFF_PREFIX);
+    ts_archive_remove_tree((char *) tmcf->handoff_dir);
+
+    if (mkdir((char *) tmcf->handoff_dir, 0700) == -1) {
+        ngx_log_error(NGX_LOG_WARN, cycle->log, ngx_errno,
+                      "torchserve: mkdir(\"%s\") failed: Python predictions "
+                      "stay in the worker process that receives them",
+                      tmcf->handoff_dir);
+        tmcf->handoff_dir = NULL;
+        return;
+    }
+
+    n = cycle->listening.nelts;
+
+    tmcf->twins = ngx_pcalloc(cycle->pool, n * sizeof(ngx_listening_t));
+    tmcf->twin_index = ngx_palloc(cycle->pool, n * sizeof(ngx_int_t));
+    if (tmcf->twins == NULL || tmcf->twin_index == NULL) {
+        ngx_http_torchserve_handoff_close(tmcf);
+        return;
+    }
+
+    tmcf->listening = cycle->listening.elts;
+    tmcf->nlistening = n;
+
+    for (i = 0; i < n; i++) {
+        tmcf->twin_index[i] = -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (ngx_http_torchserve_handoff_listen(cycle, tmcf, i) != NGX_OK) {
+            ngx_http_torchserve_handoff_close(tmcf);
+            return;
+        }
+    }
+
+    self = &tmcf->sh->peers[ngx_worker];
+
+    ngx_memcpy(self->dir, tmcf->handoff_dir,
+               ngx_strlen(tmcf->handoff_dir) + 1);
+    self->busy = 0;
+    self->reserved = 0;
+    ngx_memory_barrier();
+    self->pid = ngx_pid;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cycle->log, 0,
+                   "torchserve: worker %ui takes Python predictions in "
+                   "\"%s\"", ngx_worker, tmcf->handoff_dir);
+}
+
+
+/* the twin of listening socket i, if nginx's HTTP would serve it alike */
+static ngx_int_t
+ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t i)
+{
+    ngx_uint_t           j;
+    ngx_socket_t         s;
+    ngx_listening_t     *ls, *twin;
+    ngx_connection_t    *c;
+    struct sockaddr_un  *sun;
+
+    ls = &tmcf->listening[i];
+
+    if (!ngx_http_torchserve_handoff_can_twin(ls)) {
+        return NGX_OK;
+    }
+
+    /* reuseport: every process's copy of a socket has the first's index */
+    for (j = 0; j < i; j++) {
+        if (ngx_cmp_sockaddr(tmcf->listening[j].sockaddr,
+                             tmcf->listening[j].socklen,
+                             ls->sockaddr, ls->socklen, 1)
+            == NGX_OK)
+        {
+            break;
+        }
+    }
+
+    if (ls->reuseport && ls->worker != ngx_worker) {
+        return NGX_OK;
+    }
+
+    tmcf->twin_index[i] = j;
+    twin = &tmcf->twins[i];
+    *twin = *ls;
+    twin->fd = (ngx_socket_t) -1;
+    twin->open = 0;
+
+    sun = ngx_pcalloc(cycle->pool, sizeof(struct sockaddr_un));
+    twin->addr_text.data = ngx_pnalloc(cycle->pool, NGX_UNIX_ADDRSTRLEN);
+    if (sun == NULL || twin->addr_text.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    sun->sun_family = AF_UNIX;
+    ngx_sprintf((u_char *) sun->sun_path, "%s/%ui.sock%Z",
+                tmcf->handoff_dir, j);
+
+    twin->addr_text.len = ngx_sprintf(twin->addr_text.data, "unix:%s",
+                                      sun->sun_path)
+                          - twin->addr_text.data;
+    twin->sockaddr = (struct sockaddr *) sun;
+    twin->socklen = sizeof(struct sockaddr_un);
+    twin->addr_text_max_len = NGX_UNIX_ADDRSTRLEN;
+    twin->log.data = &twin->addr_text;
+    twin->previous = NULL;
+    twin->connection = NULL;
+    twin->reuseport = 0;
+    twin->inherited = 0;
+#if (NGX_HAVE_DEFERRED_ACCEPT)
+    twin->deferred_accept = 0;
+#endif
+
+    s = ngx_socket(AF_UNIX, SOCK_STREAM, 0);
+    if (s == (ngx_socket_t) -1) {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      "torchserve: socket() for \"%V\" failed",
+                      &twin->addr_text);
+        return NGX_ERROR;
+    }
+
+    twin->fd = s;
+    twin->open = 1;
+
+    if (ngx_nonblocking(s) == -1
+        || bind(s, twin->sockaddr, twin->socklen) == -1
+        || listen(s, ls->backlog) == -1)
+    {
+        ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
+                      "torchserve: listening on \"%V\" failed",
+                      &twin->addr_text);
+        return NGX_ERROR;
+    }
+
+    /* what ngx_event_process_init does for nginx's own sockets */
+    c = ngx_get_connection(s, cycle->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->type = SOCK_STREAM;
+    c->log = &twin->log;
+    c->listening = twin;
+    twin->connection = c;
+
+    c->read->log = c->log;
+    c->read->accept = 1;
+    c->read->handler = ngx_event_accept;
+
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Only a plain HTTP/1 socket whose port has one address: nginx then takes
+ * the server from the port alone, whatever the address (an IPv6 port's
+ * table has another layout, TLS and PROXY need what the client sent).
+ */
+static ngx_uint_t
+ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
+{
+    ngx_http_port_t     *port;
+    ngx_http_in_addr_t  *addr;
+
+    if (ls->handler != ngx_http_init_connection || ls->type != SOCK_STREAM
+        || ls->fd == (ngx_socket_t) -1 || ls->sockaddr->sa_family == AF_INET6)
+    {
+        return 0;
+    }
+
+    port = ls->servers;
+
+    if (port == NULL || port->naddrs != 1) {
+        return 0;
+    }
+
+    addr = port->addrs;
+
+    return !addr[0].conf.ssl && !addr[0].conf.http2
+           && !addr[0].conf.proxy_protocol;
+}
+
+
+/* at exit, or once the process shuts down: siblings then run their own */
+void
+ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf)
+{
+    ngx_uint_t                   i;
+    ngx_listening_t             *twin;
+    ngx_http_torchserve_peer_t  *self;
+
+    if (tmcf->handoff_dir == NULL) {
+        return;
+    }
+
+    if (ngx_worker < NGX_HTTP_TORCHSERVE_MAX_PROCESSES && tmcf->sh != NULL) {
+        self = &tmcf->sh->peers[ngx_worker];
+
+        /* a new process may hold this slot already (reload) */
+        (void) ngx_atomic_cmp_set(&self->pid, ngx_pid, 0);
+    }
+
+    for (i = 0; tmcf->twins != NULL && i < tmcf->nlistening; i++) {
+        twin = &tmcf->twins[i];
+
+        if (twin->connection != NULL) {
+            ngx_close_connection(twin->connection);
+            twin->connection = NULL;
+
+        } else if (twin->fd != (ngx_socket_t) -1 && twin->open) {
+            (void) ngx_close_socket(twin->fd);
+        }
+
+        twin->open = 0;
+        twin->fd = (ngx_socket_t) -1;
+    }
+
+    ts_archive_remove_tree((char *) tmcf->handoff_dir);
+
+    tmcf->handoff_dir = NULL;
+    tmcf->twin_index = NULL;
+}
+
+
+/* this process's Python batches in the thread pool, as siblings see them */
+void
+ngx_http_torchserve_handoff_busy(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_int_t delta)
+{
+    ngx_http_torchserve_peer_t  *self;
+
+    if (tmcf->handoff_dir == NULL) {
+        return;
+    }
+
+    self = &tmcf->sh->peers[ngx_worker];
+
+    if (delta > 0) {
+        if (self->pid == (ngx_atomic_uint_t) ngx_pid) {
+            (void) ngx_atomic_fetch_add(&self->busy, 1);
+        }
+
+        return;
+    }
+
+    ngx_http_torchserve_handoff_decrement(self, ngx_pid, &self->busy);
+}
+
+
+/*
+ * A count of slot's down by one, unless a new process holds the slot by
+ * now (a reload: it started from 0) or it is 0 already
+ */
+static void
+ngx_http_torchserve_handoff_decrement(ngx_http_torchserve_peer_t *slot,
+    ngx_pid_t pid, ngx_atomic_t *count)
+{
+    ngx_atomic_uint_t  n;
+
+    do {
+        n = *count;
+
+        if (n == 0 || slot->pid != (ngx_atomic_uint_t) pid) {
+            return;
+        }
+
+    } while (!ngx_atomic_cmp_set(count, n, n - 1));
+}
+
+
+/* the request came from a sibling, through one of our sockets */
+ngx_uint_t
+ngx_http_torchserve_handed_over(ngx_http_request_t *r)
+{
+    ngx_listening_t                  *ls;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ngx_http_get_module_main_conf(r, ngx_http_torchserve_module);
+
+    if (tmcf == NULL || tmcf->twins == NULL) {
+        return 0;
+    }
+
+    ls = r->connection->listening;
+
+    return ls >= tmcf->twins && ls < tmcf->twins + tmcf->nlistening;
+}
+
+
+/*
+ * POST_READ, in the sibling: the first process's client becomes this
+ * request's (its connection serves this one request), so that allow and
+ * deny, limits and logs see the client, not the unix socket; the header
+ * is then hidden from the handler.  Only a connection to our own sockets
+ * (0700) is believed.
+ */
+ngx_int_t
+ngx_http_torchserve_handoff_client(ngx_http_request_t *r)
+{
+    u_char            *p;
+    ngx_uint_t         i;
+    ngx_addr_t         addr;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+    ngx_connection_t  *c;
+
+    if (r != r->main || !ngx_http_torchserve_handed_over(r)) {
+        return NGX_DECLINED;
+    }
+
+    c = r->connection;
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+            if (h[i].key.len != sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT) - 1
+                || ngx_strncasecmp(h[i].key.data,
+                                   (u_char *) NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT,
+                                   h[i].key.len)
+                   != 0)
+            {
+                continue;
+            }
+
+            h[i].hash = 0;
+
+            if (ngx_parse_addr_port(c->pool, &addr, h[i].value.data,
+                                    h[i].value.len)
+                != NGX_OK)
+            {
+                ngx_log_error(NGX_LOG_ALERT, c->log, 0,
+                              "torchserve: a handed-over prediction's "
+                              "client \"%V\" is not an address",
+                              &h[i].value);
+                continue;
+            }
+
+            p = ngx_pnalloc(c->pool, h[i].value.len);
+            if (p == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            c->sockaddr = addr.sockaddr;
+            c->socklen = addr.socklen;
+            c->addr_text.len = ngx_sock_ntop(addr.sockaddr, addr.socklen, p,
+                                             h[i].value.len, 0);
+            c->addr_text.data = p;
+        }
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/* --- handing a prediction over ------------------------------------------- */
+
+/*
+ * NGX_DONE: a sibling answers r (it is finalized then); NGX_DECLINED: it
+ * runs here.
+ */
+ngx_int_t
+ngx_http_torchserve_handoff(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx)
+{
+    ngx_int_t                         rc, peer;
+    ngx_pid_t                         pid;
+    ngx_uint_t                        i, index;
+    ngx_connection_t                 *c;
+    ngx_pool_cleanup_t               *cln;
+    ngx_http_torchserve_handoff_t    *h;
+    ngx_http_torchserve_main_conf_t  *tmcf;
+
+    tmcf = ctx->tmcf;
+
+    if (ngx_http_torchserve_handed_over(r)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: model \"%V\": a prediction handed over "
+                      "by a sibling worker process", &ctx->model->name);
+        return NGX_DECLINED;
+    }
+
+    if (tmcf->twin_index == NULL || ngx_exiting
+        || ctx->servable == NULL || ctx->servable->kind != TS_SERVABLE_PYTHON)
+    {
+        return NGX_DECLINED;
+    }
+
+    /*
+     * its interpreter is free: nothing runs, nothing waits (requests that
+     * arrive together are queued before the first batch leaves)
+     */
+    if (tmcf->sh->peers[ngx_worker].busy == 0 && ctx->model->queued == 0)
+    {
+        return NGX_DECLINED;
+    }
+
+    i = r->connection->listening - tmcf->listening;
+
+    if (i >= tmcf->nlistening || tmcf->twin_index[i] < 0) {
+        return NGX_DECLINED;
+    }
+
+    index = tmcf->twin_index[i];
+
+    for (i = 0; i < ctx->nparts; i++) {
+        if (ctx->parts[i].data == NULL) {
+            /* in a temp file: reading it here would block the loop */
+            return NGX_DECLINED;
+        }
+    }
+
+    peer = ngx_http_torchserve_handoff_pick(tmcf, ctx->model, &pid);
+    if (peer < 0) {
+        return NGX_DECLINED;
+    }
+
+    h = ngx_pcalloc(r->pool, sizeof(ngx_http_torchserve_handoff_t));
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (h == NULL || cln == NULL) {
+        return NGX_DECLINED;
+    }
+
+    h->request = r;
+    h->ctx = ctx;
+    h->peer = &tmcf->sh->peers[peer];
+    h->pid = pid;
+    h->timeout = ctx->model->response_timeout
+                 + NGX_HTTP_TORCHSERVE_HANDOFF_GRACE;
+
+    (void) ngx_atomic_fetch_add(&h->peer->reserved, 1);
+    h->reserved = 1;
+
+    cln->handler = ngx_http_torchserve_handoff_cleanup;
+    cln->data = h;
+
+    h->out = ngx_http_torchserve_handoff_request(r, ctx);
+    if (h->out == NULL) {
+        ngx_http_torchserve_handoff_end(h);
+        return NGX_DECLINED;
+    }
+
+    h->sun.sun_family = AF_UNIX;
+    ngx_sprintf((u_char *) h->sun.sun_path, "%s/%ui.sock%Z", h->peer->dir,
+                index);
+
+    h->name.data = ngx_pnalloc(r->pool, NGX_UNIX_ADDRSTRLEN);
+    if (h->name.data == NULL) {
+        ngx_http_torchserve_handoff_end(h);
+        return NGX_DECLINED;
+    }
+
+    h->name.len = ngx_sprintf(h->name.data, "unix:%s", h->sun.sun_path)
+                  - h->name.data;
+
+    h->pc.sockaddr = (struct sockaddr *) &h->sun;
+    h->pc.socklen = sizeof(struct sockaddr_un);
+    h->pc.name = &h->name;
+    h->pc.get = ngx_event_get_peer;
+    h->pc.log = r->connection->log;
+    h->pc.log_error = NGX_ERROR_ERR;
+
+    rc = ngx_event_connect_peer(&h->pc);
+
+    if (rc != NGX_OK && rc != NGX_AGAIN) {
+        /* it exits, or its backlog is full: the connect error is logged */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: model \"%V\": worker process %P did not "
+                      "take the prediction, it runs here",
+                      &ctx->model->name, h->pid);
+        ngx_http_torchserve_handoff_end(h);
+        return NGX_DECLINED;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: model \"%V\": prediction handed to worker "
+                   "process %P through \"%V\"", &ctx->model->name, h->pid,
+                   &h->name);
+
+    ctx->handed = 1;
+
+    c = h->pc.connection;
+    c->data = h;
+    c->log = r->connection->log;
+    c->read->log = c->log;
+    c->write->log = c->log;
+    c->read->handler = ngx_http_torchserve_handoff_read;
+    c->write->handler = ngx_http_torchserve_handoff_write;
+
+    /* notice a client that goes away meanwhile */
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (rc == NGX_AGAIN) {
+        ngx_add_timer(c->write, h->timeout);
+        return NGX_DONE;
+    }
+
+    ngx_http_torchserve_handoff_write(c->write);
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A sibling whose interpreter is idle (no Python batch, none handed to
+ * it) and that has the model loaded; the next one after this process
+ * first, so that several busy processes spread over the idle ones.
+ */
+static ngx_int_t
+ngx_http_torchserve_handoff_pick(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_http_torchserve_model_t *m, ngx_pid_t *found_pid)
+{
+    ngx_int_t                      found;
+    ngx_uint_t                     k, i;
+    ngx_atomic_uint_t              pid;
+    ngx_http_torchserve_peer_t    *peer;
+    ngx_http_torchserve_record_t  *rec;
+
+    found = -1;
+
+    ngx_shmtx_lock(&tmcf->shpool->mutex);
+
+    rec = ngx_http_torchserve_record_by_id_locked(tmcf, m->id);
+
+    for (k = 1; rec != NULL && k < NGX_HTTP_TORCHSERVE_MAX_PROCESSES; k++) {
+        i = (ngx_worker + k) % NGX_HTTP_TORCHSERVE_MAX_PROCESSES;
+        peer = &tmcf->sh->peers[i];
+        pid = peer->pid;
+
+        if (pid == 0 || peer->busy != 0 || peer->reserved != 0
+            || rec->procs[i].pid != (ngx_pid_t) pid
+            || rec->procs[i].status != NGX_HTTP_TORCHSERVE_READY)
+        {
+            continue;
+        }
+
+        found = i;
+        *found_pid = (ngx_pid_t) pid;
+        break;
+    }
+
+    ngx_shmtx_unlock(&tmcf->shpool->mutex);
+
+    return found;
+}
+
+
+/* the client's request as HTTP/1.0, without what only its hop means */
+static ngx_buf_t *
+ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
+    ngx_http_torchserve_infer_t *ctx)
+{
+    size_t             len;
+    u_char             text[NGX_SOCKADDR_STRLEN];
+    ngx_str_t          id, client;
+    ngx_buf_t         *b;
+    ngx_uint_t         i, k;
+    ngx_list_part_t   *part;
+    ngx_table_elt_t   *h;
+
+    static ngx_str_t   skip[] = {
+        ngx_string("Connection"),
+        ngx_string("Keep-Alive"),
+        ngx_string("Proxy-Connection"),
+        ngx_string("Content-Length"),
+        ngx_string("Transfer-Encoding"),
+        ngx_string("TE"),
+        ngx_string("Upgrade"),
+        ngx_string("Expect"),
+        /* the sibling's filters must leave its frame as it is */
+        ngx_string("Accept-Encoding"),
+        ngx_string("Range"),
+        ngx_string("If-Range"),
+        /* ours, below */
+        ngx_string("X-Request-Id"),
+        ngx_string(NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT),
+        ngx_null_string
+    };
+
+    ngx_http_torchserve_request_id(r, &id);
+
+    client.len = 0;
+    client.data = text;
+
+    if (r->connection->sockaddr->sa_family != AF_UNIX) {
+        client.len = ngx_sock_ntop(r->connection->sockaddr,
+                                   r->connection->socklen, text,
+                                   NGX_SOCKADDR_STRLEN, 1);
+    }
+
+    len = r->method_name.len + 1 + r->unparsed_uri.len
+          + sizeof(" HTTP/1.0" CRLF) - 1
+          + sizeof("X-Request-Id: " CRLF) - 1 + id.len
+          + sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT ": " CRLF) - 1
+          + client.len
+          + sizeof("Content-Length: " CRLF CRLF) - 1 + NGX_SIZE_T_LEN
+          + ctx->body_len;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        len += h[i].key.len + sizeof(": " CRLF) - 1 + h[i].value.len;
+    }
+
+    b = ngx_create_temp_buf(r->pool, len);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->last = ngx_sprintf(b->last, "%V %V HTTP/1.0" CRLF, &r->method_name,
+                          &r->unparsed_uri);
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        for (k = 0; skip[k].len; k++) {
+            if (h[i].key.len == skip[k].len
+                && ngx_strncasecmp(h[i].key.data, skip[k].data, skip[k].len)
+                   == 0)
+            {
+                break;
+            }
+        }
+
+        if (skip[k].len) {
+            continue;
+        }
+
+        b->last = ngx_sprintf(b->last, "%V: %V" CRLF, &h[i].key,
+                              &h[i].value);
+    }
+
+    b->last = ngx_sprintf(b->last, "X-Request-Id: %V" CRLF, &id);
+
+    if (client.len) {
+        b->last = ngx_sprintf(b->last,
+                              NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT ": %V" CRLF,
+                              &client);
+    }
+
+    b->last = ngx_sprintf(b->last, "Content-Length: %uz" CRLF CRLF,
+                          ctx->body_len);
+
+    for (i = 0; i < ctx->nparts; i++) {
+        b->last = ngx_cpymem(b->last, ctx->parts[i].data, ctx->parts[i].len);
+    }
+
+    return b;
+}
+
+
+static void
+ngx_http_torchserve_handoff_write(ngx_event_t *wev)
+{
+    ssize_t                         n;
+    ngx_buf_t                      *b;
+    ngx_connection_t               *c;
+    ngx_http_torchserve_handoff_t  *h;
+
+    c = wev->data;
+    h = c->data;
+    b = h->out;
+
+    if (wev->timedout) {
+        ngx_http_torchserve_handoff_fail(h, NGX_HTTP_GATEWAY_TIME_OUT,
+                                         "did not take it in time");
+        return;
+    }
+
+    while (b->pos < b->last) {
+        n = c->send(c, b->pos, b->last - b->pos);
+
+        if (n == NGX_AGAIN) {
+            ngx_add_timer(wev, h->timeout);
+
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_http_torchserve_handoff_here(h);
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            /* a request it did not read whole, it cannot have run */
+            ngx_http_torchserve_handoff_here(h);
+            return;
+        }
+
+        b->pos += n;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    wev->handler = ngx_http_torchserve_handoff_idle;
+
+    h->in = ngx_create_temp_buf(h->request->pool, 4096);
+    if (h->in == NULL) {
+        ngx_http_torchserve_handoff_fail(h, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                         NULL);
+        return;
+    }
+
+    ngx_http_torchserve_handoff_read(c->read);
+}
+
+
+static void
+ngx_http_torchserve_handoff_read(ngx_event_t *rev)
+{
+    size_t                          size;
+    ssize_t                         n;
+    ngx_buf_t                      *b, *grown;
+    ngx_connection_t               *c;
+    ngx_http_torchserve_handoff_t  *h;
+
+    c = rev->data;
+    h = c->data;
+    b = h->in;
+
+    if (b == NULL) {
+        /* a reset before the request was sent: the write sees it */
+        return;
+    }
+
+    if (rev->timedout) {
+        ngx_http_torchserve_handoff_fail(h, NGX_HTTP_GATEWAY_TIME_OUT,
+                                         "did not answer in time");
+        return;
+    }
+
+    for ( ;; ) {
+        if (b->last == b->end) {
+            size = 2 * (b->end - b->start);
+
+            if (size > NGX_HTTP_TORCHSERVE_HANDOFF_MAX) {
+                ngx_http_torchserve_handoff_fail(h,
+                    NGX_HTTP_INTERNAL_SERVER_ERROR,
+                    "answered more than 256 MB");
+                return;
+            }
+
+            grown = ngx_create_temp_buf(h->request->pool, size);
+            if (grown == NULL) {
+                ngx_http_torchserve_handoff_fail(h,
+                    NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+                return;
+            }
+
+            grown->last = ngx_cpymem(grown->pos, b->pos, b->last - b->pos);
+            ngx_pfree(h->request->pool, b->start);
+            h->in = b = grown;
+        }
+
+        n = c->recv(c, b->last, b->end - b->last);
+
+        if (n == NGX_AGAIN) {
+            ngx_add_timer(rev, h->timeout);
+
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_http_torchserve_handoff_fail(h,
+                    NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            break;
+        }
+
+        b->last += n;
+    }
+
+    if (rev->timer_set) {
+        ngx_del_timer(rev);
+    }
+
+    /* HTTP/1.0: the answer ends where the sibling closes */
+    ngx_http_torchserve_handoff_relay(h);
+}
+
+
+/* the sibling's answer (HTTP/1.0, Content-Length) to the client */
+static void
+ngx_http_torchserve_handoff_relay(ngx_http_torchserve_handoff_t *h)
+{
+    off_t                length;
+    ngx_int_t            rc;
+    ngx_buf_t           *b;
+    ngx_uint_t           framed;
+    ngx_http_status_t    st;
+    ngx_http_request_t  *r;
+
+    r = h->request;
+    b = h->in;
+    length = -1;
+    framed = 0;
+
+    ngx_memzero(&st, sizeof(ngx_http_status_t));
+
+    r->state = 0;
+
+    if (ngx_http_parse_status_line(r, b, &st) != NGX_OK) {
+        ngx_http_torchserve_handoff_fail(h, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "ended before answering");
+        return;
+    }
+
+    for ( ;; ) {
+        rc = ngx_http_parse_header_line(r, b, 1);
+
+        if (rc == NGX_HTTP_PARSE_HEADER_DONE) {
+            break;
+        }
+
+        if (rc != NGX_OK) {
+            ngx_http_torchserve_handoff_fail(h, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                             "ended before answering");
+            return;
+        }
+
+        if (r->header_name_end - r->header_name_start
+                == sizeof("Content-Length") - 1
+            && ngx_strncasecmp(r->header_name_start,
+                               (u_char *) "Content-Length",
+                               sizeof("Content-Length") - 1)
+               == 0)
+        {
+            length = ngx_atoof(r->header_start,
+                               r->header_end - r->header_start);
+
+        } else if (r->header_name_end - r->header_name_start
+                       == sizeof("Content-Type") - 1
+                   && ngx_strncasecmp(r->header_name_start,
+                                      (u_char *) "Content-Type",
+                                      sizeof("Content-Type") - 1)
+                      == 0)
+        {
+            framed = (size_t) (r->header_end - r->header_start)
+                         == sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_TYPE) - 1
+                     && ngx_strncmp(r->header_start,
+                                    NGX_HTTP_TORCHSERVE_HANDOFF_TYPE,
+                                    sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_TYPE)
+                                    - 1)
+                        == 0;
+        }
+    }
+
+    if (length < 0 || length != b->last - b->pos) {
+        ngx_http_torchserve_handoff_fail(h, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                         "ended before answering");
+        return;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "torchserve: worker process %P answered %ui, %O bytes",
+                   h->pid, st.code, length);
+
+    ngx_http_torchserve_handoff_end(h);
+
+    r->connection->log->action = "answering a prediction";
+
+    if (!framed || st.code != NGX_HTTP_OK) {
+        /* nginx's own answer there (a 400, a 500): the same one here */
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "torchserve: worker process %P answered %ui to a "
+                      "prediction handed to it", h->pid, st.code);
+
+        ngx_http_finalize_request(r, st.code >= NGX_HTTP_SPECIAL_RESPONSE
+                                     ? (ngx_int_t) st.code
+                                     : NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_torchserve_handoff_unwrap(r, b->pos, b->last);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* --- the frame: the module's answer, whole ------------------------------- */
+
+/*
+ * "TSH1", then uint32s in this machine's order: status, the reason's
+ * length and the reason, the type's, then the number of headers and each
+ * name's and value's; the body is the rest.
+ */
+static u_char *
+ngx_http_torchserve_handoff_put(u_char *p, u_char *data, size_t len)
+{
+    uint32_t  n = (uint32_t) len;
+
+    p = ngx_cpymem(p, &n, sizeof(uint32_t));
+    return ngx_cpymem(p, data, len);
+}
+
+
+static u_char *
+ngx_http_torchserve_handoff_get(u_char *p, u_char *end, ngx_str_t *s)
+{
+    uint32_t  n;
+
+    if ((size_t) (end - p) < sizeof(uint32_t)) {
+        return NULL;
+    }
+
+    ngx_memcpy(&n, p, sizeof(uint32_t));
+    p += sizeof(uint32_t);
+
+    if ((size_t) (end - p) < n) {
+        return NULL;
+    }
+
+    s->data = p;
+    s->len = n;
+
+    return p + n;
+}
+
+
+/* in the sibling: r's answer as a frame, sent as 200 */
+ngx_int_t
+ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *body, size_t len)
+{
+    size_t            size;
+    u_char           *p;
+    uint32_t          n;
+    ngx_int_t         rc;
+    ngx_str_t         reason;
+    ngx_buf_t        *head, *b;
+    ngx_uint_t        i, count;
+    ngx_chain_t       out[2];
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    ngx_http_torchserve_infer_t  *ctx;
+
+    /* "599 Custom Status": the reason after the code */
+    reason.len = 0;
+    reason.data = NULL;
+
+    if (r->headers_out.status_line.len > 4) {
+        reason.data = r->headers_out.status_line.data + 4;
+        reason.len = r->headers_out.status_line.len - 4;
+    }
+
+    size = sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC) - 1
+           + 4 * sizeof(uint32_t) + reason.len + type->len;
+    count = 0;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        size += 2 * sizeof(uint32_t) + h[i].key.len + h[i].value.len;
+        count++;
+    }
+
+    head = ngx_create_temp_buf(r->pool, size);
+    if (head == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(head->last, NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC,
+                   sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC) - 1);
+
+    n = (uint32_t) status;
+    p = ngx_cpymem(p, &n, sizeof(uint32_t));
+    p = ngx_http_torchserve_handoff_put(p, reason.data, reason.len);
+    p = ngx_http_torchserve_handoff_put(p, type->data, type->len);
+
+    n = (uint32_t) count;
+    p = ngx_cpymem(p, &n, sizeof(uint32_t));
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        p = ngx_http_torchserve_handoff_put(p, h[i].key.data, h[i].key.len);
+        p = ngx_http_torchserve_handoff_put(p, h[i].value.data,
+                                            h[i].value.len);
+        h[i].hash = 0;
+    }
+
+    head->last = p;
+
+    /*
+     * counted here, in the registry before the first process relays it:
+     * a /metrics that follows the answer sees it
+     */
+    ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
+
+    if (ctx != NULL && ctx->model->count_fold.posted) {
+        ngx_http_torchserve_counters_fold(ctx->model);
+    }
+
+    /* the first process logs it and counts its status */
+    r->logged = 1;
+    r->keepalive = 0;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.status_line.len = 0;
+    r->headers_out.status_line.data = NULL;
+    ngx_str_set(&r->headers_out.content_type, NGX_HTTP_TORCHSERVE_HANDOFF_TYPE);
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.content_length_n = (head->last - head->pos) + len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out[0].buf = head;
+    out[0].next = NULL;
+
+    if (len > 0) {
+        b = ngx_calloc_buf(r->pool);
+        if (b == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->pos = body;
+        b->last = body + len;
+        b->memory = 1;
+
+        out[0].next = &out[1];
+        out[1].buf = b;
+        out[1].next = NULL;
+
+    } else {
+        b = head;
+    }
+
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, &out[0]);
+}
+
+
+/* in the first process: the frame as this request's answer */
+static ngx_int_t
+ngx_http_torchserve_handoff_unwrap(ngx_http_request_t *r, u_char *p,
+    u_char *end)
+{
+    uint32_t          status, count, i;
+    ngx_str_t         reason, type, key, value;
+    ngx_table_elt_t  *h;
+
+    if ((size_t) (end - p) < sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC) - 1
+                              + 2 * sizeof(uint32_t)
+        || ngx_strncmp(p, NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC,
+                       sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC) - 1)
+           != 0)
+    {
+        goto invalid;
+    }
+
+    p += sizeof(NGX_HTTP_TORCHSERVE_HANDOFF_MAGIC) - 1;
+    ngx_memcpy(&status, p, sizeof(uint32_t));
+    p += sizeof(uint32_t);
+
+    p = ngx_http_torchserve_handoff_get(p, end, &reason);
+    if (p == NULL) {
+        goto invalid;
+    }
+
+    p = ngx_http_torchserve_handoff_get(p, end, &type);
+    if (p == NULL || (size_t) (end - p) < sizeof(uint32_t)) {
+        goto invalid;
+    }
+
+    ngx_memcpy(&count, p, sizeof(uint32_t));
+    p += sizeof(uint32_t);
+
+    for (i = 0; i < count; i++) {
+        p = ngx_http_torchserve_handoff_get(p, end, &key);
+        if (p == NULL) {
+            goto invalid;
+        }
+
+        p = ngx_http_torchserve_handoff_get(p, end, &value);
+        if (p == NULL) {
+            goto invalid;
+        }
+
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        h->hash = 1;
+        h->key = key;
+        h->value = value;
+        h->lowcase_key = NULL;
+    }
+
+    if (status < 100 || status > 599) {
+        goto invalid;
+    }
+
+    if (reason.len) {
+        r->headers_out.status_line.data = ngx_pnalloc(r->pool,
+                                                      4 + reason.len);
+        if (r->headers_out.status_line.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->headers_out.status_line.len =
+            ngx_sprintf(r->headers_out.status_line.data, "%03uD %V", status,
+                        &reason)
+            - r->headers_out.status_line.data;
+    }
+
+    return ngx_http_torchserve_send_typed(r, status, &type, p, end - p);
+
+invalid:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "torchserve: the answer of a sibling worker process is "
+                  "not a frame of this module");
+
+    return ngx_http_torchserve_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+               "InternalServerException",
+               "the worker process that served the prediction answered "
+               "what this one cannot read");
+}
+
+
+/* --- ends ---------------------------------------------------------------- */
+
+/* nothing was run there: the prediction joins this process's queue */
+static void
+ngx_http_torchserve_handoff_here(ngx_http_torchserve_handoff_t *h)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = h->request;
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, ngx_socket_errno,
+                  "torchserve: model \"%V\": sending the prediction to "
+                  "worker process %P failed, it runs here",
+                  &h->ctx->model->name, h->pid);
+
+    ngx_http_torchserve_handoff_end(h);
+    h->ctx->handed = 0;
+
+    r->connection->log->action = "queueing a prediction";
+
+    rc = ngx_http_torchserve_batch_enqueue(r, h->ctx);
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static void
+ngx_http_torchserve_handoff_fail(ngx_http_torchserve_handoff_t *h,
+    ngx_uint_t status, const char *what)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = h->request;
+
+    ngx_http_torchserve_handoff_end(h);
+
+    if (what == NULL) {
+        ngx_http_finalize_request(r, status);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "torchserve: model \"%V\": worker process %P, handed the "
+                  "prediction, %s", &h->ctx->model->name, h->pid, what);
+
+    rc = ngx_http_torchserve_send_error(r, status,
+             status == NGX_HTTP_GATEWAY_TIME_OUT ? NULL
+                                                 : "InternalServerException",
+             "Worker process %P, which took the prediction from this one, "
+             "%s", h->pid, what);
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* the connection closed and the reservation given back, once */
+static void
+ngx_http_torchserve_handoff_end(ngx_http_torchserve_handoff_t *h)
+{
+    if (h->pc.connection != NULL) {
+        ngx_close_connection(h->pc.connection);
+        h->pc.connection = NULL;
+    }
+
+    if (h->reserved) {
+        ngx_http_torchserve_handoff_decrement(h->peer, h->pid,
+                                              &h->peer->reserved);
+        h->reserved = 0;
+    }
+}
+
+
+/* the client went away, or the request ends otherwise */
+static void
+ngx_http_torchserve_handoff_cleanup(void *data)
+{
+    ngx_http_torchserve_handoff_end(data);
+}
+
+
+static void
+ngx_http_torchserve_handoff_idle(ngx_event_t *ev)
+{
+}

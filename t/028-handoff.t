@@ -1,0 +1,109 @@
+# Python predictions handed to a sibling worker process (#11): a process
+# whose interpreter is busy sends a prediction to one whose interpreter is
+# idle, over its unix socket, and relays the answer exactly; the request
+# is counted once, its client's address and request id go with it.
+use FindBin;
+use lib $FindBin::Bin;
+use TorchServeTest;
+use Test::Nginx::Socket;
+
+master_on();
+workers(2);
+worker_connections(1024);
+repeat_each(1);
+plan tests => repeat_each() * (3 + 8 * 6 + 4);
+
+no_shuffle();
+no_root_location();
+
+our $Iso = fixture('iso_input.json');
+
+# until N worker processes have each MODEL loaded (up to 60 s)
+sub main::wait_ready {
+    my ($n, @models) = @_;
+    my $port = $Test::Nginx::Util::ServerPort;
+    for my $model (@models) {
+        for (1 .. 120) {
+            my $out = `curl -s http://127.0.0.1:$port/models/$model`;
+            my $ready = () = $out =~ /"status": "READY"/g;
+            last if $ready >= $n;
+            select(undef, undef, undef, 0.5);
+        }
+    }
+}
+
+add_block_defaults(
+    http_config  => models_config("whoami whoami.mar",
+                                  "py_status py_status.mar"),
+    config       => "location = /fan.html { ssi on; }\n"
+                    . post_location("/warm", "/predictions/whoami", "0.3")
+                    . post_location("/short", "/predictions/whoami", "0")
+                    . "    location /metrics { torchserve_metrics; }\n"
+                    . "    location /models { torchserve_management; }\n"
+                    # the sibling sees the client's address, not its socket
+                    . "    location / { allow 127.0.0.1; deny all;\n"
+                    . "                 torchserve_inference; }\n",
+    no_error_log => "[error]");
+
+run_tests();
+
+__DATA__
+
+=== TEST 1: while one process runs a 4 s prediction, every later one is answered by the other
+A background request keeps one process's interpreter busy for 4 s; the
+page waits for a 0.3 s prediction (the background one is running by
+then), then asks for six more, one after the other, each on a connection
+of its own (to either process).  One that lands in the busy process is
+handed to the other: all six carry the other process's pid.  Without
+handing over, those wait for the busy process and carry its pid.  The
+metrics then count the 7 answered predictions once each (the process
+that handed one over does not count it).
+--- init
+main::wait_ready(2, "whoami", "py_status");
+main::requests_in_background([0, "POST /predictions/whoami HTTP/1.0\r\nContent-Length: 1\r\n\r\n4"]);
+--- user_files eval
+">>> fan.html\n"
+. '<!--# include virtual="/warm" wait="yes" -->'
+. ('<!--# include virtual="/short" wait="yes" -->' x 6)
+. '<!--# include virtual="/metrics?name[]=ts_inference_requests_total" wait="yes" -->'
+--- request
+GET /fan.html
+--- response_body_like: (?m)\Apid \d+\npid (\d+)\n(?:pid \1\n){5}(?s:.*)^ts_inference_requests_total\{model_name="whoami",model_version="default",hostname="[^"]+",\} 7\.0$
+
+
+
+=== TEST 2: a handed-over answer keeps the handler's status, reason, type and headers
+While a background request keeps one process busy, eight predictions of
+a handler that sets its own status line, content type and headers (one
+the request id it was given): those that land in the busy process are
+answered through its sibling, the same answer, the same request id.
+--- init
+main::wait_ready(2, "whoami", "py_status");
+main::requests_in_background([0, "POST /predictions/whoami HTTP/1.0\r\nContent-Length: 3\r\n\r\n1.5"]);
+--- request eval
+[("POST /predictions/py_status\n$::Iso") x 8]
+--- error_code eval
+[(599) x 8]
+--- response_headers eval
+[("Content-Type: text/plain\nX-Custom-Header: yes") x 8]
+--- raw_response_headers_like eval
+[(qr/\AHTTP\/1\.1 599 Custom Status\r\n(?=(?s:.*)\r\nX-Handler-Request-Id: ([^\r]+)\r\n)(?s:.*)\r\nx-request-id: \1\r\n/) x 8]
+--- response_body eval
+[(main::python_expected("py_status", "body")) x 8]
+
+
+
+=== TEST 3: 60 predictions at once while nginx reloads twice
+Processes hand predictions to each other while new ones start and old
+ones finish: every prediction is answered.
+--- init
+main::wait_ready(2, "whoami", "py_status");
+--- request eval
+main::reload_while_serving(qr{POST /predictions/whoami}, 2, 0.3);
+"GET /fan.html"
+--- user_files eval
+">>> fan.html\n" . ('<!--# include virtual="/short" -->' x 60)
+--- timeout: 60
+--- response_body_like: \A(?:pid \d+\n){60}\z
+--- error_log
+reconfiguring
