@@ -22,6 +22,8 @@
 # build/fixtures/mnist.mar, a PNG body):
 #   floor          the Python floor, bench/pyfloor.py: handle() through
 #                  ts._embed in a loop, one python3 process per core
+#                  (floor_so, in the log only: the same in an interpreter
+#                  linked to libpython3.11.so, which the module embeds)
 #   pyts_wpW_tpT   this module: worker_processes W (= cores), thread pool T
 #                  threads, torchserve_model mnist mnist.mar workers=2T
 #   pyts_wpW_tpT_rp  the same with listen ... reuseport
@@ -190,6 +192,12 @@ if any_wanted "${PY_NAMES[@]}"; then
         $PY "$BENCH/pyfloor.py" --answer "$FIXTURES/mnist.mar" "${BODYF[pymnist]}" \
             "${CTYPE[pymnist]}" "${EXPECT[pymnist]}" 2>"$TMP/pyfloor.err" \
             || { cat "$TMP/pyfloor.err" >&2; echo "run.sh: the Python floor fails" >&2; exit 1; }
+        # the same floor in an interpreter linked to Debian's libpython3.11.so,
+        # the library the module embeds (Debian's python3 is a static build,
+        # faster in Python code): printed beside the floor, not a ratio's base
+        PYSHARED=$TMP/python-shared
+        cc -o "$PYSHARED" "$($PY -c 'import sysconfig; print(sysconfig.get_config_var("LIBPL"))')/python.o" \
+            -lpython3.11 -lm 2>"$TMP/python-shared.err" || PYSHARED=
     else
         echo "run.sh: no $FIXTURES/mnist.mar or mnist_digit.png (make fixtures): skipping pymnist" >&2
     fi
@@ -605,6 +613,13 @@ for r in $(seq "$ROUNDS"); do
             record_floor "$r" floor "$m" "$out"
             printf '  %-12s %-9s p=%-3s %9s calls/s p50 %8s ms  p99 %8s ms (python3 processes)\n' \
                 floor "$m" "$NCPU" "$rps" "$p50" "$p99"
+            if [ -n "${PYSHARED:-}" ] \
+               && out=$("$PYSHARED" "$BENCH/pyfloor.py" "$FIXTURES/mnist.mar" "${BODYF[$m]}" \
+                        "${CTYPE[$m]}" "$(dur "$m")" "$NCPU" 2>>"$TMP/pyfloor.err"); then
+                printf '  %-12s %-9s p=%-3s %9s calls/s p50 %8s ms  p99 %8s ms (on libpython3.11.so, as embedded)\n' \
+                    floor_so "$m" "$NCPU" "$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$out")" \
+                    "$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$out")" "$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$out")"
+            fi
         elif [ "$m" = resnet18_vision ]; then
             vision_floor "$r" "$m"
         else
