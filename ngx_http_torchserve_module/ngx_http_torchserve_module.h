@@ -696,6 +696,8 @@ ngx_int_t ngx_http_torchserve_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *body, size_t len);
 ngx_int_t ngx_http_torchserve_send_typed(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, u_char *body, size_t len);
+ngx_int_t ngx_http_torchserve_send_raw(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *type, u_char *body, size_t len);
 ngx_int_t ngx_http_torchserve_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *type, const char *fmt, ...);
 ngx_int_t ngx_http_torchserve_send_status(ngx_http_request_t *r,
@@ -707,7 +709,18 @@ ngx_uint_t ngx_http_torchserve_http_status(ts_status_e status);
 ngx_int_t ngx_http_torchserve_send_answer(ngx_http_request_t *r,
     ngx_uint_t status, ts_request_t *req);
 
-/* _handoff.c: Python predictions to a worker process whose GIL is free */
+/*
+ * _handoff.c, _handoff_listen.c, _handoff_frame.c: Python predictions to a
+ * worker process whose GIL is free
+ */
+#define NGX_HTTP_TORCHSERVE_HANDOFF_TYPE   "application/x-torchserve-handoff"
+
+/*
+ * what the first process tells its sibling: its client's address (for
+ * allow/deny, limits and logs there)
+ */
+#define NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT  "X-Torchserve-Handoff-Client"
+
 void ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf);
@@ -719,6 +732,10 @@ ngx_int_t ngx_http_torchserve_handoff(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
 ngx_int_t ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *type, u_char *body, size_t len);
+ngx_int_t ngx_http_torchserve_handoff_unwrap(ngx_http_request_t *r,
+    u_char *p, u_char *end);
+void ngx_http_torchserve_handoff_decrement(ngx_http_torchserve_peer_t *slot,
+    ngx_pid_t pid, ngx_atomic_t *count);
 
 
 #endif /* _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_ */

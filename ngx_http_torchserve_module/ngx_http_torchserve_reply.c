@@ -27,17 +27,26 @@ ngx_int_t
 ngx_http_torchserve_send_typed(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *type, u_char *body, size_t len)
 {
+    /* a sibling worker process relays it as it is (_handoff.c) */
+    if (ngx_http_torchserve_handed_over(r)) {
+        return ngx_http_torchserve_handoff_wrap(r, status, type, body, len);
+    }
+
+    return ngx_http_torchserve_send_raw(r, status, type, body, len);
+}
+
+
+/* the answer as it goes to the client, through nginx's filters */
+ngx_int_t
+ngx_http_torchserve_send_raw(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *type, u_char *body, size_t len)
+{
     ngx_int_t     rc;
     ngx_buf_t    *b;
     ngx_chain_t   out;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* a sibling worker process relays it as it is (_handoff.c) */
-    if (ngx_http_torchserve_handed_over(r)) {
-        return ngx_http_torchserve_handoff_wrap(r, status, type, body, len);
     }
 
     r->headers_out.status = status;
