@@ -27,7 +27,9 @@ ngx_http_torchserve_handoff_put(u_char *p, u_char *data, size_t len)
     uint32_t  n = (uint32_t) len;
 
     p = ngx_cpymem(p, &n, sizeof(uint32_t));
-    return ngx_cpymem(p, data, len);
+
+    /* an empty field may have no data at all (memcpy's NULL is UB) */
+    return len ? ngx_cpymem(p, data, len) : p;
 }
 
 
@@ -136,7 +138,9 @@ ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r, ngx_uint_t status,
     p = ngx_http_torchserve_handoff_put(p, type->data, type->len);
     p = ngx_cpymem(p, &count, sizeof(uint32_t));
     p = ngx_http_torchserve_handoff_put_headers(r, p, NULL, NULL);
-    p = ngx_cpymem(p, body, len);
+    if (len) {
+        p = ngx_cpymem(p, body, len);
+    }
 
     /*
      * counted here, in the registry before the first process relays it:

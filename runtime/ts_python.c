@@ -44,6 +44,7 @@ static const char *ts_python_package_dir(void);
 static void ts_python_shadowed(const char *ours);
 static void ts_python_error(int *code, char **detail, char *err,
     size_t errlen);
+static PyGILState_STATE ts_python_ensure(void);
 static PyObject *ts_python_requests(ts_request_t *reqs, size_t n);
 static PyObject *ts_python_headers(const char *p, size_t len);
 static int ts_python_answer(ts_request_t *r, PyObject *item);
@@ -70,6 +71,28 @@ ts_python_started(void)
  * servable: no signal handlers, no PYTHON* variables, no user site; the
  * starting thread releases the GIL before it goes back to its pool.
  */
+/*
+ * The GIL, in a thread that keeps its Python thread state from call to
+ * call: a state that PyGILState_Ensure makes, the matching Release
+ * deletes, and every batch would pay for a new one (3.11 mmaps its frame
+ * stack) and lose what the handler keeps in threading.local.  Pool
+ * threads live as long as the process, as the interpreter does.
+ */
+static __thread int  ts_python_thread_kept;
+
+static PyGILState_STATE
+ts_python_ensure(void)
+{
+    if (!ts_python_thread_kept) {
+        (void) PyGILState_Ensure();
+        (void) PyEval_SaveThread();
+        ts_python_thread_kept = 1;
+    }
+
+    return PyGILState_Ensure();
+}
+
+
 static int
 ts_python_start(const char *python_path, char *err, size_t errlen)
 {
@@ -309,7 +332,7 @@ ts_python_load(const ts_python_options_t *o, char **detail, char *err,
 
     ts_torch_apply_intra_op_threads();
 
-    gil = PyGILState_Ensure();
+    gil = ts_python_ensure();
 
     gpu = o->gpu_id >= 0 ? PyLong_FromLong(o->gpu_id) : Py_NewRef(Py_None);
 
@@ -361,7 +384,7 @@ ts_python_resize(ts_python_t *py, int n, char **detail, char *err,
 
     *detail = NULL;
 
-    gil = PyGILState_Ensure();
+    gil = ts_python_ensure();
 
     rc = PyObject_CallMethod(py->service, "resize", "i", n);
 
@@ -391,7 +414,7 @@ ts_python_free(ts_python_t *py)
         return;
     }
 
-    gil = PyGILState_Ensure();
+    gil = ts_python_ensure();
 
     rc = PyObject_CallMethod(py->service, "close", NULL);
     Py_XDECREF(rc);
@@ -416,7 +439,7 @@ ts_python_infer(ts_python_t *py, ts_request_t *reqs, size_t n)
 
     ts_torch_apply_intra_op_threads();
 
-    gil = PyGILState_Ensure();
+    gil = ts_python_ensure();
 
     args = ts_python_requests(reqs, n);
 

@@ -17,18 +17,6 @@ no_root_location();
 
 our $Iso = fixture('iso_input.json');
 
-# until N worker processes have MODEL loaded (up to 60 s)
-sub main::wait_ready {
-    my ($model, $n) = @_;
-    my $url = "http://127.0.0.1:$Test::Nginx::Util::ServerPort/models/$model";
-    for (1 .. 120) {
-        my $out = `curl -s $url`;
-        my $ready = () = $out =~ /"status": "READY"/g;
-        return if $ready >= $n;
-        select(undef, undef, undef, 0.5);
-    }
-}
-
 add_block_defaults(
     http_config  => models_config("iso_a iso_a.mar"),
     config       => "location = /fan.html { ssi on; }\n"
@@ -44,7 +32,7 @@ __DATA__
 Each process loads it at its start (torch's import takes a second or
 two): wait until both say READY.
 --- init
-main::wait_ready("iso_a", 2);
+main::wait_ready(2, "iso_a");
 --- request
 GET /models/iso_a
 --- response_body_like: "workers": \[\n(?:      \{\n        "id": "\d+",\n        "startTime": "[^"]+",\n        "status": "READY",\n        "memoryUsage": [1-9]\d*,\n        "pid": \d+,\n        "gpu": false,\n        "gpuUsage": "N/A"\n      \},?\n){2}    \]

@@ -97,8 +97,12 @@ close
 
 
 === TEST 2: v1 status, and its errors: no instances, a bad instance (which one), an unknown model
+digits loads in the thread pool after nginx starts: its status is asked
+once it is ready (a slow machine, or the sanitizers, take seconds).
 --- http_config eval: $::Models
 --- config eval: $::Config
+--- init
+main::wait_for("/v1/models/digits", qr/"ready": true/);
 --- request eval
 ["GET /v1/models/digits", "POST /v1/models/digits:predict\n{\"inputs\": []}",
  "POST /v1/models/digits:predict\n{\"instances\": [" . main::sample(0) . ", [1, 2]]}",
@@ -178,8 +182,11 @@ close
 
 
 === TEST 5: v2 metadata from forward's schema, input_shape and the warm-up's output; server metadata; health; model readiness
+The metadata comes from the loaded model: asked once digits is ready.
 --- http_config eval: $::Models
 --- config eval: $::Config
+--- init
+main::wait_for("/v1/models/digits", qr/"ready": true/);
 --- request eval
 ["GET /v2/models/digits", "GET /v2/models/digits/versions/1.0/ready", "GET /v2",
  "GET /v2/health/live", "GET /v2/health/ready"]

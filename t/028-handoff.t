@@ -18,20 +18,6 @@ no_root_location();
 
 our $Iso = fixture('iso_input.json');
 
-# until N worker processes have each MODEL loaded (up to 60 s)
-sub main::wait_ready {
-    my ($n, @models) = @_;
-    my $port = $Test::Nginx::Util::ServerPort;
-    for my $model (@models) {
-        for (1 .. 120) {
-            my $out = `curl -s http://127.0.0.1:$port/models/$model`;
-            my $ready = () = $out =~ /"status": "READY"/g;
-            last if $ready >= $n;
-            select(undef, undef, undef, 0.5);
-        }
-    }
-}
-
 add_block_defaults(
     http_config  => models_config("whoami whoami.mar",
                                   "py_status py_status.mar"),

@@ -17,7 +17,8 @@ our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  mnist_sample reload_while_serving post_location
                  requests_in_background add_block_defaults models_config
                  fan_out $ApiLocations python_expected put_location
-                 vision_expected probe_close close_to_data free_port);
+                 vision_expected probe_close close_to_data free_port
+                 wait_for wait_ready);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -126,6 +127,28 @@ sub add_block_defaults {
             $block->set_value($section, $default{$section});
         }
     });
+}
+
+# From a block's `--- init`: until GET PATH on its nginx answers a body
+# where RE matches at least N times (default 1), up to 60 s; for blocks
+# whose first request needs a model that loads in the thread pool after
+# nginx starts
+sub wait_for {
+    my ($path, $re, $n) = @_;
+    $n ||= 1;
+    my $url = "http://127.0.0.1:$Test::Nginx::Util::ServerPort$path";
+    for (1 .. 120) {
+        my $out = `curl -s '$url'`;
+        my $k = () = $out =~ /$re/g;
+        return if $k >= $n;
+        select(undef, undef, undef, 0.5);
+    }
+}
+
+# until N worker processes have each MODEL loaded (describe says READY)
+sub wait_ready {
+    my ($n, @models) = @_;
+    wait_for("/models/$_", qr/"status": "READY"/, $n) for @models;
 }
 
 # nginx.conf text: "location = NAME" PUTs to PATH on this test server
