@@ -53,6 +53,8 @@ static ngx_int_t ngx_http_torchserve_handoff_pick(
     ngx_pid_t *pid);
 static ngx_buf_t *ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx);
+static u_char *ngx_http_torchserve_handoff_put_request_headers(
+    ngx_http_request_t *r, u_char *p, size_t *size);
 static void ngx_http_torchserve_handoff_write(ngx_event_t *wev);
 static void ngx_http_torchserve_handoff_read(ngx_event_t *rev);
 static void ngx_http_torchserve_handoff_relay(
@@ -263,32 +265,11 @@ static ngx_buf_t *
 ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
     ngx_http_torchserve_infer_t *ctx)
 {
-    size_t             len;
-    u_char             text[NGX_SOCKADDR_STRLEN];
-    ngx_str_t          id, client;
-    ngx_buf_t         *b;
-    ngx_uint_t         i, k;
-    ngx_list_part_t   *part;
-    ngx_table_elt_t   *h;
-
-    static ngx_str_t   skip[] = {
-        ngx_string("Connection"),
-        ngx_string("Keep-Alive"),
-        ngx_string("Proxy-Connection"),
-        ngx_string("Content-Length"),
-        ngx_string("Transfer-Encoding"),
-        ngx_string("TE"),
-        ngx_string("Upgrade"),
-        ngx_string("Expect"),
-        /* the sibling's filters must leave its frame as it is */
-        ngx_string("Accept-Encoding"),
-        ngx_string("Range"),
-        ngx_string("If-Range"),
-        /* ours, below */
-        ngx_string("X-Request-Id"),
-        ngx_string(NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT),
-        ngx_null_string
-    };
+    size_t      len;
+    u_char      text[NGX_SOCKADDR_STRLEN];
+    ngx_str_t   id, client;
+    ngx_buf_t  *b;
+    ngx_uint_t  i;
 
     ngx_http_torchserve_request_id(r, &id);
 
@@ -309,22 +290,7 @@ ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
           + sizeof("Content-Length: " CRLF CRLF) - 1 + NGX_SIZE_T_LEN
           + ctx->body_len;
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        len += h[i].key.len + sizeof(": " CRLF) - 1 + h[i].value.len;
-    }
+    (void) ngx_http_torchserve_handoff_put_request_headers(r, NULL, &len);
 
     b = ngx_create_temp_buf(r->pool, len);
     if (b == NULL) {
@@ -334,36 +300,8 @@ ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
     b->last = ngx_sprintf(b->last, "%V %V HTTP/1.0" CRLF, &r->method_name,
                           &r->unparsed_uri);
 
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        for (k = 0; skip[k].len; k++) {
-            if (h[i].key.len == skip[k].len
-                && ngx_strncasecmp(h[i].key.data, skip[k].data, skip[k].len)
-                   == 0)
-            {
-                break;
-            }
-        }
-
-        if (skip[k].len) {
-            continue;
-        }
-
-        b->last = ngx_sprintf(b->last, "%V: %V" CRLF, &h[i].key,
-                              &h[i].value);
-    }
+    b->last = ngx_http_torchserve_handoff_put_request_headers(r, b->last,
+                                                               NULL);
 
     b->last = ngx_sprintf(b->last, "X-Request-Id: %V" CRLF, &id);
 
@@ -381,6 +319,71 @@ ngx_http_torchserve_handoff_request(ngx_http_request_t *r,
     }
 
     return b;
+}
+
+
+/*
+ * the client's headers but those only its hop means (and ours, which the
+ * request gets anew): written at p, or with p == NULL their size added to
+ * *size, so that the two passes cannot disagree
+ */
+static u_char *
+ngx_http_torchserve_handoff_put_request_headers(ngx_http_request_t *r,
+    u_char *p, size_t *size)
+{
+    ngx_uint_t        i, k;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  skip[] = {
+        ngx_string("Connection"),
+        ngx_string("Keep-Alive"),
+        ngx_string("Proxy-Connection"),
+        ngx_string("Content-Length"),
+        ngx_string("Transfer-Encoding"),
+        ngx_string("TE"),
+        ngx_string("Upgrade"),
+        ngx_string("Expect"),
+        /* the sibling's filters must leave its frame as it is */
+        ngx_string("Accept-Encoding"),
+        ngx_string("Range"),
+        ngx_string("If-Range"),
+        /* ours, written by the caller */
+        ngx_string("X-Request-Id"),
+        ngx_string(NGX_HTTP_TORCHSERVE_HANDOFF_CLIENT),
+        ngx_null_string
+    };
+
+    for (part = &r->headers_in.headers.part; part; part = part->next) {
+        h = part->elts;
+
+        for (i = 0; i < part->nelts; i++) {
+
+            for (k = 0; skip[k].len; k++) {
+                if (h[i].key.len == skip[k].len
+                    && ngx_strncasecmp(h[i].key.data, skip[k].data,
+                                       skip[k].len)
+                       == 0)
+                {
+                    break;
+                }
+            }
+
+            if (skip[k].len) {
+                continue;
+            }
+
+            if (p == NULL) {
+                *size += h[i].key.len + sizeof(": " CRLF) - 1
+                         + h[i].value.len;
+                continue;
+            }
+
+            p = ngx_sprintf(p, "%V: %V" CRLF, &h[i].key, &h[i].value);
+        }
+    }
+
+    return p;
 }
 
 
