@@ -139,6 +139,7 @@ ngx_http_torchserve_batch_enqueue(ngx_http_request_t *r,
 
     if (m->queued >= m->job_queue_size) {
         ngx_http_torchserve_infer_count(ctx);
+        ngx_http_torchserve_counters_settle(m);
 
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "torchserve: model \"%V\" version \"%V\": job queue "
@@ -837,11 +838,6 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
             continue;
         }
 
-        r = ctx->request;
-        c = r->connection;
-
-        ngx_http_set_log_request(c->log, r);
-
         /* the result moves to the request, which frees it */
         ngx_free((void *) b->reqs[i].body);
         ngx_free((void *) b->reqs[i].headers);
@@ -854,6 +850,30 @@ ngx_http_torchserve_batch_answer(ngx_thread_task_t *task)
         ctx->run_us = b->slots[i].run_us;
         ctx->end_us = b->end_us;
         ctx->batch_size = b->n;
+
+        ngx_http_torchserve_infer_count(ctx);
+    }
+
+    /*
+     * counted in the registry before any answer leaves, under one lock: a
+     * client that scrapes /metrics from another process right after its
+     * answer sees its prediction (the posted fold would come after the
+     * answers are written)
+     */
+    ngx_http_torchserve_counters_settle(m);
+
+    for (i = 0; i < b->n; i++) {
+        ctx = b->slots[i].ctx;
+
+        if (ctx == NULL) {
+            /* a request answered just before in this loop ended it */
+            continue;
+        }
+
+        r = ctx->request;
+        c = r->connection;
+
+        ngx_http_set_log_request(c->log, r);
 
         ngx_http_torchserve_batch_detach(ctx);
 
@@ -923,6 +943,7 @@ ngx_http_torchserve_batch_timeout(ngx_event_t *ev)
 
     /* its batch, if any, still runs: no thread times to count */
     ngx_http_torchserve_infer_count(ctx);
+    ngx_http_torchserve_counters_settle(ctx->model);
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
                   "torchserve: model \"%V\" version \"%V\": no answer within "

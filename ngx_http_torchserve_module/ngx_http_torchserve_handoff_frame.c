@@ -148,8 +148,8 @@ ngx_http_torchserve_handoff_wrap(ngx_http_request_t *r, ngx_uint_t status,
      */
     ctx = ngx_http_get_module_ctx(r, ngx_http_torchserve_module);
 
-    if (ctx != NULL && ctx->model->count_fold.posted) {
-        ngx_http_torchserve_counters_fold(ctx->model);
+    if (ctx != NULL) {
+        ngx_http_torchserve_counters_settle(ctx->model);
     }
 
     /* the first process logs it and counts its status */

@@ -179,9 +179,10 @@ ngx_http_torchserve_log_handler(ngx_http_request_t *r)
 
 /*
  * A prediction is counted in its model's per-process counters, without a
- * lock; a posted event folds them into the shared record once per turn
- * of the event loop, after the answers of that turn are written (one
- * lock for a whole batch, or for all the answers of a busy turn).
+ * lock, and folded into the shared record before its answer is written
+ * (counters_settle: one lock for a whole batch), so that the registry
+ * never lags an answer a client holds; a posted event folds what else
+ * was counted (refusals, clients gone) once per turn of the event loop.
  */
 void
 ngx_http_torchserve_counters_init(ngx_http_torchserve_model_t *m)
@@ -263,6 +264,20 @@ ngx_http_torchserve_counters_fold(ngx_http_torchserve_model_t *m)
 }
 
 
+/*
+ * what this process counted for m and has not folded yet, into the
+ * registry now: before an answer leaves, so that a scrape through another
+ * process right after it sees it
+ */
+void
+ngx_http_torchserve_counters_settle(ngx_http_torchserve_model_t *m)
+{
+    if (m->count_fold.posted) {
+        ngx_http_torchserve_counters_fold(m);
+    }
+}
+
+
 /* before a scrape or a describe: what this process counted in this turn */
 void
 ngx_http_torchserve_counters_fold_all(ngx_http_torchserve_main_conf_t *tmcf)
@@ -276,9 +291,7 @@ ngx_http_torchserve_counters_fold_all(ngx_http_torchserve_main_conf_t *tmcf)
     {
         m = ngx_queue_data(q, ngx_http_torchserve_model_t, queue);
 
-        if (m->count_fold.posted) {
-            ngx_http_torchserve_counters_fold(m);
-        }
+        ngx_http_torchserve_counters_settle(m);
     }
 }
 

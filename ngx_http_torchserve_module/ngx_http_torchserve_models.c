@@ -170,9 +170,7 @@ ngx_http_torchserve_model_destroy(ngx_http_torchserve_model_t *m)
         ngx_delete_posted_event(&m->batch_flush);
     }
 
-    if (m->count_fold.posted) {
-        ngx_http_torchserve_counters_fold(m);
-    }
+    ngx_http_torchserve_counters_settle(m);
 
     ngx_queue_remove(&m->queue);
     ngx_http_torchserve_model_unname(m);

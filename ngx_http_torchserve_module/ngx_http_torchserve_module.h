@@ -574,6 +574,7 @@ ngx_int_t ngx_http_torchserve_log_handler(ngx_http_request_t *r);
 
 void ngx_http_torchserve_counters_init(ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_counters_fold(ngx_http_torchserve_model_t *m);
+void ngx_http_torchserve_counters_settle(ngx_http_torchserve_model_t *m);
 void ngx_http_torchserve_counters_fold_all(
     ngx_http_torchserve_main_conf_t *tmcf);
 void ngx_http_torchserve_count_request(ngx_http_torchserve_model_t *m,
