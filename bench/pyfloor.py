@@ -126,6 +126,8 @@ def floor(mar, body_file, ctype, seconds, processes):
         for k in kids:     # all start together
             k.stdin.write("go\n")
             k.stdin.flush()
+        # for a profiler that waits for the loop (bench/pyprofile.sh)
+        print("pyfloor: go", file=sys.stderr, flush=True)
         rps = 0.0
         calls = 0
         longest = 0.0
