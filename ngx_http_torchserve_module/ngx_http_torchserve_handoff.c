@@ -614,6 +614,13 @@ ngx_http_torchserve_handoff_relay(ngx_http_torchserve_handoff_t *h)
 
     rc = ngx_http_torchserve_handoff_unwrap(r, b->pos, b->last);
 
+    if (rc == NGX_OK || rc == NGX_AGAIN) {
+        /* the client's next predictions go there without a hop */
+        ngx_http_torchserve_move_later(r, h->ctx->tmcf,
+                                       h->peer - h->ctx->tmcf->sh->peers,
+                                       h->pid);
+    }
+
     ngx_http_finalize_request(r, rc);
 }
 

@@ -84,7 +84,7 @@ ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
     tmcf->twins = ngx_pcalloc(cycle->pool, n * sizeof(ngx_listening_t));
     tmcf->twin_index = ngx_palloc(cycle->pool, n * sizeof(ngx_int_t));
     if (tmcf->twins == NULL || tmcf->twin_index == NULL) {
-        ngx_http_torchserve_handoff_close(tmcf);
+        ngx_http_torchserve_handoff_close(tmcf, 0);
         return;
     }
 
@@ -97,9 +97,14 @@ ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
 
     for (i = 0; i < n; i++) {
         if (ngx_http_torchserve_handoff_listen(cycle, tmcf, i) != NGX_OK) {
-            ngx_http_torchserve_handoff_close(tmcf);
+            ngx_http_torchserve_handoff_close(tmcf, 0);
             return;
         }
+    }
+
+    if (ngx_http_torchserve_move_init(cycle, tmcf) != NGX_OK) {
+        ngx_http_torchserve_handoff_close(tmcf, 0);
+        return;
     }
 
     self = &tmcf->sh->peers[ngx_worker];
@@ -254,9 +259,13 @@ ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
 }
 
 
-/* at exit, or once the process shuts down: siblings then run their own */
+/*
+ * at exit, or once the process shuts down (serve_moved: its event loop
+ * goes on): siblings then run their own
+ */
 void
-ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf)
+ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t serve_moved)
 {
     ngx_uint_t                   i;
     ngx_listening_t             *twin;
@@ -272,6 +281,8 @@ ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf)
         /* a new process may hold this slot already (reload) */
         (void) ngx_atomic_cmp_set(&self->pid, ngx_pid, 0);
     }
+
+    ngx_http_torchserve_move_close(tmcf, serve_moved);
 
     for (i = 0; tmcf->twins != NULL && i < tmcf->nlistening; i++) {
         twin = &tmcf->twins[i];

@@ -637,7 +637,7 @@ ngx_http_torchserve_sync_handler(ngx_event_t *ev)
 
     if (ngx_exiting) {
         /* shutting down (reload): siblings keep their predictions */
-        ngx_http_torchserve_handoff_close(tmcf);
+        ngx_http_torchserve_handoff_close(tmcf, 1);
         return;
     }
 
@@ -659,7 +659,7 @@ ngx_http_torchserve_exit_process(ngx_cycle_t *cycle)
         return;
     }
 
-    ngx_http_torchserve_handoff_close(tmcf);
+    ngx_http_torchserve_handoff_close(tmcf, 0);
 
     /* the thread pools have finished their tasks by now */
     ngx_http_torchserve_models_unload(tmcf);

@@ -347,6 +347,7 @@ struct ngx_http_torchserve_main_conf_s {
     ngx_uint_t                       nlistening;
     ngx_listening_t                 *twins;         /* by its index */
     ngx_int_t                       *twin_index;    /* the socket's, or -1 */
+    ngx_connection_t                *move;          /* moved connections */
 };
 
 
@@ -724,7 +725,8 @@ ngx_int_t ngx_http_torchserve_send_answer(ngx_http_request_t *r,
 
 void ngx_http_torchserve_handoff_init(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf);
-void ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_handoff_close(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t serve_moved);
 void ngx_http_torchserve_handoff_busy(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_int_t delta);
 ngx_uint_t ngx_http_torchserve_handed_over(ngx_http_request_t *r);
@@ -737,6 +739,14 @@ ngx_int_t ngx_http_torchserve_handoff_unwrap(ngx_http_request_t *r,
     u_char *p, u_char *end);
 void ngx_http_torchserve_handoff_decrement(ngx_http_torchserve_peer_t *slot,
     ngx_pid_t pid, ngx_atomic_t *count);
+
+/* _handoff_move.c: keepalive connections follow their handed-over answer */
+ngx_int_t ngx_http_torchserve_move_init(ngx_cycle_t *cycle,
+    ngx_http_torchserve_main_conf_t *tmcf);
+void ngx_http_torchserve_move_close(ngx_http_torchserve_main_conf_t *tmcf,
+    ngx_uint_t serve);
+void ngx_http_torchserve_move_later(ngx_http_request_t *r,
+    ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t slot, ngx_pid_t pid);
 
 
 #endif /* _NGX_HTTP_TORCHSERVE_MODULE_H_INCLUDED_ */

@@ -11,7 +11,7 @@ master_on();
 workers(2);
 worker_connections(1024);
 repeat_each(1);
-plan tests => repeat_each() * (3 + 8 * 6 + 4);
+plan tests => repeat_each() * (3 + 8 * 6 + 4 + 4);
 
 no_shuffle();
 no_root_location();
@@ -22,12 +22,14 @@ add_block_defaults(
     http_config  => models_config("whoami whoami.mar",
                                   "py_status py_status.mar"),
     config       => "location = /fan.html { ssi on; }\n"
+                    . "    location = /keepalive.txt { }\n"
                     . post_location("/warm", "/predictions/whoami", "0.3")
                     . post_location("/short", "/predictions/whoami", "0")
                     . "    location /metrics { torchserve_metrics; }\n"
                     . "    location /models { torchserve_management; }\n"
                     # the sibling sees the client's address, not its socket
                     . "    location / { allow 127.0.0.1; deny all;\n"
+                    . "                 add_header X-Nginx-Pid \$pid always;\n"
                     . "                 torchserve_inference; }\n",
     no_error_log => "[error]");
 
@@ -93,3 +95,23 @@ main::reload_while_serving(qr{POST /predictions/whoami}, 2, 0.3);
 --- response_body_like: \A(?:pid \d+\n){60}\z
 --- error_log
 reconfiguring
+
+
+
+=== TEST 4: a keepalive connection moves to the process that answered its handed-over prediction
+While a background request keeps one process busy for 3 s, a client
+keeps one connection open to it (the other process answers its first
+prediction, handed over); it sends three more predictions on that
+connection, and the process holding the connection is then the one that
+answers: the connection moved there after the first answer, and its
+predictions no longer cross between processes.  Without moving, the busy
+process would still hold it (and hand each one over).
+--- init
+main::wait_ready(2, "whoami", "py_status");
+main::requests_in_background([0, "POST /predictions/whoami HTTP/1.0\r\nContent-Length: 1\r\n\r\n3"]);
+main::keepalive_dialogue("keepalive.txt", 3, 0.5);
+--- request
+GET /keepalive.txt
+--- response_body_like: \Aheld (\d+) answered (?!\1)(\d+)\n(?:held \2 answered \2\n){3}\z
+--- error_log
+moved here from worker process

@@ -18,7 +18,7 @@ our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  requests_in_background add_block_defaults models_config
                  fan_out $ApiLocations python_expected put_location
                  vision_expected probe_close close_to_data free_port
-                 wait_for wait_ready);
+                 wait_for wait_ready keepalive_dialogue);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -407,6 +407,72 @@ sub requests_in_background {
 
     require POSIX;
     POSIX::_exit(0);
+}
+
+# One keepalive connection that a worker process holds while another
+# answers its predictions (the holder's interpreter is busy), then $more
+# predictions on it: a line "held H answered P" for each, H the holder's
+# pid (the X-Nginx-Pid header the test's location adds), P the whoami
+# handler's.  A connection the idle process holds (it answers itself) is
+# closed and another one opened, 40 times at most.  The lines go to
+# $file in the html folder, for the block's request to read.
+sub keepalive_dialogue {
+    my ($file, $more, $settle) = @_;
+    my $port = $Test::Nginx::Util::ServerPortForClient;
+    my @lines;
+
+    require IO::Socket::INET;
+    require Time::HiRes;
+    Time::HiRes::sleep($settle * ($ENV{TS_TEST_SLOWDOWN} || 1));
+
+    local $SIG{ALRM} = sub { die "keepalive dialogue timed out\n" };
+    alarm(30);
+    eval {
+        for my $try (1 .. 40) {
+            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+                or last;
+            my ($held, $answered) = _keepalive_predict($s);
+            last unless defined $held;
+            if ($held eq $answered) { close $s; next; }
+            push @lines, "held $held answered $answered";
+            for (1 .. $more) {
+                ($held, $answered) = _keepalive_predict($s);
+                last unless defined $held;
+                push @lines, "held $held answered $answered";
+            }
+            close $s;
+            last;
+        }
+    };
+    alarm(0);
+    push @lines, "failed: $@" if $@;
+
+    open my $out, '>', "$Test::Nginx::Util::HtmlDir/$file"
+        or die "cannot write $file: $!";
+    print $out map { "$_\n" } @lines;
+    close $out;
+}
+
+sub _keepalive_predict {
+    my ($s) = @_;
+    print $s "POST /predictions/whoami HTTP/1.1\r\nHost: localhost\r\n"
+             . "Content-Length: 1\r\n\r\n0";
+    local $/ = "\r\n";
+    my $status = <$s>;
+    return unless defined $status && $status =~ m{\AHTTP/1\.1 200 };
+    my ($length, $held) = (0, '');
+    while (defined(my $line = <$s>)) {
+        last if $line eq "\r\n";
+        $length = $1 if $line =~ /\AContent-Length:\s*(\d+)/i;
+        $held = $1 if $line =~ /\AX-Nginx-Pid:\s*(\d+)/i;
+    }
+    my $body = '';
+    while (length($body) < $length) {
+        my $n = read($s, $body, $length - length($body), length($body));
+        return unless $n;
+    }
+    my ($answered) = $body =~ /\Apid (\d+)/ or return;
+    return ($held, $answered);
 }
 
 sub _read_pid {
