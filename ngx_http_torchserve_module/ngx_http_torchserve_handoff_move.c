@@ -435,13 +435,15 @@ static void
 ngx_http_torchserve_move_accept(ngx_http_torchserve_main_conf_t *tmcf,
     ngx_socket_t s, ngx_http_torchserve_move_msg_t *msg, ngx_log_t *elog)
 {
-    int                type;
-    socklen_t          socklen, len;
-    ngx_log_t         *log;
-    ngx_pool_t        *pool;
-    ngx_sockaddr_t     sa;
-    ngx_listening_t   *ls;
-    ngx_connection_t  *c;
+    int                        type;
+    socklen_t                  socklen, len;
+    ngx_log_t                 *log;
+    ngx_pool_t                *pool;
+    ngx_sockaddr_t             sa;
+    ngx_listening_t           *ls;
+    ngx_connection_t          *c;
+    ngx_http_connection_t     *hc;
+    ngx_http_core_loc_conf_t  *clcf;
 
     ls = ngx_http_torchserve_move_listening(tmcf, msg->index);
 
@@ -552,6 +554,19 @@ ngx_http_torchserve_move_accept(ngx_http_torchserve_main_conf_t *tmcf,
     log->handler = NULL;
 
     ls->handler(c);
+
+    /*
+     * it waits for the client's next request, as it did there: for the
+     * server's keepalive_timeout, not for client_header_timeout (unless
+     * nginx closed it, or read a request, meanwhile)
+     */
+    if (c->fd != (ngx_socket_t) -1 && c->requests == 0
+        && c->read->timer_set)
+    {
+        hc = c->data;
+        clcf = hc->conf_ctx->loc_conf[ngx_http_core_module.ctx_index];
+        ngx_add_timer(c->read, clcf->keepalive_timeout);
+    }
 
     return;
 

@@ -11,7 +11,7 @@ master_on();
 workers(2);
 worker_connections(1024);
 repeat_each(1);
-plan tests => repeat_each() * (3 + 8 * 6 + 4 + 4);
+plan tests => repeat_each() * (3 + 8 * 6 + 4 + 4 + 5);
 
 no_shuffle();
 no_root_location();
@@ -115,3 +115,20 @@ GET /keepalive.txt
 --- response_body_like: \Aheld (\d+) answered (?!\1)(\d+)\n(?:held \2 answered \2\n){3}\z
 --- error_log
 moved here from worker process
+
+
+
+=== TEST 5: what is not a sibling's connection is refused on the socket for moved connections
+A process of the same user sends each worker process a datagram without
+a socket and one that carries a pipe: both are refused with a log line
+(the pipe closed), and predictions are answered as before.
+--- init
+main::wait_ready(2, "whoami", "py_status");
+main::stray_connections();
+--- request
+POST /predictions/whoami
+0
+--- response_body_like: \Apid \d+\n\z
+--- error_log
+a message without a connection on the socket for moved connections
+is closed: no such client or listening socket

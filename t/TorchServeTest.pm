@@ -18,7 +18,8 @@ our @EXPORT = qw(fixture fixture_path expected close_to close_to_each sample
                  requests_in_background add_block_defaults models_config
                  fan_out $ApiLocations python_expected put_location
                  vision_expected probe_close close_to_data free_port
-                 wait_for wait_ready keepalive_dialogue);
+                 wait_for wait_ready keepalive_dialogue
+                 stray_connections);
 
 $ENV{TEST_NGINX_FIXTURES} ||= "$FindBin::Bin/../build/fixtures";
 
@@ -473,6 +474,37 @@ sub _keepalive_predict {
     }
     my ($answered) = $body =~ /\Apid (\d+)/ or return;
     return ($held, $answered);
+}
+
+# What a stranger of the same user could send to each worker process's
+# socket for moved connections (torchserve-handoff-<pid>/m.sock in /tmp):
+# a datagram without a socket, and a well-formed one carrying a pipe.
+# Debian's python3 passes descriptors (sendmsg); Perl's core cannot.
+sub stray_connections {
+    my $master = _read_pid($Test::Nginx::Util::PidFile);
+    my $script = <<'_PY_';
+import glob, os, socket, struct, sys
+master = sys.argv[1]
+for path in glob.glob("/tmp/torchserve-handoff-*/m.sock"):
+    pid = path.split("/")[2].rsplit("-", 1)[1]
+    try:
+        with open("/proc/%s/status" % pid) as f:
+            if "PPid:\t%s\n" % master not in f.read():
+                continue
+    except OSError:
+        continue
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.sendto(b"hello", path)
+    r, w = os.pipe()
+    s.sendmsg([struct.pack("=IIi", 0x7473766d, 0, 1)],
+              [(socket.SOL_SOCKET, socket.SCM_RIGHTS, struct.pack("i", r))],
+              0, path)
+    os.close(r)
+    os.close(w)
+    s.close()
+_PY_
+    system('/usr/bin/python3', '-c', $script, $master) == 0
+        or die "stray_connections: python3 failed\n";
 }
 
 sub _read_pid {
