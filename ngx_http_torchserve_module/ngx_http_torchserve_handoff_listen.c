@@ -20,6 +20,8 @@
 static ngx_int_t ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t i);
 static ngx_uint_t ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls);
+static ngx_int_t ngx_http_torchserve_handoff_twin_servers(ngx_cycle_t *cycle,
+    ngx_listening_t *ls, ngx_listening_t *twin);
 
 
 /* --- this process's sockets, at its start and end ------------------------ */
@@ -185,6 +187,10 @@ ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
     twin->deferred_accept = 0;
 #endif
 
+    if (ngx_http_torchserve_handoff_twin_servers(cycle, ls, twin) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     s = ngx_socket(AF_UNIX, SOCK_STREAM, 0);
     if (s == (ngx_socket_t) -1) {
         ngx_log_error(NGX_LOG_ALERT, cycle->log, ngx_socket_errno,
@@ -231,17 +237,17 @@ ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
 
 /*
  * Only a plain HTTP/1 socket whose port has one address: nginx then takes
- * the server from the port alone, whatever the address (an IPv6 port's
- * table has another layout, TLS and PROXY need what the client sent).
+ * the server from the port alone, whatever the address (TLS and PROXY
+ * need what the client sent).
  */
 static ngx_uint_t
 ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
 {
-    ngx_http_port_t     *port;
-    ngx_http_in_addr_t  *addr;
+    ngx_http_port_t       *port;
+    ngx_http_addr_conf_t  *conf;
 
     if (ls->handler != ngx_http_init_connection || ls->type != SOCK_STREAM
-        || ls->fd == (ngx_socket_t) -1 || ls->sockaddr->sa_family == AF_INET6)
+        || ls->fd == (ngx_socket_t) -1)
     {
         return 0;
     }
@@ -252,10 +258,60 @@ ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
         return 0;
     }
 
-    addr = port->addrs;
+    switch (ls->sockaddr->sa_family) {
 
-    return !addr[0].conf.ssl && !addr[0].conf.http2
-           && !addr[0].conf.proxy_protocol;
+#if (NGX_HAVE_INET6)
+    case AF_INET6:
+        conf = &((ngx_http_in6_addr_t *) port->addrs)[0].conf;
+        break;
+#endif
+
+    case AF_INET:
+        conf = &((ngx_http_in_addr_t *) port->addrs)[0].conf;
+        break;
+
+    default:
+        return 0;
+    }
+
+    return !conf->ssl && !conf->http2 && !conf->proxy_protocol;
+}
+
+
+/*
+ * ngx_http_init_connection reads a port's one address in the layout of
+ * the connection's local address family: a unix socket's is AF_INET's, so
+ * an IPv6 port's address is given to its twin in that layout
+ */
+static ngx_int_t
+ngx_http_torchserve_handoff_twin_servers(ngx_cycle_t *cycle,
+    ngx_listening_t *ls, ngx_listening_t *twin)
+{
+#if (NGX_HAVE_INET6)
+    ngx_http_port_t      *port, *twin_port;
+    ngx_http_in_addr_t   *addr;
+    ngx_http_in6_addr_t  *addr6;
+
+    if (ls->sockaddr->sa_family != AF_INET6) {
+        return NGX_OK;
+    }
+
+    port = ls->servers;
+    addr6 = port->addrs;
+
+    twin_port = ngx_pcalloc(cycle->pool, sizeof(ngx_http_port_t));
+    addr = ngx_pcalloc(cycle->pool, sizeof(ngx_http_in_addr_t));
+    if (twin_port == NULL || addr == NULL) {
+        return NGX_ERROR;
+    }
+
+    addr->conf = addr6[0].conf;
+    twin_port->addrs = addr;
+    twin_port->naddrs = 1;
+    twin->servers = twin_port;
+#endif
+
+    return NGX_OK;
 }
 
 
@@ -420,7 +476,8 @@ ngx_http_torchserve_handoff_client(ngx_http_request_t *r)
                 continue;
             }
 
-            p = ngx_pnalloc(c->pool, h[i].value.len);
+            /* ngx_inet6_ntop writes nothing into less than it may need */
+            p = ngx_pnalloc(c->pool, NGX_SOCKADDR_STRLEN);
             if (p == NULL) {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -428,7 +485,7 @@ ngx_http_torchserve_handoff_client(ngx_http_request_t *r)
             c->sockaddr = addr.sockaddr;
             c->socklen = addr.socklen;
             c->addr_text.len = ngx_sock_ntop(addr.sockaddr, addr.socklen, p,
-                                             h[i].value.len, 0);
+                                             NGX_SOCKADDR_STRLEN, 0);
             c->addr_text.data = p;
         }
     }

@@ -11,7 +11,7 @@ master_on();
 workers(2);
 worker_connections(1024);
 repeat_each(1);
-plan tests => repeat_each() * (3 + 8 * 6 + 4 + 4 + 5);
+plan tests => repeat_each() * (3 + 8 * 6 + 4 + 4 + 5 + 5);
 
 no_shuffle();
 no_root_location();
@@ -19,8 +19,15 @@ no_root_location();
 our $Iso = fixture('iso_input.json');
 
 add_block_defaults(
+    # an IPv6 listener (ipv6only: beside the test's IPv4 one, same port)
     http_config  => models_config("whoami whoami.mar",
-                                  "py_status py_status.mar"),
+                                  "py_status py_status.mar")
+                    . "    server {\n"
+                    . "        listen [::1]:\$TEST_NGINX_SERVER_PORT;\n"
+                    . "        location / { allow ::1; deny all;\n"
+                    . "            add_header X-Nginx-Pid \$pid always;\n"
+                    . "            torchserve_inference; }\n"
+                    . "    }\n",
     config       => "location = /fan.html { ssi on; }\n"
                     . "    location = /keepalive.txt { }\n"
                     . post_location("/warm", "/predictions/whoami", "0.3")
@@ -132,3 +139,20 @@ POST /predictions/whoami
 --- error_log
 a message without a connection on the socket for moved connections
 is closed: no such client or listening socket
+
+
+
+=== TEST 6: over an IPv6 listener, a prediction is handed over and its keepalive connection moves
+As TEST 4, with the client on [::1]: the sibling serves the handed-over
+prediction in the IPv6 server (whose allow ::1 sees the client's
+address, not the unix socket), and the connection moves to it.
+--- init
+main::wait_ready(2, "whoami", "py_status");
+main::requests_in_background([0, "POST /predictions/whoami HTTP/1.0\r\nContent-Length: 1\r\n\r\n3"]);
+main::keepalive_dialogue("keepalive.txt", 3, 0.5, "::1");
+--- request
+GET /keepalive.txt
+--- response_body_like: \Aheld (\d+) answered (?!\1)(\d+)\n(?:held \2 answered \2\n){3}\z
+--- error_log eval
+[qr/a prediction handed over by a sibling worker process\b.*, client: ::1,/,
+ qr/keepalive connection from ::1 moved here from worker process/]

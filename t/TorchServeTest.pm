@@ -416,13 +416,17 @@ sub requests_in_background {
 # pid (the X-Nginx-Pid header the test's location adds), P the whoami
 # handler's.  A connection the idle process holds (it answers itself) is
 # closed and another one opened, 40 times at most.  The lines go to
-# $file in the html folder, for the block's request to read.
+# $file in the html folder, for the block's request to read.  $host: the
+# address to connect to (127.0.0.1 unless given; "::1" for an IPv6
+# listener on the test's port).
 sub keepalive_dialogue {
-    my ($file, $more, $settle) = @_;
+    my ($file, $more, $settle, $host) = @_;
     my $port = $Test::Nginx::Util::ServerPortForClient;
     my @lines;
 
-    require IO::Socket::INET;
+    $host //= '127.0.0.1';
+
+    require IO::Socket::IP;
     require Time::HiRes;
     Time::HiRes::sleep($settle * ($ENV{TS_TEST_SLOWDOWN} || 1));
 
@@ -430,7 +434,8 @@ sub keepalive_dialogue {
     alarm(30);
     eval {
         for my $try (1 .. 40) {
-            my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port")
+            my $s = IO::Socket::IP->new(PeerHost => $host,
+                                        PeerPort => $port)
                 or last;
             my ($held, $answered) = _keepalive_predict($s);
             last unless defined $held;
