@@ -20,6 +20,8 @@
 static ngx_int_t ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
     ngx_http_torchserve_main_conf_t *tmcf, ngx_uint_t i);
 static ngx_uint_t ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls);
+static ngx_http_addr_conf_t *ngx_http_torchserve_handoff_addr_conf(
+    ngx_listening_t *ls);
 static ngx_int_t ngx_http_torchserve_handoff_twin_servers(ngx_cycle_t *cycle,
     ngx_listening_t *ls, ngx_listening_t *twin);
 
@@ -243,7 +245,6 @@ ngx_http_torchserve_handoff_listen(ngx_cycle_t *cycle,
 static ngx_uint_t
 ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
 {
-    ngx_http_port_t       *port;
     ngx_http_addr_conf_t  *conf;
 
     if (ls->handler != ngx_http_init_connection || ls->type != SOCK_STREAM
@@ -252,64 +253,63 @@ ngx_http_torchserve_handoff_can_twin(ngx_listening_t *ls)
         return 0;
     }
 
+    conf = ngx_http_torchserve_handoff_addr_conf(ls);
+
+    return conf != NULL && !conf->ssl && !conf->http2
+           && !conf->proxy_protocol;
+}
+
+
+/* the conf of ls's port's one address, read in the layout of its family */
+static ngx_http_addr_conf_t *
+ngx_http_torchserve_handoff_addr_conf(ngx_listening_t *ls)
+{
+    ngx_http_port_t  *port;
+
     port = ls->servers;
 
     if (port == NULL || port->naddrs != 1) {
-        return 0;
+        return NULL;
     }
 
     switch (ls->sockaddr->sa_family) {
 
 #if (NGX_HAVE_INET6)
     case AF_INET6:
-        conf = &((ngx_http_in6_addr_t *) port->addrs)[0].conf;
-        break;
+        return &((ngx_http_in6_addr_t *) port->addrs)[0].conf;
 #endif
 
     case AF_INET:
-        conf = &((ngx_http_in_addr_t *) port->addrs)[0].conf;
-        break;
+        return &((ngx_http_in_addr_t *) port->addrs)[0].conf;
 
     default:
-        return 0;
+        return NULL;
     }
-
-    return !conf->ssl && !conf->http2 && !conf->proxy_protocol;
 }
 
 
 /*
- * ngx_http_init_connection reads a port's one address in the layout of
- * the connection's local address family: a unix socket's is AF_INET's, so
- * an IPv6 port's address is given to its twin in that layout
+ * ngx_http_init_connection reads a unix socket's port in AF_INET's
+ * layout: the twin gets a port of its own in that layout, with the one
+ * address's conf of the socket it twins (an IPv6 one's too)
  */
 static ngx_int_t
 ngx_http_torchserve_handoff_twin_servers(ngx_cycle_t *cycle,
     ngx_listening_t *ls, ngx_listening_t *twin)
 {
-#if (NGX_HAVE_INET6)
-    ngx_http_port_t      *port, *twin_port;
-    ngx_http_in_addr_t   *addr;
-    ngx_http_in6_addr_t  *addr6;
+    ngx_http_port_t     *port;
+    ngx_http_in_addr_t  *addr;
 
-    if (ls->sockaddr->sa_family != AF_INET6) {
-        return NGX_OK;
-    }
-
-    port = ls->servers;
-    addr6 = port->addrs;
-
-    twin_port = ngx_pcalloc(cycle->pool, sizeof(ngx_http_port_t));
+    port = ngx_pcalloc(cycle->pool, sizeof(ngx_http_port_t));
     addr = ngx_pcalloc(cycle->pool, sizeof(ngx_http_in_addr_t));
-    if (twin_port == NULL || addr == NULL) {
+    if (port == NULL || addr == NULL) {
         return NGX_ERROR;
     }
 
-    addr->conf = addr6[0].conf;
-    twin_port->addrs = addr;
-    twin_port->naddrs = 1;
-    twin->servers = twin_port;
-#endif
+    addr->conf = *ngx_http_torchserve_handoff_addr_conf(ls);
+    port->addrs = addr;
+    port->naddrs = 1;
+    twin->servers = port;
 
     return NGX_OK;
 }
